@@ -1,8 +1,20 @@
 //! launchgate: a launch-readiness conformance harness.
 //!
 //! Data flows one way: [`scenario`] files are loaded, [`plan`]ned against a
-//! [`target`], executed by the [`runner`], and the results rendered by
-//! [`report`]. The embedded [`mock`] is the default target.
+//! [`target`], executed by the [`runner`] (over [`http`], judged by
+//! [`expect`]), and the results rendered by [`report`]. The embedded [`mock`]
+//! is the default target. [`app`] holds the commands `main.rs` calls.
 
+pub mod app;
+pub mod checklist;
+pub mod expect;
+pub mod http;
 pub mod mock;
+pub mod plan;
+pub mod redact;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod snapshot;
 pub mod target;
+pub mod template;

@@ -1,1 +1,192 @@
-fn main() {}
+//! The `launchgate` command line: parses arguments and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use launchgate::app::{self, Exit, RunConfig, TargetChoice};
+use launchgate::mock::MockOptions;
+use launchgate::report::junit::Profile;
+use launchgate::runner::RunOptions;
+
+/// Launch-readiness conformance harness: YAML scenarios against an embedded
+/// stateful mock or a staging API, with JUnit for CI.
+#[derive(Parser)]
+#[command(name = "launchgate", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios (the built-in launch suite when no PATHS are given) against a target.
+    Run(Box<RunArgs>),
+    /// Validate scenario files without running them.
+    Check {
+        /// Scenario files or directories (default: the built-in suite).
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (write e.g. 10s, 500ms, 5m)"))
+}
+
+fn parse_partition(s: &str) -> Result<(u32, u32), String> {
+    let (k, n) = s.split_once('/').ok_or("write k/n, e.g. 1/3")?;
+    let k: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{k}` is not a shard number"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a shard count"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("shard {k}/{n} does not exist: use 1..=n of n ≥ 1"));
+    }
+    Ok((k, n))
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario files or directories (default: the built-in launch suite).
+    paths: Vec<PathBuf>,
+    /// `mock` (the embedded mock), a base URL, or a target file (YAML).
+    #[arg(long, short = 't', default_value = "mock")]
+    target: String,
+    /// A `.env`-style file with keys and fixture ids (read before the environment).
+    #[arg(long, value_name = "FILE")]
+    secrets: Option<PathBuf>,
+    /// Allow steps marked `writes: true` against a real target.
+    #[arg(long)]
+    allow_writes: bool,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Deadline for the whole run; cases still running then are reported as errored.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    deadline: Duration,
+    /// The longest Retry-After or `wait:` honoured.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    max_wait: Duration,
+    /// Where to write JUnit XML.
+    #[arg(
+        long,
+        default_value = "target/launchgate/junit.xml",
+        value_name = "PATH"
+    )]
+    junit: PathBuf,
+    /// JUnit dialect: `generic` (file/line attributes) or `strict` (Jenkins xUnit schema).
+    #[arg(long, value_enum, default_value_t = Profile::Generic)]
+    junit_profile: Profile,
+    /// Where to write the JSON report.
+    #[arg(
+        long,
+        default_value = "target/launchgate/report.json",
+        value_name = "PATH"
+    )]
+    json: PathBuf,
+    /// Directory of snapshot files.
+    #[arg(long, default_value = "snapshots", value_name = "DIR")]
+    snapshots: PathBuf,
+    /// Record snapshots instead of comparing them.
+    #[arg(long)]
+    update_snapshots: bool,
+    /// Exit 4 when any case was skipped or inconclusive.
+    #[arg(long)]
+    fail_on_skip: bool,
+    /// Run only shard k of n (stable assignment by case id), e.g. `--partition 2/3`.
+    #[arg(long, value_parser = parse_partition, value_name = "K/N")]
+    partition: Option<(u32, u32)>,
+    /// Run only cases whose `suite::name` contains this text.
+    #[arg(long, short = 'k', value_name = "TEXT")]
+    filter: Option<String>,
+    /// With --filter/--skip: match whole ids exactly.
+    #[arg(long)]
+    exact: bool,
+    /// Skip cases whose id contains this text (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    skip: Vec<String>,
+    /// List the cases and exit.
+    #[arg(long)]
+    list: bool,
+    /// Cases run at the same time (cases declaring `serial` or shared `locks` never overlap).
+    #[arg(long, short = 'j', default_value_t = 4)]
+    jobs: usize,
+    /// One character per case instead of one line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Embedded mock: switch on a quirk (repeatable); see `launchgate mock --help`.
+    #[arg(long = "mock-quirk", value_name = "QUIRK")]
+    mock_quirks: Vec<String>,
+    /// Embedded mock: the rate-limit window (the real server uses 60s).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    mock_rate_window: Duration,
+}
+
+fn run(a: RunArgs) -> Exit {
+    let mut mock = MockOptions {
+        rate_window: a.mock_rate_window,
+        ..MockOptions::default()
+    };
+    for q in &a.mock_quirks {
+        match q.parse() {
+            Ok(q) => mock.quirks.push(q),
+            Err(e) => {
+                eprintln!("launchgate: --mock-quirk: {e}");
+                return Exit::Usage;
+            }
+        }
+    }
+    let libtest = libtest_mimic::Arguments {
+        filter: a.filter,
+        exact: a.exact,
+        skip: a.skip,
+        list: a.list,
+        quiet: a.quiet,
+        test_threads: Some(a.jobs.max(1)),
+        ..libtest_mimic::Arguments::default()
+    };
+    app::run(RunConfig {
+        paths: a.paths,
+        target: TargetChoice::parse(&a.target, mock),
+        secrets: a.secrets,
+        allow_writes: a.allow_writes,
+        run: RunOptions {
+            timeout: a.timeout,
+            deadline: a.deadline,
+            max_wait: a.max_wait,
+            ..RunOptions::default()
+        },
+        junit: a.junit,
+        junit_profile: a.junit_profile,
+        json: a.json,
+        snapshots: a.snapshots,
+        update_snapshots: a.update_snapshots,
+        fail_on_skip: a.fail_on_skip,
+        partition: a.partition,
+        libtest,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Passed.into()
+            };
+        }
+    };
+    match cli.command {
+        Command::Run(a) => run(*a),
+        Command::Check { paths } => app::check(&paths),
+    }
+    .into()
+}

@@ -1,6 +1,15 @@
 //! Targets: where scenarios are sent, and the named inputs (keys, fixtures) they may use.
+//!
+//! A real target is described without secrets (contract §A.11): a base URL and
+//! the *names* of environment variables. Values come from the environment or a
+//! `.env`-style `--secrets` file, never from a file that is committed.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::scenario::load::key_pattern;
 
 /// Named inputs a target offers to scenarios: secret keys and non-secret fixture ids.
 ///
@@ -12,4 +21,379 @@ pub struct Inputs {
     pub keys: BTreeMap<String, String>,
     /// Fixture ids by name (card ids, member identifiers, ...). Not secret.
     pub fixtures: BTreeMap<String, String>,
+}
+
+/// The kind of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// launchgate's embedded mock: writes are always allowed.
+    Mock,
+    /// A real environment (staging): writes only with `--allow-writes`.
+    Remote,
+}
+
+impl Kind {
+    /// `mock` or `remote`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Mock => "mock",
+            Kind::Remote => "remote",
+        }
+    }
+}
+
+/// A resolved target, ready to receive requests.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Mock or remote.
+    pub kind: Kind,
+    /// A human name (`mock`, `staging`, the host).
+    pub name: String,
+    /// The server root, without a trailing slash.
+    pub base_url: String,
+    /// Keys and fixtures.
+    pub inputs: Inputs,
+    /// Where each name was looked for, for skip messages (`partner` → `LAUNCHGATE_PARTNER_KEY`).
+    pub key_vars: BTreeMap<String, String>,
+    /// Where each fixture was looked for.
+    pub fixture_vars: BTreeMap<String, String>,
+    /// Scopes the integration needs (for the scope-hygiene checks).
+    pub needs: Vec<String>,
+    /// Every secret value known (keys and all secrets-file values), for redaction.
+    pub secrets: Vec<String>,
+}
+
+/// A problem with a target description or its secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The target file is malformed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A target file (`--target FILE`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    /// A human name for reports.
+    pub name: Option<String>,
+    /// The server root (or a prefix under which the API lives). Not a secret.
+    pub base_url: Option<String>,
+    /// The environment variable holding the base URL, when it is not written here.
+    pub base_url_env: Option<String>,
+    /// Key name → environment variable name.
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
+    /// Fixture name → environment variable name.
+    #[serde(default)]
+    pub fixtures: BTreeMap<String, String>,
+    /// Scopes the integration needs; excess scopes on its key fail "Scopes minimized".
+    #[serde(default)]
+    pub needs: Vec<String>,
+}
+
+/// The default environment variable for a key name (`partner` → `LAUNCHGATE_PARTNER_KEY`).
+pub fn default_key_var(name: &str) -> String {
+    format!("LAUNCHGATE_{}_KEY", name.to_ascii_uppercase())
+}
+
+/// The default environment variable for a fixture name (`card_id` → `LAUNCHGATE_CARD_ID`).
+pub fn default_fixture_var(name: &str) -> String {
+    format!("LAUNCHGATE_{}", name.to_ascii_uppercase())
+}
+
+/// Where secret values come from: a secrets file first, then the process environment.
+#[derive(Debug, Default, Clone)]
+pub struct SecretSource {
+    file: BTreeMap<String, String>,
+    env: BTreeMap<String, String>,
+}
+
+impl SecretSource {
+    /// Reads the process environment and, if given, a `.env`-style file.
+    pub fn load(secrets_file: Option<&Path>) -> Result<Self, TargetError> {
+        let file =
+            match secrets_file {
+                Some(p) => parse_env_file(&std::fs::read_to_string(p).map_err(|source| {
+                    TargetError::Read {
+                        path: p.to_path_buf(),
+                        source,
+                    }
+                })?)
+                .map_err(|e| TargetError::Invalid(format!("{}: {e}", p.display())))?,
+                None => BTreeMap::new(),
+            };
+        Ok(SecretSource {
+            file,
+            env: std::env::vars().collect(),
+        })
+    }
+
+    /// A source from explicit maps (tests).
+    pub fn from_maps(file: BTreeMap<String, String>, env: BTreeMap<String, String>) -> Self {
+        SecretSource { file, env }
+    }
+
+    fn get(&self, var: &str) -> Option<String> {
+        self.file
+            .get(var)
+            .or_else(|| self.env.get(var))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    }
+
+    fn all_names(&self) -> impl Iterator<Item = &String> {
+        self.file.keys().chain(self.env.keys())
+    }
+}
+
+/// Parses `NAME=value` lines; `#` comments, blank lines, `export ` and quotes are allowed.
+pub fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (name, value) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {}: expected NAME=value", i + 1))?;
+        let name = name.trim();
+        if !is_var_name(name) {
+            return Err(format!("line {}: `{name}` is not a variable name", i + 1));
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(value);
+        out.insert(name.to_string(), value.to_string());
+    }
+    Ok(out)
+}
+
+fn is_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Normalizes a base URL: http(s) only, no trailing slash.
+pub fn normalize_base_url(raw: &str) -> Result<String, TargetError> {
+    let url = url::Url::parse(raw.trim())
+        .map_err(|e| TargetError::Invalid(format!("base URL `{raw}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(TargetError::Invalid(format!(
+            "base URL `{raw}` must use http or https"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(TargetError::Invalid(
+            "the base URL must not carry credentials; put keys in the environment".into(),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+impl Target {
+    /// A target for the embedded mock at `base_url` with its fixture inputs.
+    pub fn mock(base_url: &str, inputs: Inputs) -> Target {
+        let secrets = inputs.keys.values().cloned().collect();
+        Target {
+            kind: Kind::Mock,
+            name: "mock".into(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            inputs,
+            key_vars: BTreeMap::new(),
+            fixture_vars: BTreeMap::new(),
+            needs: Vec::new(),
+            secrets,
+        }
+    }
+
+    /// A remote target from a URL, with the default variable names.
+    pub fn from_url(url: &str, source: &SecretSource) -> Result<Target, TargetError> {
+        Self::from_file_spec(
+            TargetFile {
+                base_url: Some(url.to_string()),
+                ..TargetFile::default()
+            },
+            source,
+        )
+    }
+
+    /// A remote target from a target file.
+    pub fn from_file(path: &Path, source: &SecretSource) -> Result<Target, TargetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if let Some(m) = key_pattern().find(&text) {
+            let line = text[..m.start()].lines().count().max(1);
+            return Err(TargetError::Invalid(format!(
+                "{}:{line}: this looks like an API key; a target file holds only the NAMES of environment variables (e.g. `partner: LAUNCHGATE_PARTNER_KEY`), and the key goes in that variable or in `--secrets FILE`",
+                path.display()
+            )));
+        }
+        let spec: TargetFile = serde_saphyr::from_str(&text).map_err(|e| {
+            TargetError::Invalid(format!("{}: {}", path.display(), e.without_snippet()))
+        })?;
+        let mut t = Self::from_file_spec(spec, source)?;
+        if t.name == "remote" {
+            t.name = path
+                .file_stem()
+                .map_or_else(|| "remote".into(), |s| s.to_string_lossy().into_owned());
+        }
+        Ok(t)
+    }
+
+    fn from_file_spec(spec: TargetFile, source: &SecretSource) -> Result<Target, TargetError> {
+        for (name, var) in spec.keys.iter().chain(spec.fixtures.iter()) {
+            if !is_var_name(var) {
+                return Err(TargetError::Invalid(format!(
+                    "`{name}: {}` must name an environment variable (letters, digits, `_`), not hold a value",
+                    if var.len() > 12 { "<value>" } else { var }
+                )));
+            }
+        }
+        let base_var = spec
+            .base_url_env
+            .clone()
+            .unwrap_or_else(|| "LAUNCHGATE_BASE_URL".into());
+        let raw_base = spec
+            .base_url
+            .clone()
+            .or_else(|| source.get(&base_var))
+            .ok_or_else(|| {
+                TargetError::Invalid(format!(
+                    "no base URL: write `base_url:` in the target file or set {base_var}"
+                ))
+            })?;
+        let base_url = normalize_base_url(&raw_base)?;
+
+        // Every key name: those mapped in the file, plus every LAUNCHGATE_*_KEY variable present.
+        let mut key_vars: BTreeMap<String, String> = spec.keys.clone();
+        let mut fixture_vars: BTreeMap<String, String> = spec.fixtures.clone();
+        for var in source.all_names() {
+            let Some(rest) = var.strip_prefix("LAUNCHGATE_") else {
+                continue;
+            };
+            if let Some(name) = rest.strip_suffix("_KEY") {
+                key_vars
+                    .entry(name.to_ascii_lowercase())
+                    .or_insert_with(|| var.clone());
+            } else if rest != "BASE_URL" {
+                fixture_vars
+                    .entry(rest.to_ascii_lowercase())
+                    .or_insert_with(|| var.clone());
+            }
+        }
+        let mut inputs = Inputs::default();
+        for (name, var) in &key_vars {
+            if let Some(v) = source.get(var) {
+                inputs.keys.insert(name.clone(), v);
+            }
+        }
+        for (name, var) in &fixture_vars {
+            if let Some(v) = source.get(var) {
+                inputs.fixtures.insert(name.clone(), v);
+            }
+        }
+        let mut secrets: Vec<String> = inputs.keys.values().cloned().collect();
+        secrets.extend(source.file.values().filter(|v| v.len() >= 8).cloned());
+        let name = spec.name.unwrap_or_else(|| "remote".into());
+        Ok(Target {
+            kind: Kind::Remote,
+            name,
+            base_url,
+            inputs,
+            key_vars,
+            fixture_vars,
+            needs: spec.needs,
+            secrets,
+        })
+    }
+
+    /// The environment variable a missing key would be read from.
+    pub fn key_var(&self, name: &str) -> String {
+        self.key_vars
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default_key_var(name))
+    }
+
+    /// The environment variable a missing fixture would be read from.
+    pub fn fixture_var(&self, name: &str) -> String {
+        self.fixture_vars
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default_fixture_var(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_file_parsing() {
+        let m = parse_env_file("# c\nexport A=1\nB=\"two words\"\n\nC='x'\n").unwrap();
+        assert_eq!(m["A"], "1");
+        assert_eq!(m["B"], "two words");
+        assert_eq!(m["C"], "x");
+        assert!(parse_env_file("no equals").is_err());
+    }
+
+    #[test]
+    fn url_target_reads_default_variables() {
+        let mut env = BTreeMap::new();
+        env.insert(
+            "LAUNCHGATE_PARTNER_KEY".to_string(),
+            "rl_agent_x".to_string(),
+        );
+        env.insert("LAUNCHGATE_CARD_ID".to_string(), "c1".to_string());
+        let t = Target::from_url(
+            "https://staging.example.com/",
+            &SecretSource::from_maps(BTreeMap::new(), env),
+        )
+        .unwrap();
+        assert_eq!(t.base_url, "https://staging.example.com");
+        assert_eq!(t.inputs.keys["partner"], "rl_agent_x");
+        assert_eq!(t.inputs.fixtures["card_id"], "c1");
+        assert_eq!(t.key_var("member"), "LAUNCHGATE_MEMBER_KEY");
+        assert_eq!(t.kind, Kind::Remote);
+    }
+
+    #[test]
+    fn secrets_file_wins_and_is_redacted() {
+        let mut file = BTreeMap::new();
+        file.insert(
+            "LAUNCHGATE_PARTNER_KEY".to_string(),
+            "from-file-secret".to_string(),
+        );
+        let mut env = BTreeMap::new();
+        env.insert("LAUNCHGATE_PARTNER_KEY".to_string(), "from-env".to_string());
+        let t =
+            Target::from_url("http://127.0.0.1:1", &SecretSource::from_maps(file, env)).unwrap();
+        assert_eq!(t.inputs.keys["partner"], "from-file-secret");
+        assert!(t.secrets.contains(&"from-file-secret".to_string()));
+    }
+
+    #[test]
+    fn bad_urls_are_refused() {
+        assert!(normalize_base_url("ftp://x").is_err());
+        assert!(normalize_base_url("not a url").is_err());
+        assert!(normalize_base_url("https://user:pw@x.example").is_err());
+    }
 }

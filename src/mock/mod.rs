@@ -76,3 +76,10 @@ impl MockServer {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn shutdown(self) {}
 }
+
+impl std::str::FromStr for Quirk {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Err(format!("unknown quirk `{s}`"))
+    }
+}

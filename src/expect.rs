@@ -1,0 +1,628 @@
+//! Judging a response against expectations. Pure functions: no I/O, no clock.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use serde_json_path::JsonPath;
+use serde_saphyr::{Location, Spanned};
+
+use crate::scenario::{ExpectSpec, JsonType, LengthSpec, Matcher, TransportErrorSpec};
+use crate::template::{expand_value, Scope, TemplateError};
+
+/// An HTTP response as the runner received it.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Headers with lowercase names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body, up to the body cap.
+    pub body: Vec<u8>,
+    /// True if the body was longer than the cap and cut.
+    pub truncated: bool,
+}
+
+impl Response {
+    /// All values of a header (any case), joined with `, `.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> Result<Value, String> {
+        if self.truncated {
+            return Err(format!(
+                "the body was cut at {} bytes, so it cannot be parsed",
+                self.body.len()
+            ));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let ct = self.header("content-type").unwrap_or_else(|| "none".into());
+            format!("the body is not JSON ({e}; content-type: {ct})")
+        })
+    }
+}
+
+/// What happened instead of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// The request or body read timed out.
+    Timeout,
+    /// Connecting failed, or the connection closed without a complete response.
+    Connection,
+}
+
+/// One expectation that did not hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// Where the expectation is written.
+    pub at: Option<(usize, usize)>,
+    /// What was checked (`status`, `header X-RateLimit-Limit`, `$.code`).
+    pub subject: String,
+    /// What was expected, in words.
+    pub expected: String,
+    /// What was there.
+    pub actual: String,
+}
+
+impl Mismatch {
+    fn new(
+        at: Location,
+        subject: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        Mismatch {
+            at: loc(at),
+            subject: subject.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+
+    /// `subject: expected X, got Y`.
+    pub fn line(&self) -> String {
+        format!(
+            "{}: expected {}, got {}",
+            self.subject, self.expected, self.actual
+        )
+    }
+}
+
+fn loc(l: Location) -> Option<(usize, usize)> {
+    (l.line() > 0).then(|| (l.line() as usize, l.column() as usize))
+}
+
+/// Judges a response. Returns every mismatch (empty = all held).
+pub fn check(expect: &ExpectSpec, resp: &Response, scope: &Scope) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    if let Some(e) = &expect.error {
+        out.push(Mismatch::new(
+            e.referenced,
+            "response",
+            format!("no response ({})", transport_name(e.value)),
+            format!("HTTP {}", resp.status),
+        ));
+        return out;
+    }
+    if let Some(s) = &expect.status {
+        if !s.value.accepts(resp.status) {
+            out.push(Mismatch::new(
+                s.referenced,
+                "status",
+                s.value.to_string(),
+                resp.status.to_string(),
+            ));
+        }
+    }
+    for (name, m) in &expect.headers {
+        let actual = resp.header(name).map(Value::String);
+        if let Err(e) = check_matcher(&m.value.0, actual.as_ref(), scope, true) {
+            out.push(Mismatch::new(
+                m.referenced,
+                format!("header {name}"),
+                e.expected,
+                e.actual,
+            ));
+        }
+    }
+    let needs_json = !expect.json.is_empty() || expect.schema.is_some();
+    if needs_json {
+        match resp.json() {
+            Err(err) => {
+                let at = expect
+                    .json
+                    .values()
+                    .next()
+                    .map(|m| m.referenced)
+                    .or(expect.schema.as_ref().map(|s| s.referenced))
+                    .unwrap_or(Location::UNKNOWN);
+                out.push(Mismatch::new(at, "body", "a JSON body", err));
+            }
+            Ok(body) => {
+                for (path, m) in &expect.json {
+                    check_path(&mut out, &body, path, m, scope);
+                }
+                if let Some(schema) = &expect.schema {
+                    check_schema(&mut out, &body, schema);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Judges a transport failure: passes only if the step expected one.
+pub fn check_failure(
+    expect: &ExpectSpec,
+    failure: TransportFailure,
+    message: &str,
+) -> Vec<Mismatch> {
+    match &expect.error {
+        Some(e) if e.value == TransportErrorSpec::Any => vec![],
+        Some(e)
+            if e.value == TransportErrorSpec::Timeout && failure == TransportFailure::Timeout =>
+        {
+            vec![]
+        }
+        Some(e)
+            if e.value == TransportErrorSpec::Connection
+                && failure == TransportFailure::Connection =>
+        {
+            vec![]
+        }
+        Some(e) => vec![Mismatch::new(
+            e.referenced,
+            "response",
+            format!("no response ({})", transport_name(e.value)),
+            message.to_string(),
+        )],
+        None => vec![Mismatch {
+            at: None,
+            subject: "response".into(),
+            expected: "an HTTP response".into(),
+            actual: message.to_string(),
+        }],
+    }
+}
+
+fn transport_name(t: TransportErrorSpec) -> &'static str {
+    match t {
+        TransportErrorSpec::Any => "any transport error",
+        TransportErrorSpec::Timeout => "a timeout",
+        TransportErrorSpec::Connection => "a dropped connection",
+    }
+}
+
+/// True when the path can select more than one node; its value is then the array of nodes.
+fn is_node_list(path: &str) -> bool {
+    path.contains('*')
+        || path.contains("..")
+        || path.contains('?')
+        || path.contains(':')
+        || path.contains(',')
+}
+
+/// Evaluates a JSONPath: `None` when nothing matches.
+pub fn query(body: &Value, path: &str) -> Result<Option<Value>, String> {
+    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
+    let nodes = jp.query(body).all();
+    if is_node_list(path) {
+        return Ok(Some(Value::Array(nodes.into_iter().cloned().collect())));
+    }
+    Ok(nodes.first().map(|v| (*v).clone()))
+}
+
+fn check_path(
+    out: &mut Vec<Mismatch>,
+    body: &Value,
+    path: &str,
+    m: &Spanned<crate::scenario::MatcherSpec>,
+    scope: &Scope,
+) {
+    match query(body, path) {
+        Err(e) => out.push(Mismatch::new(m.referenced, path, "a valid JSONPath", e)),
+        Ok(actual) => {
+            if let Err(e) = check_matcher(&m.value.0, actual.as_ref(), scope, false) {
+                out.push(Mismatch::new(m.referenced, path, e.expected, e.actual));
+            }
+        }
+    }
+}
+
+fn check_schema(out: &mut Vec<Mismatch>, body: &Value, schema: &Spanned<Value>) {
+    match jsonschema::validator_for(&schema.value) {
+        Err(e) => out.push(Mismatch::new(
+            schema.referenced,
+            "schema",
+            "a valid JSON Schema",
+            e.to_string(),
+        )),
+        Ok(v) => {
+            let errors: Vec<String> = v
+                .iter_errors(body)
+                .take(5)
+                .map(|e| format!("at {}: {}", e.instance_path(), e))
+                .collect();
+            if !errors.is_empty() {
+                out.push(Mismatch::new(
+                    schema.referenced,
+                    "schema",
+                    "the body to satisfy the schema",
+                    errors.join("; "),
+                ));
+            }
+        }
+    }
+}
+
+/// Why a matcher failed, in words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchError {
+    /// What the matcher wanted.
+    pub expected: String,
+    /// What it saw.
+    pub actual: String,
+}
+
+/// Renders a value briefly for messages.
+pub fn show(v: Option<&Value>) -> String {
+    match v {
+        None => "nothing (absent)".into(),
+        Some(v) => {
+            let s = v.to_string();
+            if s.chars().count() > 200 {
+                let cut: String = s.chars().take(200).collect();
+                format!("{cut}… ({} bytes)", s.len())
+            } else {
+                s
+            }
+        }
+    }
+}
+
+fn operand(v: &Value, scope: &Scope) -> Result<Value, TemplateError> {
+    expand_value(v, scope)
+}
+
+fn as_number(v: &Value, coerce: bool) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) if coerce => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+fn values_equal(expected: &Value, actual: &Value, coerce: bool) -> bool {
+    if let (Value::Number(a), Value::Number(b)) = (expected, actual) {
+        return a.as_f64() == b.as_f64();
+    }
+    if coerce {
+        if let (Some(a), Some(b)) = (as_number(expected, true), as_number(actual, true)) {
+            if matches!(expected, Value::Number(_)) || matches!(actual, Value::Number(_)) {
+                return a == b;
+            }
+        }
+        if let (Value::String(a), Value::Bool(b)) | (Value::Bool(b), Value::String(a)) =
+            (expected, actual)
+        {
+            return a.eq_ignore_ascii_case(if *b { "true" } else { "false" });
+        }
+    }
+    expected == actual
+}
+
+fn type_matches(t: JsonType, v: &Value, coerce: bool) -> bool {
+    match (t, v) {
+        (JsonType::String, Value::String(_)) => true,
+        (JsonType::Number, Value::Number(_)) => true,
+        (JsonType::Integer, Value::Number(n)) => {
+            n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
+        (JsonType::Integer, Value::String(s)) if coerce => s.trim().parse::<i64>().is_ok(),
+        (JsonType::Number, Value::String(s)) if coerce => s.trim().parse::<f64>().is_ok(),
+        (JsonType::Boolean, Value::Bool(_)) => true,
+        (JsonType::Array, Value::Array(_)) => true,
+        (JsonType::Object, Value::Object(_)) => true,
+        (JsonType::Null, Value::Null) => true,
+        _ => false,
+    }
+}
+
+fn length_of(v: &Value) -> Option<usize> {
+    match v {
+        Value::Array(a) => Some(a.len()),
+        Value::String(s) => Some(s.chars().count()),
+        Value::Object(o) => Some(o.len()),
+        _ => None,
+    }
+}
+
+/// Checks one value against a matcher. `coerce` lets numeric strings compare as
+/// numbers (headers and guard values are text).
+pub fn check_matcher(
+    m: &Matcher,
+    actual: Option<&Value>,
+    scope: &Scope,
+    coerce: bool,
+) -> Result<(), MatchError> {
+    let fail = |expected: String| MatchError {
+        expected,
+        actual: show(actual),
+    };
+    let absent_wanted = m.exists == Some(false) || m.absent == Some(true);
+    let Some(v) = actual else {
+        if absent_wanted {
+            return Ok(());
+        }
+        return Err(fail(describe(m, scope)));
+    };
+    if absent_wanted {
+        return Err(fail("to be absent".into()));
+    }
+    let op = |x: &Value| {
+        operand(x, scope).map_err(|e| MatchError {
+            expected: format!("a usable operand ({e})"),
+            actual: show(actual),
+        })
+    };
+    if let Some(e) = &m.equals {
+        let e = op(e)?;
+        if !values_equal(&e, v, coerce) {
+            return Err(fail(format!("{}", show(Some(&e)))));
+        }
+    }
+    if let Some(e) = &m.not_equals {
+        let e = op(e)?;
+        if values_equal(&e, v, coerce) {
+            return Err(fail(format!("anything but {}", show(Some(&e)))));
+        }
+    }
+    if let Some(t) = m.type_ {
+        if !type_matches(t, v, coerce) {
+            return Err(fail(format!("a value of type {t}")));
+        }
+    }
+    if let Some(options) = &m.one_of {
+        let mut expanded = Vec::new();
+        for o in options {
+            expanded.push(op(o)?);
+        }
+        if !expanded.iter().any(|o| values_equal(o, v, coerce)) {
+            return Err(fail(format!(
+                "one of {}",
+                show(Some(&Value::Array(expanded)))
+            )));
+        }
+    }
+    if let Some(re) = &m.regex {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match regex::Regex::new(re) {
+            Ok(r) if r.is_match(&text) => {}
+            Ok(_) => return Err(fail(format!("a match for /{re}/"))),
+            Err(e) => return Err(fail(format!("a valid regex ({e})"))),
+        }
+    }
+    for (name, bound, ok) in [
+        ("<", &m.lt, (|a: f64, b: f64| a < b) as fn(f64, f64) -> bool),
+        ("<=", &m.le, |a, b| a <= b),
+        (">", &m.gt, |a, b| a > b),
+        (">=", &m.ge, |a, b| a >= b),
+    ] {
+        if let Some(b) = bound {
+            let b = op(b)?;
+            let Some(bn) = as_number(&b, true) else {
+                return Err(fail(format!(
+                    "a number {name} {} (the bound is not a number)",
+                    show(Some(&b))
+                )));
+            };
+            match as_number(v, coerce) {
+                Some(an) if ok(an, bn) => {}
+                _ => return Err(fail(format!("a number {name} {bn}"))),
+            }
+        }
+    }
+    if let Some(len) = &m.length {
+        check_length(&len.0, v, scope).map_err(|e| fail(e))?;
+    }
+    if let Some(c) = &m.contains {
+        let c = op(c)?;
+        let ok = match (v, &c) {
+            (Value::Array(items), _) => items.iter().any(|i| values_equal(&c, i, coerce)),
+            (Value::String(s), Value::String(sub)) => s.contains(sub.as_str()),
+            _ => false,
+        };
+        if !ok {
+            return Err(fail(format!("something containing {}", show(Some(&c)))));
+        }
+    }
+    Ok(())
+}
+
+fn check_length(spec: &LengthSpec, v: &Value, scope: &Scope) -> Result<(), String> {
+    let Some(n) = length_of(v) else {
+        return Err("an array, string or object (to measure its length)".into());
+    };
+    let num = |x: &Option<Value>| -> Result<Option<f64>, String> {
+        match x {
+            None => Ok(None),
+            Some(x) => {
+                let e = operand(x, scope).map_err(|e| e.to_string())?;
+                as_number(&e, true)
+                    .map(Some)
+                    .ok_or_else(|| format!("a numeric length bound, not {e}"))
+            }
+        }
+    };
+    let n = n as f64;
+    if let Some(eq) = num(&spec.equals)? {
+        if n != eq {
+            return Err(format!("length {eq} (it is {n})"));
+        }
+    }
+    if let Some(min) = num(&spec.min)? {
+        if n < min {
+            return Err(format!("length >= {min} (it is {n})"));
+        }
+    }
+    if let Some(max) = num(&spec.max)? {
+        if n > max {
+            return Err(format!("length <= {max} (it is {n})"));
+        }
+    }
+    Ok(())
+}
+
+/// A short description of a matcher, for "expected ..." when the value is absent.
+fn describe(m: &Matcher, scope: &Scope) -> String {
+    let mut parts = Vec::new();
+    let show_op = |v: &Value| show(Some(&operand(v, scope).unwrap_or_else(|_| v.clone())));
+    if let Some(e) = &m.equals {
+        parts.push(show_op(e));
+    }
+    if let Some(t) = m.type_ {
+        parts.push(format!("type {t}"));
+    }
+    if let Some(r) = &m.regex {
+        parts.push(format!("/{r}/"));
+    }
+    if m.exists == Some(true) {
+        parts.push("present".into());
+    }
+    if parts.is_empty() {
+        "a value".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// A bounded, redaction-ready excerpt of a response for failure reports.
+pub fn excerpt(resp: &Response, max_body: usize) -> String {
+    let mut s = format!("HTTP {}\n", resp.status);
+    for (n, v) in &resp.headers {
+        let _ = writeln!(s, "{n}: {v}");
+    }
+    let body = String::from_utf8_lossy(&resp.body);
+    let cut: String = body.chars().take(max_body).collect();
+    s.push('\n');
+    s.push_str(&cut);
+    if body.chars().count() > max_body || resp.truncated {
+        let _ = write!(s, "\n… (body cut; {} bytes received)", resp.body.len());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(yaml: &str) -> Matcher {
+        let spec: crate::scenario::MatcherSpec = serde_saphyr::from_str(yaml).unwrap();
+        spec.0
+    }
+
+    fn ok(matcher: &str, v: Option<Value>, coerce: bool) -> bool {
+        check_matcher(&m(matcher), v.as_ref(), &Scope::default(), coerce).is_ok()
+    }
+
+    #[test]
+    fn bare_values_mean_equals() {
+        assert!(ok(
+            "AUTH_INVALID_KEY",
+            Some(json!("AUTH_INVALID_KEY")),
+            false
+        ));
+        assert!(!ok(
+            "AUTH_INVALID_KEY",
+            Some(json!("AUTH_MISSING_KEY")),
+            false
+        ));
+        assert!(ok("5", Some(json!(5.0)), false));
+        assert!(
+            !ok("5", Some(json!("5")), false),
+            "body values keep their JSON type"
+        );
+        assert!(ok("5", Some(json!("5")), true), "header values are text");
+    }
+
+    #[test]
+    fn existence() {
+        assert!(ok("{exists: false}", None, false));
+        assert!(ok("{absent: true}", None, false));
+        assert!(!ok("{absent: true}", Some(json!(1)), false));
+        assert!(!ok("{exists: true}", None, false));
+        assert!(!ok("{type: string}", None, false));
+    }
+
+    #[test]
+    fn numeric_and_length() {
+        assert!(ok("{gt: 0, le: 100}", Some(json!(25)), false));
+        assert!(!ok("{lt: 10}", Some(json!(10)), false));
+        assert!(ok("{type: integer, ge: 1}", Some(json!("60")), true));
+        assert!(!ok("{type: integer}", Some(json!("1.5e3ms")), true));
+        assert!(ok("{length: {min: 1, max: 3}}", Some(json!([1, 2])), false));
+        assert!(!ok("{length: 0}", Some(json!([1])), false));
+    }
+
+    #[test]
+    fn one_of_regex_contains() {
+        assert!(ok(
+            "{one_of: [no_retry, fix_request]}",
+            Some(json!("fix_request")),
+            false
+        ));
+        assert!(ok(
+            "{regex: '^rl_agent_.{8}$'}",
+            Some(json!("rl_agent_abcdefgh")),
+            false
+        ));
+        assert!(ok(
+            "{contains: order-1}",
+            Some(json!(["x", "order-1"])),
+            false
+        ));
+        assert!(ok("{contains: der}", Some(json!("order")), false));
+    }
+
+    #[test]
+    fn templates_in_operands() {
+        let mut scope = Scope::default();
+        scope.vars.insert("cost".into(), json!(500));
+        let r = check_matcher(
+            &m("{lt: '{{ vars.cost }}'}"),
+            Some(&json!(120)),
+            &scope,
+            false,
+        );
+        assert!(r.is_ok());
+        let r = check_matcher(
+            &m("{lt: '{{ vars.cost }}'}"),
+            Some(&json!(900)),
+            &scope,
+            false,
+        );
+        assert_eq!(r.unwrap_err().expected, "a number < 500");
+    }
+
+    #[test]
+    fn node_lists_are_arrays() {
+        let body = json!({"data": [{"note": "a"}, {"note": "b"}]});
+        assert_eq!(
+            query(&body, "$.data[*].note").unwrap(),
+            Some(json!(["a", "b"]))
+        );
+        assert_eq!(query(&body, "$.data[0].note").unwrap(), Some(json!("a")));
+        assert_eq!(query(&body, "$.nope").unwrap(), None);
+    }
+}

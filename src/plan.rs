@@ -1,0 +1,297 @@
+//! Planning: which cases run against this target, and why the others are skipped.
+//!
+//! Decided before any request is sent, from the scenario files and the target
+//! alone, so `--list` and the reports agree with what a run would do.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::scenario::{CaseSpec, ExpectSpec, Suite, TargetKindSpec};
+use crate::target::{Kind, Target};
+use crate::template::{self, Namespace, Template};
+
+/// One case, with the decision whether to run it.
+#[derive(Debug, Clone)]
+pub struct PlannedCase {
+    /// `suite::case name`.
+    pub id: String,
+    /// Index of the suite in the plan.
+    pub suite: usize,
+    /// Index of the case in its suite.
+    pub case: usize,
+    /// Set when the case will not run, with the reason.
+    pub skip: Option<String>,
+}
+
+/// Which writes the run may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WritePolicy {
+    /// `--allow-writes` was given.
+    pub allow_writes: bool,
+}
+
+/// A case's references to target inputs, found in every template it contains.
+pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String)> {
+    let mut refs = BTreeSet::new();
+    let add_str = |s: &str, refs: &mut BTreeSet<(Namespace, String)>| {
+        if let Ok(t) = Template::parse(s) {
+            for (ns, name) in t.references() {
+                refs.insert((ns, name.to_string()));
+            }
+        }
+    };
+    fn add_value(v: &Value, refs: &mut BTreeSet<(Namespace, String)>) {
+        if let Ok(ts) = template::parse_value(v) {
+            for t in ts {
+                for (ns, name) in t.references() {
+                    refs.insert((ns, name.to_string()));
+                }
+            }
+        }
+    }
+    fn add_expect(e: &ExpectSpec, refs: &mut BTreeSet<(Namespace, String)>) {
+        for m in e.headers.values().chain(e.json.values()) {
+            let m = &m.value.0;
+            for v in [
+                &m.equals,
+                &m.not_equals,
+                &m.lt,
+                &m.le,
+                &m.gt,
+                &m.ge,
+                &m.contains,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_value(v, refs);
+            }
+            for v in m.one_of.iter().flatten() {
+                add_value(v, refs);
+            }
+        }
+    }
+    for v in suite.spec.defaults.headers.values() {
+        add_str(&v.value, &mut refs);
+    }
+    for v in case.vars.values() {
+        add_value(&v.value, &mut refs);
+    }
+    for step in &case.steps {
+        let s = &step.value;
+        add_str(&s.request.path.value, &mut refs);
+        for v in s.request.headers.values() {
+            add_str(&v.value, &mut refs);
+        }
+        for v in s.request.query.values() {
+            add_value(&v.value, &mut refs);
+        }
+        if let Some(j) = &s.request.json {
+            add_value(&j.value, &mut refs);
+        }
+        if let Some(b) = &s.request.body {
+            add_str(&b.value, &mut refs);
+        }
+        if let Some(w) = &s.wait {
+            add_str(&w.value, &mut refs);
+        }
+        for g in &s.guard {
+            add_value(&g.value.value, &mut refs);
+        }
+        add_expect(&s.expect, &mut refs);
+        if let Some(r) = &s.repeat {
+            add_expect(&r.value.until, &mut refs);
+        }
+    }
+    refs
+}
+
+/// Why a case cannot run against this target, if it cannot.
+pub fn skip_reason(
+    case: &CaseSpec,
+    suite: &Suite,
+    target: &Target,
+    policy: WritePolicy,
+) -> Option<String> {
+    match (case.requires.target, target.kind) {
+        (Some(TargetKindSpec::Mock), Kind::Remote) => return Some(
+            "runs only against the embedded mock (it needs the mock's fault injection or fixtures)"
+                .into(),
+        ),
+        (Some(TargetKindSpec::Remote), Kind::Mock) => {
+            return Some("runs only against a real target".into())
+        }
+        _ => {}
+    }
+    let mut keys: BTreeSet<String> = case.requires.keys.iter().cloned().collect();
+    let mut fixtures: BTreeSet<String> = case.requires.fixtures.iter().cloned().collect();
+    for (ns, name) in references(case, suite) {
+        match ns {
+            Namespace::Keys => {
+                keys.insert(name);
+            }
+            Namespace::Fixtures => {
+                fixtures.insert(name);
+            }
+            _ => {}
+        }
+    }
+    let mut missing = Vec::new();
+    for k in &keys {
+        if !target.inputs.keys.contains_key(k) {
+            missing.push(format!("key `{k}` (set {})", target.key_var(k)));
+        }
+    }
+    for f in &fixtures {
+        if !target.inputs.fixtures.contains_key(f) {
+            missing.push(format!("fixture `{f}` (set {})", target.fixture_var(f)));
+        }
+    }
+    if !missing.is_empty() {
+        return Some(format!("missing {}", missing.join(", ")));
+    }
+    if target.kind == Kind::Remote && !policy.allow_writes {
+        if let Some(step) = case.steps.iter().find(|s| s.value.writes) {
+            let name = step
+                .value
+                .name
+                .clone()
+                .unwrap_or_else(|| step.value.request.path.value.clone());
+            return Some(format!(
+                "step `{name}` writes to the target; pass --allow-writes to run it against a real environment"
+            ));
+        }
+    }
+    None
+}
+
+/// Plans every case of every suite.
+pub fn plan(suites: &[Suite], target: &Target, policy: WritePolicy) -> Vec<PlannedCase> {
+    let mut out = Vec::new();
+    for (si, suite) in suites.iter().enumerate() {
+        for (ci, case) in suite.spec.cases.iter().enumerate() {
+            out.push(PlannedCase {
+                id: format!("{}::{}", suite.name, case.value.name.value),
+                suite: si,
+                case: ci,
+                skip: skip_reason(&case.value, suite, target, policy),
+            });
+        }
+    }
+    out
+}
+
+/// Keeps the cases of shard `k` of `n` (1-based); the assignment depends only on the case id.
+pub fn partition(cases: Vec<PlannedCase>, k: u32, n: u32) -> Vec<PlannedCase> {
+    cases
+        .into_iter()
+        .filter(|c| fnv1a(c.id.as_bytes()) % u64::from(n) == u64::from(k - 1))
+        .collect()
+}
+
+/// FNV-1a: stable across platforms and releases, unlike `DefaultHasher`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Inputs;
+    use std::path::Path;
+
+    fn suite(src: &str) -> Suite {
+        crate::scenario::load_file(Path::new("scenarios/t.yaml"), src).unwrap()
+    }
+
+    const SRC: &str = r#"
+cases:
+  - name: uses partner key
+    steps:
+      - request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+          query: {card: "{{ fixtures.card_id }}"}
+  - name: writes
+    steps:
+      - request: {method: POST, path: /w}
+        writes: true
+  - name: mock only
+    requires: {target: mock}
+    steps:
+      - request: {path: /m}
+"#;
+
+    #[test]
+    fn missing_inputs_and_writes_skip_on_remote() {
+        let s = suite(SRC);
+        let target = Target::from_url("https://staging.example.com", &Default::default()).unwrap();
+        let p = plan(
+            std::slice::from_ref(&s),
+            &target,
+            WritePolicy {
+                allow_writes: false,
+            },
+        );
+        let reasons: Vec<_> = p
+            .iter()
+            .map(|c| c.skip.clone().unwrap_or_default())
+            .collect();
+        assert!(
+            reasons[0].contains("key `partner` (set LAUNCHGATE_PARTNER_KEY)"),
+            "{}",
+            reasons[0]
+        );
+        assert!(reasons[0].contains("fixture `card_id` (set LAUNCHGATE_CARD_ID)"));
+        assert!(reasons[1].contains("--allow-writes"));
+        assert!(reasons[2].contains("embedded mock"));
+        let p = plan(
+            std::slice::from_ref(&s),
+            &target,
+            WritePolicy { allow_writes: true },
+        );
+        assert!(p[1].skip.is_none());
+    }
+
+    #[test]
+    fn mock_runs_everything_it_has_inputs_for() {
+        let s = suite(SRC);
+        let mut inputs = Inputs::default();
+        inputs.keys.insert("partner".into(), "k".into());
+        inputs.fixtures.insert("card_id".into(), "c".into());
+        let target = Target::mock("http://127.0.0.1:1", inputs);
+        let p = plan(
+            std::slice::from_ref(&s),
+            &target,
+            WritePolicy {
+                allow_writes: false,
+            },
+        );
+        assert!(p.iter().all(|c| c.skip.is_none()), "{p:?}");
+        assert_eq!(p[0].id, "t::uses partner key");
+    }
+
+    #[test]
+    fn partitions_cover_everything_once() {
+        let cases: Vec<PlannedCase> = (0..50)
+            .map(|i| PlannedCase {
+                id: format!("s::c{i}"),
+                suite: 0,
+                case: i,
+                skip: None,
+            })
+            .collect();
+        let mut seen: Vec<usize> = (1..=3)
+            .flat_map(|k| partition(cases.clone(), k, 3))
+            .map(|c| c.case)
+            .collect();
+        seen.sort();
+        assert_eq!(seen, (0..50).collect::<Vec<_>>());
+    }
+}

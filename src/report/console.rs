@@ -1,0 +1,53 @@
+//! Console rendering: the failure block libtest-mimic prints for a failed case,
+//! and the closing summary.
+
+use std::fmt::Write as _;
+
+use super::{CaseReport, RunReport};
+
+/// The block shown under a failed or errored case.
+pub fn failure_block(case: &CaseReport) -> String {
+    let mut s = String::new();
+    let Some(f) = &case.failure else {
+        return format!("{} (no details)", case.outcome.as_str());
+    };
+    let _ = writeln!(s, "{}", f.message);
+    let _ = writeln!(s, "  --> {}", f.location);
+    if !f.step.is_empty() {
+        let _ = writeln!(s, "  step:    {}", f.step);
+    }
+    if !f.request.is_empty() {
+        let _ = writeln!(s, "  request: {}", f.request);
+    }
+    for d in &f.details {
+        let _ = writeln!(s, "  | {d}");
+    }
+    if let Some(r) = &f.response {
+        let _ = writeln!(s, "  response (excerpt):");
+        for line in r.lines().take(40) {
+            let _ = writeln!(s, "    {line}");
+        }
+    }
+    for st in &case.steps {
+        for n in &st.notes {
+            let _ = writeln!(s, "  note ({}): {n}", st.name);
+        }
+    }
+    s
+}
+
+/// One closing line with the counts, in the plain `N passed, N failed` form CI log readers know.
+pub fn summary(report: &RunReport) -> String {
+    let t = report.totals();
+    format!(
+        "launchgate: {} passed, {} failed, {} skipped ({} errored, {} inconclusive) against {} {} in {:.2}s",
+        t.passed,
+        t.failed + t.errored,
+        t.skipped + t.inconclusive,
+        t.errored,
+        t.inconclusive,
+        report.target.kind,
+        report.target.base_url,
+        report.duration_ms as f64 / 1000.0
+    )
+}

@@ -1,0 +1,217 @@
+//! Results of a run as plain data, and the reporters that render them.
+//!
+//! The runner produces a [`RunReport`]; reporters ([`junit`], [`json`],
+//! [`console`]) only read it. Every reporter writes through [`write_atomic`],
+//! and every string in a report has already passed the redactor.
+
+pub mod console;
+pub mod json;
+pub mod junit;
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The outcome of one test case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Every expectation held.
+    Passed,
+    /// An expectation did not hold.
+    Failed,
+    /// The case could not be judged: transport error, deadline, template error.
+    Errored,
+    /// Not run: missing inputs, writes not allowed, wrong target kind.
+    Skipped,
+    /// A guard did not hold, so the case could not prove anything; never a pass.
+    Inconclusive,
+}
+
+impl Outcome {
+    /// True for outcomes that make a run fail.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failed | Outcome::Errored)
+    }
+
+    /// True for outcomes that did not prove anything (skipped or inconclusive).
+    pub fn is_skip(self) -> bool {
+        matches!(self, Outcome::Skipped | Outcome::Inconclusive)
+    }
+
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Errored => "errored",
+            Outcome::Skipped => "skipped",
+            Outcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// One step as it ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepReport {
+    /// The step's name.
+    pub name: String,
+    /// `METHOD URL` (redacted).
+    pub request: String,
+    /// The final HTTP status, if a response came.
+    pub status: Option<u16>,
+    /// Requests sent for this step (repeats and 429 retries included).
+    pub attempts: u32,
+    /// Wall time of the step in milliseconds, waits included.
+    pub duration_ms: u64,
+    /// Things worth knowing: Retry-After honoured, waits, repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// How the step ended.
+    pub outcome: Outcome,
+}
+
+/// Why a case failed or errored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailureReport {
+    /// The step that failed.
+    pub step: String,
+    /// `file:line:col` of the failing expectation.
+    pub location: String,
+    /// One line: what went wrong.
+    pub message: String,
+    /// Expected vs actual, one mismatch per line.
+    pub details: Vec<String>,
+    /// The request line (redacted).
+    pub request: String,
+    /// A bounded, redacted excerpt of the response (status, headers, body).
+    pub response: Option<String>,
+}
+
+/// One test case as it ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseReport {
+    /// `suite::case name`, the libtest trial name.
+    pub id: String,
+    /// The case name.
+    pub name: String,
+    /// The scenario file.
+    pub file: String,
+    /// The line of the case in its file.
+    pub line: usize,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// For skipped and inconclusive cases: why.
+    pub reason: Option<String>,
+    /// For failed and errored cases: what and where.
+    pub failure: Option<FailureReport>,
+    /// Checklist items this case is evidence for.
+    pub checklist: Vec<String>,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The steps that ran.
+    pub steps: Vec<StepReport>,
+}
+
+/// One scenario file's results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuiteReport {
+    /// Dotted suite name.
+    pub name: String,
+    /// The scenario file.
+    pub file: String,
+    /// Its cases, in file order (filtered-out cases are absent).
+    pub cases: Vec<CaseReport>,
+}
+
+/// Counts by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Cases reported.
+    pub total: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Errored.
+    pub errored: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Inconclusive.
+    pub inconclusive: usize,
+}
+
+/// What was tested.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetSummary {
+    /// `mock` or `remote`.
+    pub kind: String,
+    /// A human name.
+    pub name: String,
+    /// The base URL (never carries a key).
+    pub base_url: String,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// launchgate's version.
+    pub version: String,
+    /// The target.
+    pub target: TargetSummary,
+    /// Machine name (JUnit `hostname`).
+    pub hostname: String,
+    /// Start time (RFC 3339).
+    pub started_at: String,
+    /// Wall time of the run in milliseconds.
+    pub duration_ms: u64,
+    /// HTTP requests sent, and how many got a response.
+    pub requests_sent: u64,
+    /// Requests that got an HTTP response (0 with requests sent = target unreachable).
+    pub responses_received: u64,
+    /// True if the run deadline cut the run short.
+    pub deadline_hit: bool,
+    /// Per file.
+    pub suites: Vec<SuiteReport>,
+}
+
+impl RunReport {
+    /// Counts by outcome.
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for c in self.suites.iter().flat_map(|s| &s.cases) {
+            t.total += 1;
+            match c.outcome {
+                Outcome::Passed => t.passed += 1,
+                Outcome::Failed => t.failed += 1,
+                Outcome::Errored => t.errored += 1,
+                Outcome::Skipped => t.skipped += 1,
+                Outcome::Inconclusive => t.inconclusive += 1,
+            }
+        }
+        t
+    }
+
+    /// Every case, in order.
+    pub fn cases(&self) -> impl Iterator<Item = &CaseReport> {
+        self.suites.iter().flat_map(|s| &s.cases)
+    }
+}
+
+/// Writes `contents` to `path` atomically: a temp file in the same directory, then rename,
+/// so a reader never sees half a report, even if the run is killed mid-write.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

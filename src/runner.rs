@@ -1,0 +1,890 @@
+//! Running planned cases: one `libtest-mimic` trial per case on a shared tokio
+//! runtime and a shared HTTP client.
+//!
+//! Every request has a timeout, every loop a bound and the whole run a
+//! deadline; a 429 that a step did not ask for is answered by waiting
+//! Retry-After (capped) and sending again.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use serde_saphyr::Location;
+
+use crate::expect::{self, Mismatch, Response};
+use crate::http::{Http, Request, TransportError};
+use crate::plan::PlannedCase;
+use crate::redact::Redactor;
+use crate::report::{CaseReport, FailureReport, Outcome, StepReport};
+use crate::scenario::{load::parse_wait, CaseSpec, StepSpec, Suite};
+use crate::snapshot;
+use crate::target::Target;
+use crate::template::{expand_str, expand_value, Scope};
+
+/// Knobs of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Per-request timeout (a step may override it).
+    pub timeout: Duration,
+    /// The whole run's deadline, from its start.
+    pub deadline: Duration,
+    /// The longest Retry-After or `wait` honoured; longer ones fail the step.
+    pub max_wait: Duration,
+    /// How many times one step is re-sent after an unexpected 429.
+    pub max_429_retries: u32,
+    /// Response bodies are kept up to this many bytes.
+    pub body_cap: usize,
+    /// How much of a body a failure report shows, in characters.
+    pub excerpt_chars: usize,
+    /// Print notes (429 waits) to stderr.
+    pub verbose_notes: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(600),
+            max_wait: Duration::from_secs(120),
+            max_429_retries: 3,
+            body_cap: crate::http::DEFAULT_BODY_CAP,
+            excerpt_chars: 2000,
+            verbose_notes: true,
+        }
+    }
+}
+
+/// Shared state of one run.
+pub struct Runner {
+    http: Http,
+    target: Target,
+    suites: Arc<Vec<Suite>>,
+    redactor: Redactor,
+    options: RunOptions,
+    snapshots: snapshot::Store,
+    run_vars: BTreeMap<String, String>,
+    target_vars: BTreeMap<String, String>,
+    started: Instant,
+    sent: AtomicU64,
+    received: AtomicU64,
+    deadline_hit: AtomicBool,
+    serial: tokio::sync::RwLock<()>,
+    locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// How a step ended.
+enum Verdict {
+    Pass,
+    Fail(FailureReport),
+    Error(FailureReport),
+    Inconclusive(String),
+}
+
+impl Runner {
+    /// A runner for these suites against this target.
+    pub fn new(
+        http: Http,
+        target: Target,
+        suites: Arc<Vec<Suite>>,
+        redactor: Redactor,
+        options: RunOptions,
+        snapshots: snapshot::Store,
+        run_id: String,
+    ) -> Runner {
+        let mut run_vars = BTreeMap::new();
+        run_vars.insert("id".to_string(), run_id);
+        run_vars.insert(
+            "date".to_string(),
+            chrono::Utc::now().format("%Y-%m-%d").to_string(),
+        );
+        let mut target_vars = BTreeMap::new();
+        target_vars.insert("kind".to_string(), target.kind.as_str().to_string());
+        target_vars.insert("name".to_string(), target.name.clone());
+        Runner {
+            http,
+            target,
+            suites,
+            redactor,
+            options,
+            snapshots,
+            run_vars,
+            target_vars,
+            started: Instant::now(),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            deadline_hit: AtomicBool::new(false),
+            serial: tokio::sync::RwLock::new(()),
+            locks: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Requests sent and responses received so far.
+    pub fn counters(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+
+    /// True if the deadline cut a case short.
+    pub fn deadline_hit(&self) -> bool {
+        self.deadline_hit.load(Ordering::Relaxed)
+    }
+
+    /// The redactor in force.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    fn remaining(&self) -> Duration {
+        self.options.deadline.saturating_sub(self.started.elapsed())
+    }
+
+    fn lock_for(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Runs one planned case to its report. Never panics on target behaviour.
+    pub async fn run_case(&self, planned: &PlannedCase) -> CaseReport {
+        let suite = &self.suites[planned.suite];
+        let spanned = &suite.spec.cases[planned.case];
+        let case = &spanned.value;
+        let mut report = CaseReport {
+            id: planned.id.clone(),
+            name: case.name.value.clone(),
+            file: suite.path.display().to_string(),
+            line: spanned.referenced.line() as usize,
+            outcome: Outcome::Passed,
+            reason: None,
+            failure: None,
+            checklist: case.checklist.iter().map(|c| c.value.clone()).collect(),
+            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            duration_ms: 0,
+            steps: Vec::new(),
+        };
+        if let Some(reason) = &planned.skip {
+            report.outcome = Outcome::Skipped;
+            report.reason = Some(reason.clone());
+            return report;
+        }
+        let t0 = Instant::now();
+
+        // Declared exclusivity: `serial` excludes everything, `locks` exclude their namesakes.
+        let _serial_guard;
+        let _serial_read;
+        if case.serial {
+            _serial_guard = Some(self.serial.write().await);
+            _serial_read = None;
+        } else {
+            _serial_guard = None;
+            _serial_read = Some(self.serial.read().await);
+        }
+        let mut names: Vec<&String> = case.locks.iter().collect();
+        names.sort();
+        names.dedup();
+        let mut _held = Vec::new();
+        for n in names {
+            _held.push(self.lock_for(n).lock_owned().await);
+        }
+
+        let remaining = self.remaining();
+        if remaining.is_zero() {
+            self.deadline_hit.store(true, Ordering::Relaxed);
+            report.outcome = Outcome::Errored;
+            report.failure = Some(self.bare_failure(
+                suite,
+                spanned.referenced,
+                "run deadline reached before this case started",
+            ));
+        } else {
+            let run = self.run_steps(suite, case, &mut report.steps);
+            match tokio::time::timeout(remaining, run).await {
+                Ok(Verdict::Pass) => {}
+                Ok(Verdict::Fail(f)) => {
+                    report.outcome = Outcome::Failed;
+                    report.failure = Some(f);
+                }
+                Ok(Verdict::Error(f)) => {
+                    report.outcome = Outcome::Errored;
+                    report.failure = Some(f);
+                }
+                Ok(Verdict::Inconclusive(reason)) => {
+                    report.outcome = Outcome::Inconclusive;
+                    report.reason = Some(reason);
+                }
+                Err(_) => {
+                    self.deadline_hit.store(true, Ordering::Relaxed);
+                    report.outcome = Outcome::Errored;
+                    report.failure = Some(self.bare_failure(
+                        suite,
+                        spanned.referenced,
+                        &format!(
+                            "run deadline ({}) reached while this case was running",
+                            humantime::format_duration(self.options.deadline)
+                        ),
+                    ));
+                }
+            }
+        }
+        report.duration_ms = t0.elapsed().as_millis() as u64;
+        report
+    }
+
+    fn location(&self, suite: &Suite, at: Option<(usize, usize)>, fallback: Location) -> String {
+        let (l, c) = at.unwrap_or((fallback.line() as usize, fallback.column() as usize));
+        format!("{}:{}:{}", suite.path.display(), l, c)
+    }
+
+    fn bare_failure(&self, suite: &Suite, at: Location, message: &str) -> FailureReport {
+        FailureReport {
+            step: String::new(),
+            location: self.location(suite, None, at),
+            message: self.redactor.redact(message).into_owned(),
+            details: Vec::new(),
+            request: String::new(),
+            response: None,
+        }
+    }
+
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            vars: BTreeMap::new(),
+            keys: Some(&self.target.inputs.keys),
+            fixtures: Some(&self.target.inputs.fixtures),
+            run: self.run_vars.clone(),
+            target: self.target_vars.clone(),
+        }
+    }
+
+    async fn run_steps(
+        &self,
+        suite: &Suite,
+        case: &CaseSpec,
+        steps: &mut Vec<StepReport>,
+    ) -> Verdict {
+        let mut scope = self.scope();
+        for (name, v) in &case.vars {
+            match expand_value(&v.value, &scope) {
+                Ok(x) => {
+                    scope.vars.insert(name.clone(), x);
+                }
+                Err(e) => {
+                    return Verdict::Error(self.bare_failure(
+                        suite,
+                        v.referenced,
+                        &format!("vars.{name}: {e}"),
+                    ));
+                }
+            }
+        }
+        for step in &case.steps {
+            let (report, verdict) = self
+                .run_step(suite, &step.value, step.referenced, &mut scope)
+                .await;
+            steps.push(report);
+            if !matches!(verdict, Verdict::Pass) {
+                return verdict;
+            }
+        }
+        Verdict::Pass
+    }
+
+    fn step_name(step: &StepSpec) -> String {
+        step.name.clone().unwrap_or_else(|| {
+            let m = step
+                .request
+                .method
+                .as_ref()
+                .map_or("GET", |m| m.value.as_str());
+            format!("{} {}", m.to_ascii_uppercase(), step.request.path.value)
+        })
+    }
+
+    async fn run_step(
+        &self,
+        suite: &Suite,
+        step: &StepSpec,
+        at: Location,
+        scope: &mut Scope<'_>,
+    ) -> (StepReport, Verdict) {
+        let t0 = Instant::now();
+        let name = Self::step_name(step);
+        let mut rep = StepReport {
+            name: name.clone(),
+            request: String::new(),
+            status: None,
+            attempts: 0,
+            duration_ms: 0,
+            notes: Vec::new(),
+            outcome: Outcome::Passed,
+        };
+        let verdict = self.step_inner(suite, step, at, scope, &mut rep).await;
+        rep.duration_ms = t0.elapsed().as_millis() as u64;
+        rep.outcome = match &verdict {
+            Verdict::Pass => Outcome::Passed,
+            Verdict::Fail(_) => Outcome::Failed,
+            Verdict::Error(_) => Outcome::Errored,
+            Verdict::Inconclusive(_) => Outcome::Inconclusive,
+        };
+        (rep, verdict)
+    }
+
+    fn failure(
+        &self,
+        suite: &Suite,
+        step: &str,
+        at: Location,
+        mismatches: &[Mismatch],
+        request: &str,
+        resp: Option<&Response>,
+    ) -> FailureReport {
+        let r = &self.redactor;
+        let first = mismatches.first();
+        let extra = mismatches.len().saturating_sub(1);
+        let message = match first {
+            Some(m) if extra > 0 => format!("{} (and {extra} more)", m.line()),
+            Some(m) => m.line(),
+            None => "failed".into(),
+        };
+        let details = mismatches
+            .iter()
+            .map(|m| {
+                let l = self.location(suite, m.at, at);
+                r.redact(&format!("{l}: {}", m.line())).into_owned()
+            })
+            .collect();
+        FailureReport {
+            step: step.to_string(),
+            location: self.location(suite, first.and_then(|m| m.at), at),
+            message: r.redact(&message).into_owned(),
+            details,
+            request: request.to_string(),
+            response: resp.map(|x| self.redacted_excerpt(x)),
+        }
+    }
+
+    fn redacted_excerpt(&self, resp: &Response) -> String {
+        let mut shown = resp.clone();
+        shown.headers = resp
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), self.redactor.header_value(n, v).into_owned()))
+            .collect();
+        self.redactor
+            .redact(&expect::excerpt(&shown, self.options.excerpt_chars))
+            .into_owned()
+    }
+
+    fn note(&self, rep: &mut StepReport, text: String) {
+        let text = self.redactor.redact(&text).into_owned();
+        if self.options.verbose_notes {
+            eprintln!("note: {}: {text}", rep.name);
+        }
+        rep.notes.push(text);
+    }
+
+    async fn step_inner(
+        &self,
+        suite: &Suite,
+        step: &StepSpec,
+        at: Location,
+        scope: &mut Scope<'_>,
+        rep: &mut StepReport,
+    ) -> Verdict {
+        let name = rep.name.clone();
+        let err = |msg: String| Verdict::Error(self.bare_failure(suite, at, &msg));
+
+        // Guards: a false guard means the case cannot prove anything here.
+        for g in &step.guard {
+            let value = match expand_value(&g.value.value, scope) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Verdict::Error(self.bare_failure(
+                        suite,
+                        g.referenced,
+                        &format!("guard: {e}"),
+                    ))
+                }
+            };
+            if let Err(e) = expect::check_matcher(&g.value.is.0, Some(&value), scope, true) {
+                let why = g.value.because.as_deref().unwrap_or("guard did not hold");
+                let shown = self
+                    .redactor
+                    .redact(&format!(
+                        "{why}: expected {}, got {} (step `{name}`, {})",
+                        e.expected,
+                        e.actual,
+                        self.location(suite, None, g.referenced)
+                    ))
+                    .into_owned();
+                return Verdict::Inconclusive(shown);
+            }
+        }
+
+        if let Some(w) = &step.wait {
+            let text = match expand_str(&w.value, scope) {
+                Ok(t) => t,
+                Err(e) => {
+                    return Verdict::Error(self.bare_failure(
+                        suite,
+                        w.referenced,
+                        &format!("wait: {e}"),
+                    ))
+                }
+            };
+            let Some(d) = parse_wait(&text) else {
+                return Verdict::Error(self.bare_failure(
+                    suite,
+                    w.referenced,
+                    &format!("wait: `{text}` is not a duration"),
+                ));
+            };
+            if d > self.options.max_wait {
+                return Verdict::Error(self.bare_failure(
+                    suite,
+                    w.referenced,
+                    &format!(
+                        "wait of {} exceeds --max-wait {}",
+                        humantime::format_duration(d),
+                        humantime::format_duration(self.options.max_wait)
+                    ),
+                ));
+            }
+            self.note(rep, format!("waited {}", humantime::format_duration(d)));
+            tokio::time::sleep(d).await;
+        }
+
+        let req = match self.build_request(suite, step, scope) {
+            Ok(r) => r,
+            Err(e) => return err(e),
+        };
+        rep.request = self
+            .redactor
+            .redact(&format!("{} {}", req.method, req.url))
+            .into_owned();
+        let request_line = rep.request.clone();
+
+        let accepts_429 = step
+            .expect
+            .status
+            .as_ref()
+            .is_some_and(|s| s.value.accepts(429));
+        let mut retries_429 = 0;
+        let result: Result<Response, TransportError> = loop {
+            rep.attempts += 1;
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            let r = self.http.send(&req).await;
+            let resp = match r {
+                Ok(resp) => {
+                    self.received.fetch_add(1, Ordering::Relaxed);
+                    resp
+                }
+                Err(e) => break Err(e),
+            };
+            if let Some(repeat) = &step.repeat {
+                if expect::check(&repeat.value.until, &resp, scope).is_empty() {
+                    if rep.attempts > 1 {
+                        self.note(
+                            rep,
+                            format!(
+                                "repeat: condition met on request {} of at most {}",
+                                rep.attempts, repeat.value.max
+                            ),
+                        );
+                    }
+                    break Ok(resp);
+                }
+                if rep.attempts >= repeat.value.max {
+                    let m = Mismatch {
+                        at: Some((
+                            repeat.referenced.line() as usize,
+                            repeat.referenced.column() as usize,
+                        )),
+                        subject: "repeat.until".into(),
+                        expected: format!(
+                            "a matching response within {} requests",
+                            repeat.value.max
+                        ),
+                        actual: format!("HTTP {} on the last one", resp.status),
+                    };
+                    return Verdict::Fail(self.failure(
+                        suite,
+                        &name,
+                        at,
+                        &[m],
+                        &request_line,
+                        Some(&resp),
+                    ));
+                }
+                if let Some(i) = repeat
+                    .value
+                    .interval
+                    .as_deref()
+                    .and_then(|i| humantime::parse_duration(i).ok())
+                {
+                    tokio::time::sleep(i.min(self.options.max_wait)).await;
+                }
+                continue;
+            }
+            if resp.status == 429 && !accepts_429 && retries_429 < self.options.max_429_retries {
+                let ra = resp.header("retry-after");
+                match retry_after(ra.as_deref()) {
+                    Some(d) if d <= self.options.max_wait => {
+                        retries_429 += 1;
+                        self.note(
+                            rep,
+                            format!(
+                                "HTTP 429: honouring Retry-After {} before sending again",
+                                humantime::format_duration(d)
+                            ),
+                        );
+                        tokio::time::sleep(d).await;
+                        continue;
+                    }
+                    Some(d) => self.note(
+                        rep,
+                        format!(
+                            "HTTP 429 with Retry-After {} above --max-wait; not retried",
+                            humantime::format_duration(d)
+                        ),
+                    ),
+                    None => {
+                        retries_429 += 1;
+                        self.note(
+                            rep,
+                            format!(
+                                "HTTP 429 without a usable Retry-After ({}); waiting 1s",
+                                ra.as_deref().unwrap_or("absent")
+                            ),
+                        );
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                }
+            }
+            break Ok(resp);
+        };
+
+        let resp = match result {
+            Ok(resp) => resp,
+            Err(e) => {
+                rep.notes
+                    .push(self.redactor.redact(&e.message).into_owned());
+                let mismatches = expect::check_failure(&step.expect, e.kind, &e.message);
+                if mismatches.is_empty() {
+                    return Verdict::Pass;
+                }
+                let mut f = self.failure(suite, &name, at, &mismatches, &request_line, None);
+                f.message = self
+                    .redactor
+                    .redact(&format!("no response: {}", e.message))
+                    .into_owned();
+                return if step.expect.error.is_some() {
+                    Verdict::Fail(f)
+                } else {
+                    Verdict::Error(f)
+                };
+            }
+        };
+        rep.status = Some(resp.status);
+
+        let mismatches = expect::check(&step.expect, &resp, scope);
+        if !mismatches.is_empty() {
+            return Verdict::Fail(self.failure(
+                suite,
+                &name,
+                at,
+                &mismatches,
+                &request_line,
+                Some(&resp),
+            ));
+        }
+
+        for (var, cap) in &step.capture {
+            let c = &cap.value;
+            let value = if c.status {
+                Some(Value::from(resp.status))
+            } else if let Some(h) = &c.header {
+                resp.header(h).map(|v| number_or_string(&v))
+            } else if let Some(p) = &c.json {
+                match resp.json().and_then(|b| expect::query(&b, p)) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let m = Mismatch {
+                            at: Some((
+                                cap.referenced.line() as usize,
+                                cap.referenced.column() as usize,
+                            )),
+                            subject: format!("capture {var}"),
+                            expected: format!("a value at {p}"),
+                            actual: e,
+                        };
+                        return Verdict::Fail(self.failure(
+                            suite,
+                            &name,
+                            at,
+                            &[m],
+                            &request_line,
+                            Some(&resp),
+                        ));
+                    }
+                }
+            } else {
+                None
+            };
+            match value {
+                Some(v) => {
+                    scope.vars.insert(var.clone(), v);
+                }
+                None => {
+                    let source = c
+                        .json
+                        .clone()
+                        .or_else(|| c.header.clone().map(|h| format!("header {h}")))
+                        .unwrap_or_default();
+                    let m = Mismatch {
+                        at: Some((
+                            cap.referenced.line() as usize,
+                            cap.referenced.column() as usize,
+                        )),
+                        subject: format!("capture {var}"),
+                        expected: format!("a value at {source}"),
+                        actual: "nothing".into(),
+                    };
+                    return Verdict::Fail(self.failure(
+                        suite,
+                        &name,
+                        at,
+                        &[m],
+                        &request_line,
+                        Some(&resp),
+                    ));
+                }
+            }
+        }
+
+        if let Some(snap) = &step.snapshot {
+            let body = resp.json().unwrap_or_else(|_| {
+                Value::String(String::from_utf8_lossy(&resp.body).into_owned())
+            });
+            let volatile: Vec<String> = suite
+                .spec
+                .snapshot
+                .volatile
+                .iter()
+                .map(|v| v.value.clone())
+                .collect();
+            if let Err(mm) = self.snapshots.check(
+                &suite.name,
+                &snap.value,
+                resp.status,
+                &body,
+                &volatile,
+                &self.redactor,
+            ) {
+                let mut f = self.failure(
+                    suite,
+                    &name,
+                    at,
+                    &[Mismatch {
+                        at: Some((
+                            snap.referenced.line() as usize,
+                            snap.referenced.column() as usize,
+                        )),
+                        subject: "snapshot".into(),
+                        expected: format!("the response recorded in {}", mm.path.display()),
+                        actual: "a different response".into(),
+                    }],
+                    &request_line,
+                    None,
+                );
+                f.message = mm.message;
+                f.details.extend(mm.diff.lines().map(str::to_string));
+                return Verdict::Fail(f);
+            }
+        }
+        Verdict::Pass
+    }
+
+    fn build_request(
+        &self,
+        suite: &Suite,
+        step: &StepSpec,
+        scope: &Scope,
+    ) -> Result<Request, String> {
+        let r = &step.request;
+        let method_name = r
+            .method
+            .as_ref()
+            .map_or("GET".to_string(), |m| m.value.to_ascii_uppercase());
+        let method = reqwest::Method::from_bytes(method_name.as_bytes())
+            .map_err(|e| format!("method: {e}"))?;
+        let path = expand_str(&r.path.value, scope).map_err(|e| format!("path: {e}"))?;
+        let mut url = join_url(&self.target.base_url, &suite.spec.base_path, &path);
+        if !r.query.is_empty() {
+            let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &r.query {
+                let v = expand_value(&v.value, scope).map_err(|e| format!("query {k}: {e}"))?;
+                match v {
+                    Value::Array(items) => {
+                        for i in items {
+                            pairs.append_pair(k, &scalar_text(&i));
+                        }
+                    }
+                    other => {
+                        pairs.append_pair(k, &scalar_text(&other));
+                    }
+                }
+            }
+            let q = pairs.finish();
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&q);
+        }
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let set = |name: &str, value: String, headers: &mut Vec<(String, String)>| {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            headers.push((name.to_string(), value));
+        };
+        for (n, v) in &suite.spec.defaults.headers {
+            set(
+                n,
+                expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?,
+                &mut headers,
+            );
+        }
+        for (n, v) in &r.headers {
+            set(
+                n,
+                expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?,
+                &mut headers,
+            );
+        }
+        let has = |h: &Vec<(String, String)>, name: &str| {
+            h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        let body = if let Some(j) = &r.json {
+            let v = expand_value(&j.value, scope).map_err(|e| format!("json: {e}"))?;
+            if !has(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            Some(serde_json::to_vec(&v).map_err(|e| e.to_string())?)
+        } else if let Some(b) = &r.body {
+            Some(
+                expand_str(&b.value, scope)
+                    .map_err(|e| format!("body: {e}"))?
+                    .into_bytes(),
+            )
+        } else {
+            None
+        };
+        if !has(&headers, "accept") {
+            headers.push(("Accept".into(), "application/json".into()));
+        }
+        let timeout = r
+            .timeout
+            .as_ref()
+            .and_then(|t| humantime::parse_duration(&t.value).ok())
+            .unwrap_or(self.options.timeout)
+            .min(self.remaining().max(Duration::from_millis(1)));
+        Ok(Request {
+            method,
+            url,
+            headers,
+            body,
+            timeout,
+        })
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn number_or_string(s: &str) -> Value {
+    let t = s.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Ok(f) = t.parse::<f64>() {
+        if f.is_finite() {
+            return Value::from(f);
+        }
+    }
+    Value::String(s.to_string())
+}
+
+/// Joins base URL, suite base path and step path, without doubling the base
+/// path when the target URL already ends with it (contract §A.11).
+pub fn join_url(base: &str, base_path: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let bp = base_path.trim_end_matches('/');
+    let prefix = if !bp.is_empty() && base.ends_with(bp) {
+        String::new()
+    } else {
+        bp.to_string()
+    };
+    format!("{base}{prefix}{path}")
+}
+
+/// Parses Retry-After: delta-seconds or an HTTP date. Absurd values yield `None`.
+pub fn retry_after(value: Option<&str>) -> Option<Duration> {
+    let v = value?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs.min(86_400 * 365)));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_joining() {
+        assert_eq!(
+            join_url("http://h", "/api/agent/v1", "/health"),
+            "http://h/api/agent/v1/health"
+        );
+        assert_eq!(
+            join_url("http://h/api/agent/v1", "/api/agent/v1", "/health"),
+            "http://h/api/agent/v1/health"
+        );
+        assert_eq!(join_url("http://h/prefix/", "", "/x"), "http://h/prefix/x");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(retry_after(Some("2")), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(Some("soon")), None);
+        assert_eq!(retry_after(None), None);
+        assert_eq!(
+            retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after(Some("99999999999999")),
+            Some(Duration::from_secs(86_400 * 365))
+        );
+    }
+
+    #[test]
+    fn header_captures_become_numbers() {
+        assert_eq!(number_or_string("60"), Value::from(60));
+        assert_eq!(number_or_string("abc"), Value::from("abc"));
+    }
+}

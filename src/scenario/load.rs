@@ -1,0 +1,641 @@
+//! Loading scenario files: parse with spans, then validate everything that can
+//! be checked without a network, reporting every problem with `file:line:col`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value;
+use serde_json_path::JsonPath;
+use serde_saphyr::{Location, Spanned};
+
+use super::model::*;
+use crate::checklist;
+use crate::template::{self, Template};
+
+/// A loaded, validated scenario file.
+#[derive(Debug)]
+pub struct Suite {
+    /// Dotted suite name (JUnit `classname`).
+    pub name: String,
+    /// The file, as given or found.
+    pub path: PathBuf,
+    /// The parsed content.
+    pub spec: SuiteSpec,
+}
+
+/// A problem in a scenario (or target) file, pointing at the spot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it, when we can tell.
+    pub help: Option<String>,
+    /// The offending source line, when known.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        if self.line == 0 {
+            write!(f, "  --> {}", self.file.display())?;
+        } else {
+            write!(
+                f,
+                "  --> {}:{}:{}",
+                self.file.display(),
+                self.line,
+                self.column
+            )?;
+        }
+        if let Some(src) = &self.source_line {
+            let gutter = self.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            write!(
+                f,
+                "\n {pad} |\n {gutter} | {src}\n {pad} | {}^",
+                " ".repeat(self.column.saturating_sub(1))
+            )?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Diagnostic {
+    fn at(file: &Path, source: &str, loc: Location, message: impl Into<String>) -> Self {
+        let (line, column) = (loc.line() as usize, loc.column() as usize);
+        Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            help: None,
+            source_line: source_line(source, line),
+        }
+    }
+
+    /// A diagnostic for a whole file (I/O errors, empty files).
+    pub fn file(file: &Path, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            help: None,
+            source_line: None,
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+fn source_line(source: &str, line: usize) -> Option<String> {
+    if line == 0 {
+        return None;
+    }
+    // A diagnostic must never echo a key that was pasted into the file.
+    source.lines().nth(line - 1).map(|l| {
+        crate::redact::Redactor::default()
+            .redact(l.trim_end())
+            .into_owned()
+    })
+}
+
+/// Finds scenario files: files are taken as given, directories are searched
+/// recursively for `*.yaml` / `*.yml`, in sorted order.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)
+                .map_err(|e| Diagnostic::file(p, format!("cannot read directory: {e}")))?;
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(Diagnostic::file(p, "no such file or directory").help(
+                "pass scenario files or directories, e.g. `launchgate run scenarios/agent-api`",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Loads and validates one scenario file. `source` is its text.
+pub fn load_file(path: &Path, source: &str) -> Result<Suite, Vec<Diagnostic>> {
+    if source.trim().is_empty() {
+        return Err(vec![Diagnostic::file(path, "the file is empty").help(
+            "a scenario file needs at least `cases:` with one case; see docs/scenario-format.md",
+        )]);
+    }
+    let spec: SuiteSpec =
+        serde_saphyr::from_str(source).map_err(|e| vec![parse_diagnostic(path, source, &e)])?;
+    let mut diags = Vec::new();
+    validate(path, source, &spec, &mut diags);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let name = spec
+        .suite
+        .clone()
+        .unwrap_or_else(|| default_suite_name(path));
+    Ok(Suite {
+        name,
+        path: path.to_path_buf(),
+        spec,
+    })
+}
+
+/// `scenarios/agent-api/auth.yaml` → `agent-api.auth`.
+fn default_suite_name(path: &Path) -> String {
+    let comps: Vec<String> = path
+        .with_extension("")
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let start = comps
+        .iter()
+        .rposition(|c| c == "scenarios")
+        .map_or(0, |i| i + 1);
+    let tail = &comps[start.min(comps.len().saturating_sub(1))..];
+    tail.join(".")
+}
+
+fn parse_diagnostic(path: &Path, source: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    static AT: OnceLock<Regex> = OnceLock::new();
+    let at = AT.get_or_init(|| Regex::new(r" at line \d+, column \d+$").expect("static regex"));
+    let raw = err.without_snippet().to_string();
+    let message = at.replace(&raw, "").into_owned();
+    let mut d = match err.location() {
+        Some(loc) => Diagnostic::at(path, source, loc, message.clone()),
+        None => Diagnostic::file(path, message.clone()),
+    };
+    if let Some(help) = did_you_mean(&message) {
+        d = d.help(help);
+    } else if message.starts_with("duplicate mapping key") {
+        d.message = message
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        d = d.help("each key may appear once in a mapping; remove or merge the repeated one");
+    }
+    d
+}
+
+/// For serde's "unknown field `x`, expected one of a, b" messages, suggests the closest field.
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty() && !matches!(*w, "expected" | "one" | "of" | "or"))
+        .collect();
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(field, c), *c))
+        .min()?;
+    if best.0 <= 2.max(field.len() / 3) {
+        Some(format!("did you mean `{}`?", best.1))
+    } else {
+        Some(format!("valid fields here: {}", candidates.join(", ")))
+    }
+}
+
+/// Key-shaped strings: a scenario must never contain a real key.
+pub(crate) fn key_pattern() -> &'static Regex {
+    static KEY: OnceLock<Regex> = OnceLock::new();
+    KEY.get_or_init(|| {
+        Regex::new(r"rl_(agent|member|admin)_[A-Za-z0-9]{40}").expect("static regex")
+    })
+}
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+struct Ctx<'a> {
+    path: &'a Path,
+    source: &'a str,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, loc: Location, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::at(self.path, self.source, loc, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    fn template(&mut self, loc: Location, s: &str) {
+        if let Err(e) = Template::parse(s) {
+            self.err(loc, format!("bad template: {e}"));
+        }
+    }
+
+    fn template_value(&mut self, loc: Location, v: &Value) {
+        if let Err(e) = template::parse_value(v) {
+            self.err(loc, format!("bad template: {e}"));
+        }
+    }
+
+    fn matcher(&mut self, loc: Location, m: &Matcher) {
+        for v in [
+            &m.equals,
+            &m.not_equals,
+            &m.lt,
+            &m.le,
+            &m.gt,
+            &m.ge,
+            &m.contains,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.template_value(loc, v);
+        }
+        if let Some(re) = &m.regex {
+            if let Err(e) = Regex::new(re) {
+                self.err(loc, format!("bad regex `{re}`: {e}"));
+            }
+        }
+        if m.exists == Some(false) && (m.equals.is_some() || m.type_.is_some() || m.regex.is_some())
+        {
+            self.err(
+                loc,
+                "`exists: false` contradicts the other conditions of this matcher",
+            );
+        }
+        if matches!((m.exists, m.absent), (Some(true), Some(true))) {
+            self.err(
+                loc,
+                "`exists: true` and `absent: true` contradict each other",
+            );
+        }
+    }
+
+    fn json_path(&mut self, loc: Location, path: &str) {
+        if !path.starts_with('$') {
+            self.err(loc, format!("`{path}` is not a JSONPath")).help = Some(format!(
+                "JSONPaths start at the root: `$.{}`",
+                path.trim_start_matches('.')
+            ));
+        } else if let Err(e) = JsonPath::parse(path) {
+            self.err(loc, format!("bad JSONPath `{path}`: {e}"));
+        }
+    }
+
+    fn expect(&mut self, e: &ExpectSpec) {
+        for (name, m) in &e.headers {
+            self.matcher(m.referenced, &m.value.0);
+            if name.trim().is_empty() {
+                self.err(m.referenced, "empty header name");
+            }
+        }
+        for (path, m) in &e.json {
+            self.json_path(m.referenced, path);
+            self.matcher(m.referenced, &m.value.0);
+        }
+        if let Some(schema) = &e.schema {
+            if let Err(err) = jsonschema::validator_for(&schema.value) {
+                self.err(schema.referenced, format!("bad JSON Schema: {err}"));
+            }
+        }
+        if let Some(err) = &e.error {
+            if e.status.is_some()
+                || !e.headers.is_empty()
+                || !e.json.is_empty()
+                || e.schema.is_some()
+            {
+                self.err(err.referenced, "`error:` expects no response, so it cannot be combined with status, headers, json or schema");
+            }
+        }
+    }
+}
+
+fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnostic>) {
+    let mut cx = Ctx {
+        path,
+        source,
+        diags,
+    };
+
+    // Secrets first: a key in a scenario file is the one mistake we never let through.
+    for (i, line) in source.lines().enumerate() {
+        if let Some(m) = key_pattern().find(line) {
+            let d = Diagnostic {
+                file: path.to_path_buf(),
+                line: i + 1,
+                column: m.start() + 1,
+                message: "this looks like an API key; keys never go in scenario files".into(),
+                help: Some("reference it as `{{ keys.NAME }}` and provide it through the environment (LAUNCHGATE_NAME_KEY) or `--secrets FILE`".into()),
+                source_line: source_line(source, i + 1),
+            };
+            cx.diags.push(d);
+        }
+    }
+
+    for (name, v) in &spec.defaults.headers {
+        cx.template(v.referenced, &v.value);
+        literal_secret_header(&mut cx, name, v);
+    }
+    for v in &spec.snapshot.volatile {
+        cx.json_path(v.referenced, &v.value);
+    }
+    if spec.cases.is_empty() {
+        cx.diags.push(Diagnostic::file(
+            path,
+            "no cases: a scenario file needs at least one case under `cases:`",
+        ));
+    }
+
+    let mut names = HashSet::new();
+    for case in &spec.cases {
+        let c = &case.value;
+        if !names.insert(c.name.value.as_str()) {
+            cx.err(
+                c.name.referenced,
+                format!("duplicate case name `{}` in this file", c.name.value),
+            );
+        }
+        if c.name.value.trim().is_empty() {
+            cx.err(c.name.referenced, "a case needs a non-empty name");
+        }
+        for tag in &c.checklist {
+            if checklist::Item::from_id(&tag.value).is_none() {
+                let d = cx.err(
+                    tag.referenced,
+                    format!("unknown checklist item `{}`", tag.value),
+                );
+                d.help = Some(format!(
+                    "known items: {}",
+                    checklist::Item::ids().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        for v in c.vars.values() {
+            cx.template_value(v.referenced, &v.value);
+        }
+        if c.steps.is_empty() {
+            cx.err(c.name.referenced, "a case needs at least one step");
+        }
+        for step in &c.steps {
+            validate_step(&mut cx, &step.value);
+        }
+    }
+}
+
+fn literal_secret_header(cx: &mut Ctx, name: &str, v: &Spanned<String>) {
+    let secret =
+        name.eq_ignore_ascii_case("x-agent-key") || name.eq_ignore_ascii_case("authorization");
+    if secret && !v.value.contains("{{") && !v.value.is_empty() {
+        let d = cx.err(
+            v.referenced,
+            format!("`{name}` carries a secret and must come from the target"),
+        );
+        d.help = Some("write `{{ keys.NAME }}` (or `{{ fake_key(\"rl_agent_\") }}` for a key that must not exist)".into());
+    }
+}
+
+fn validate_step(cx: &mut Ctx, s: &StepSpec) {
+    let r = &s.request;
+    if let Some(m) = &r.method {
+        if !METHODS.contains(&m.value.to_ascii_uppercase().as_str()) {
+            cx.err(
+                m.referenced,
+                format!(
+                    "unknown HTTP method `{}`; use one of {}",
+                    m.value,
+                    METHODS.join(", ")
+                ),
+            );
+        }
+    }
+    cx.template(r.path.referenced, &r.path.value);
+    if !r.path.value.starts_with('/') && !r.path.value.starts_with("{{") {
+        cx.err(
+            r.path.referenced,
+            format!("path `{}` must start with `/`", r.path.value),
+        );
+    }
+    for (name, v) in &r.headers {
+        cx.template(v.referenced, &v.value);
+        literal_secret_header(cx, name, v);
+    }
+    for v in r.query.values() {
+        cx.template_value(v.referenced, &v.value);
+    }
+    if let Some(j) = &r.json {
+        cx.template_value(j.referenced, &j.value);
+    }
+    if let (Some(_), Some(b)) = (&r.json, &r.body) {
+        cx.err(
+            b.referenced,
+            "a request has either `json:` or `body:`, not both",
+        );
+    }
+    if let Some(b) = &r.body {
+        cx.template(b.referenced, &b.value);
+    }
+    if let Some(t) = &r.timeout {
+        if let Err(e) = humantime::parse_duration(&t.value) {
+            cx.err(
+                t.referenced,
+                format!(
+                    "bad timeout `{}`: {e} (write e.g. `3s` or `500ms`)",
+                    t.value
+                ),
+            );
+        }
+    }
+    if let Some(w) = &s.wait {
+        cx.template(w.referenced, &w.value);
+        if !w.value.contains("{{") && parse_wait(&w.value).is_none() {
+            cx.err(
+                w.referenced,
+                format!(
+                    "bad wait `{}`: write a duration such as `2s` or a number of seconds",
+                    w.value
+                ),
+            );
+        }
+    }
+    for g in &s.guard {
+        cx.template_value(g.referenced, &g.value.value);
+        cx.matcher(g.referenced, &g.value.is.0);
+    }
+    if let Some(rep) = &s.repeat {
+        if !(1..=1000).contains(&rep.value.max) {
+            cx.err(
+                rep.referenced,
+                format!(
+                    "repeat.max is {}; it must be between 1 and 1000",
+                    rep.value.max
+                ),
+            );
+        }
+        if rep.value.until.is_empty() {
+            cx.err(
+                rep.referenced,
+                "repeat.until is empty, so the first response would always stop the repeat",
+            );
+        }
+        if let Some(i) = &rep.value.interval {
+            if humantime::parse_duration(i).is_err() {
+                cx.err(
+                    rep.referenced,
+                    format!("bad repeat.interval `{i}`: write e.g. `100ms`"),
+                );
+            }
+        }
+        cx.expect(&rep.value.until);
+    }
+    cx.expect(&s.expect);
+    for (name, c) in &s.capture {
+        let set = usize::from(c.value.json.is_some())
+            + usize::from(c.value.header.is_some())
+            + usize::from(c.value.status);
+        if set != 1 {
+            cx.err(
+                c.referenced,
+                format!("capture `{name}` needs exactly one of `json`, `header` or `status: true`"),
+            );
+        }
+        if let Some(p) = &c.value.json {
+            cx.json_path(c.referenced, p);
+        }
+    }
+    if let Some(snap) = &s.snapshot {
+        let ok = !snap.value.is_empty()
+            && snap
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            cx.err(
+                snap.referenced,
+                "snapshot names use letters, digits, `-` and `_` only",
+            );
+        }
+    }
+}
+
+/// Parses a wait value: a humantime duration (`2s`, `500ms`) or a plain number of seconds.
+pub fn parse_wait(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(s).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(src: &str) -> Result<Suite, Vec<Diagnostic>> {
+        load_file(Path::new("scenarios/demo/x.yaml"), src)
+    }
+
+    const GOOD: &str = "cases:\n  - name: health\n    steps:\n      - request: {path: /health}\n        expect: {status: 200}\n";
+
+    #[test]
+    fn loads_and_names_suite_from_path() {
+        let s = load(GOOD).unwrap();
+        assert_eq!(s.name, "demo.x");
+        assert_eq!(s.spec.cases.len(), 1);
+    }
+
+    #[test]
+    fn unknown_field_points_at_line_and_suggests() {
+        let src = "cases:\n  - name: a\n    steps:\n      - request: {path: /x}\n        expect:\n          stauts: 200\n";
+        let d = &load(src).unwrap_err()[0];
+        assert_eq!((d.line, d.column), (6, 11));
+        assert!(
+            d.message.contains("unknown field `stauts`"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.help.as_deref(), Some("did you mean `status`?"));
+        let shown = d.to_string();
+        assert!(shown.contains("scenarios/demo/x.yaml:6:11"), "{shown}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let src = "cases:\n  - name: a\n    steps:\n      - request: {path: /x}\n        expect:\n          status: 200\n          status: 201\n";
+        let d = &load(src).unwrap_err()[0];
+        assert_eq!(d.line, 7);
+        assert!(d.message.starts_with("duplicate mapping key"));
+    }
+
+    #[test]
+    fn all_semantic_errors_are_reported() {
+        let src = "cases:\n  - name: a\n    steps:\n      - request: {method: FETCH, path: x}\n        expect:\n          json:\n            code: {regex: \"(\"}\n";
+        let diags = load(src).unwrap_err();
+        assert!(diags.len() >= 4, "{diags:#?}");
+        assert!(diags
+            .iter()
+            .any(|d| d.message.contains("unknown HTTP method")));
+        assert!(diags
+            .iter()
+            .any(|d| d.message.contains("must start with `/`")));
+        assert!(diags.iter().any(|d| d.message.contains("not a JSONPath")));
+        assert!(diags.iter().any(|d| d.message.contains("bad regex")));
+    }
+
+    #[test]
+    fn literal_keys_are_refused() {
+        let key = format!("rl_agent_{}", "a".repeat(40));
+        let src = format!("cases:\n  - name: a\n    steps:\n      - request:\n          path: /x\n          headers: {{X-Agent-Key: {key}}}\n");
+        let diags = load(&src).unwrap_err();
+        assert!(diags
+            .iter()
+            .any(|d| d.message.contains("looks like an API key")));
+        assert!(
+            diags.iter().all(|d| !d.to_string().contains(&key)),
+            "the key itself must not be echoed"
+        );
+    }
+
+    #[test]
+    fn wait_parses_numbers_and_durations() {
+        assert_eq!(parse_wait("2"), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(
+            parse_wait("250ms"),
+            Some(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(parse_wait("soon"), None);
+        assert_eq!(parse_wait("-1"), None);
+    }
+}

@@ -1,0 +1,7 @@
+//! Scenario files: the model ([`model`]) and the loader with diagnostics ([`load`]).
+
+pub mod load;
+pub mod model;
+
+pub use load::{discover, load_file, Diagnostic, Suite};
+pub use model::*;

@@ -1,0 +1,377 @@
+//! `{{ ... }}` templates in scenario strings.
+//!
+//! The language is deliberately tiny: a reference (`vars.x`, `keys.partner`,
+//! `fixtures.card_id`, `run.id`, `target.kind`) or a generator call (`uuid()`,
+//! `fake_key("rl_agent_")`, `today(-1)`, `epoch()`). A string that is exactly
+//! one `{{ ... }}` yields the referenced JSON value unchanged (so a captured
+//! number stays a number); anything else yields a string.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use serde_json::Value;
+
+/// Where a reference looks its name up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Namespace {
+    /// Variables set by `vars:` or captured by earlier steps.
+    Vars,
+    /// Secret keys of the target.
+    Keys,
+    /// Fixture ids of the target.
+    Fixtures,
+    /// Facts about this run (`id`, `date`).
+    Run,
+    /// Facts about the target (`kind`, `name`).
+    Target,
+}
+
+impl Namespace {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "vars" => Namespace::Vars,
+            "keys" => Namespace::Keys,
+            "fixtures" => Namespace::Fixtures,
+            "run" => Namespace::Run,
+            "target" => Namespace::Target,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Namespace::Vars => "vars",
+            Namespace::Keys => "keys",
+            Namespace::Fixtures => "fixtures",
+            Namespace::Run => "run",
+            Namespace::Target => "target",
+        })
+    }
+}
+
+/// A generator function.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    /// A random UUID v4.
+    Uuid,
+    /// A well-formed key that exists nowhere: the prefix plus 40 random alphanumerics.
+    FakeKey(String),
+    /// Today (UTC) plus a number of days, as `Y-m-d`.
+    Today(i64),
+    /// Seconds since the Unix epoch.
+    Epoch,
+}
+
+/// One piece of a template.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Literal(String),
+    Ref(Namespace, String),
+    Call(Call),
+}
+
+/// A parsed template string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// A template that cannot be parsed or expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `{{` without a matching `}}`.
+    #[error("`{{{{` is not closed by `}}}}`")]
+    Unclosed,
+    /// `{{ }}` with nothing inside.
+    #[error("empty `{{{{ }}}}`")]
+    Empty,
+    /// A reference with an unknown namespace.
+    #[error("unknown name `{0}`: use vars.NAME, keys.NAME, fixtures.NAME, run.id, run.date, target.kind, or a generator: uuid(), fake_key(\"rl_agent_\"), today(-1), epoch()")]
+    UnknownNamespace(String),
+    /// An unknown or malformed generator call.
+    #[error("bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS) or epoch()")]
+    BadCall(String),
+    /// A reference whose name is not set at run time.
+    #[error("{0}.{1} is not set{hint}", hint = missing_hint(*.0))]
+    Missing(Namespace, String),
+}
+
+fn missing_hint(ns: Namespace) -> &'static str {
+    match ns {
+        Namespace::Vars => " (no earlier step captured it and `vars:` does not set it)",
+        Namespace::Keys | Namespace::Fixtures => " (the target does not provide it)",
+        _ => "",
+    }
+}
+
+impl Template {
+    /// Parses a string; text without `{{` is a single literal.
+    pub fn parse(s: &str) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = s;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Literal(rest[..start].to_string()));
+            }
+            let after = &rest[start + 2..];
+            let end = after.find("}}").ok_or(TemplateError::Unclosed)?;
+            parts.push(parse_expr(after[..end].trim())?);
+            rest = &after[end + 2..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_string()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// True when the string contains no `{{ }}`.
+    pub fn is_literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+    }
+
+    /// The references this template makes.
+    pub fn references(&self) -> impl Iterator<Item = (Namespace, &str)> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Ref(ns, name) => Some((*ns, name.as_str())),
+            _ => None,
+        })
+    }
+
+    /// Expands the template in `scope`.
+    pub fn render(&self, scope: &Scope) -> Result<Value, TemplateError> {
+        if let [single] = self.parts.as_slice() {
+            if !matches!(single, Part::Literal(_)) {
+                return eval(single, scope);
+            }
+        }
+        let mut out = String::new();
+        for part in &self.parts {
+            match eval(part, scope)? {
+                Value::String(s) => out.push_str(&s),
+                other => out.push_str(&other.to_string()),
+            }
+        }
+        Ok(Value::String(out))
+    }
+}
+
+fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
+    if expr.is_empty() {
+        return Err(TemplateError::Empty);
+    }
+    if let Some(open) = expr.find('(') {
+        let name = expr[..open].trim();
+        let args = expr[open + 1..]
+            .strip_suffix(')')
+            .ok_or_else(|| TemplateError::BadCall(expr.to_string()))?
+            .trim();
+        let call = match name {
+            "uuid" if args.is_empty() => Call::Uuid,
+            "epoch" if args.is_empty() => Call::Epoch,
+            "fake_key" => Call::FakeKey(
+                unquote(args).ok_or_else(|| TemplateError::BadCall(expr.to_string()))?,
+            ),
+            "today" if args.is_empty() => Call::Today(0),
+            "today" => Call::Today(
+                args.trim_start_matches('+')
+                    .parse()
+                    .map_err(|_| TemplateError::BadCall(expr.to_string()))?,
+            ),
+            _ => return Err(TemplateError::BadCall(expr.to_string())),
+        };
+        return Ok(Part::Call(call));
+    }
+    let (ns, name) = expr
+        .split_once('.')
+        .ok_or_else(|| TemplateError::UnknownNamespace(expr.to_string()))?;
+    let ns = Namespace::parse(ns.trim())
+        .ok_or_else(|| TemplateError::UnknownNamespace(expr.to_string()))?;
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(TemplateError::UnknownNamespace(expr.to_string()));
+    }
+    Ok(Part::Ref(ns, name.to_string()))
+}
+
+fn unquote(s: &str) -> Option<String> {
+    let s = s.trim();
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .or_else(|| s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))?;
+    Some(inner.to_string())
+}
+
+/// The values templates can see while a case runs.
+#[derive(Debug, Default, Clone)]
+pub struct Scope<'a> {
+    /// Case variables (from `vars:` and captures).
+    pub vars: BTreeMap<String, Value>,
+    /// Target keys (secret).
+    pub keys: Option<&'a BTreeMap<String, String>>,
+    /// Target fixtures.
+    pub fixtures: Option<&'a BTreeMap<String, String>>,
+    /// `run.*` values.
+    pub run: BTreeMap<String, String>,
+    /// `target.*` values.
+    pub target: BTreeMap<String, String>,
+}
+
+fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
+    let missing = |ns: Namespace, name: &str| TemplateError::Missing(ns, name.to_string());
+    match part {
+        Part::Literal(s) => Ok(Value::String(s.clone())),
+        Part::Ref(ns, name) => {
+            let text = |m: Option<&BTreeMap<String, String>>| {
+                m.and_then(|m| m.get(name))
+                    .map(|v| Value::String(v.clone()))
+                    .ok_or_else(|| missing(*ns, name))
+            };
+            match ns {
+                Namespace::Vars => scope
+                    .vars
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| missing(*ns, name)),
+                Namespace::Keys => text(scope.keys),
+                Namespace::Fixtures => text(scope.fixtures),
+                Namespace::Run => text(Some(&scope.run)),
+                Namespace::Target => text(Some(&scope.target)),
+            }
+        }
+        Part::Call(call) => Ok(match call {
+            Call::Uuid => Value::String(uuid::Uuid::new_v4().to_string()),
+            Call::FakeKey(prefix) => {
+                let tail: String = rand::thread_rng()
+                    .sample_iter(&Alphanumeric)
+                    .take(40)
+                    .map(char::from)
+                    .collect();
+                Value::String(format!("{prefix}{tail}"))
+            }
+            Call::Today(days) => {
+                let day = chrono::Utc::now().date_naive() + chrono::Duration::days(*days);
+                Value::String(day.format("%Y-%m-%d").to_string())
+            }
+            Call::Epoch => Value::from(chrono::Utc::now().timestamp()),
+        }),
+    }
+}
+
+/// Parses every string inside a JSON value, returning the first error.
+pub fn parse_value(v: &Value) -> Result<Vec<Template>, TemplateError> {
+    let mut out = Vec::new();
+    walk_strings(v, &mut |s| {
+        out.push(Template::parse(s)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn walk_strings(
+    v: &Value,
+    f: &mut dyn FnMut(&str) -> Result<(), TemplateError>,
+) -> Result<(), TemplateError> {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().try_for_each(|i| walk_strings(i, f)),
+        Value::Object(map) => map.values().try_for_each(|i| walk_strings(i, f)),
+        _ => Ok(()),
+    }
+}
+
+/// Expands every template string inside a JSON value (object keys are left alone).
+pub fn expand_value(v: &Value, scope: &Scope) -> Result<Value, TemplateError> {
+    Ok(match v {
+        Value::String(s) => Template::parse(s)?.render(scope)?,
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| expand_value(i, scope))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, i)| Ok((k.clone(), expand_value(i, scope)?)))
+                .collect::<Result<_, TemplateError>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Expands a template string to text (non-string results are rendered as JSON).
+pub fn expand_str(s: &str, scope: &Scope) -> Result<String, TemplateError> {
+    Ok(match Template::parse(s)?.render(scope)? {
+        Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope() -> Scope<'static> {
+        let mut s = Scope::default();
+        s.vars.insert("n".into(), Value::from(42));
+        s.run.insert("id".into(), "r1".into());
+        s
+    }
+
+    #[test]
+    fn whole_reference_keeps_json_type() {
+        let t = Template::parse("{{ vars.n }}").unwrap();
+        assert_eq!(t.render(&scope()).unwrap(), Value::from(42));
+    }
+
+    #[test]
+    fn embedded_reference_is_text() {
+        let t = Template::parse("order-{{ run.id }}-{{vars.n}}").unwrap();
+        assert_eq!(t.render(&scope()).unwrap(), Value::from("order-r1-42"));
+    }
+
+    #[test]
+    fn fake_key_is_well_formed() {
+        let t = Template::parse("{{ fake_key(\"rl_agent_\") }}").unwrap();
+        let v = t.render(&scope()).unwrap();
+        let s = v.as_str().unwrap();
+        assert!(s.starts_with("rl_agent_"));
+        assert_eq!(s.len(), "rl_agent_".len() + 40);
+        assert!(s["rl_agent_".len()..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        assert_eq!(Template::parse("{{ vars.x"), Err(TemplateError::Unclosed));
+        assert!(matches!(
+            Template::parse("{{ env.HOME }}"),
+            Err(TemplateError::UnknownNamespace(_))
+        ));
+        assert!(matches!(
+            Template::parse("{{ nope() }}"),
+            Err(TemplateError::BadCall(_))
+        ));
+        let t = Template::parse("{{ vars.missing }}").unwrap();
+        assert!(matches!(
+            t.render(&scope()),
+            Err(TemplateError::Missing(Namespace::Vars, _))
+        ));
+    }
+
+    #[test]
+    fn today_offsets() {
+        let t = Template::parse("{{ today(-1) }}").unwrap();
+        let v = t.render(&scope()).unwrap();
+        assert_eq!(v.as_str().unwrap().len(), 10);
+    }
+}
