@@ -294,9 +294,21 @@ fn operand(v: &Value, scope: &Scope) -> Result<Value, TemplateError> {
 fn as_number(v: &Value, coerce: bool) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) if coerce => s.trim().parse::<f64>().ok(),
+        Value::String(s) if coerce => s.trim().parse::<f64>().ok().or_else(|| as_time(s)),
+        // Timestamps compare in time order: ISO-8601 / RFC 3339 or a `Y-m-d` day.
+        Value::String(s) => as_time(s),
         _ => None,
     }
+}
+
+/// Seconds since the epoch for an RFC 3339 timestamp or a `Y-m-d` date (midnight UTC).
+fn as_time(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_millis() as f64 / 1000.0);
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp() as f64)
 }
 
 fn values_equal(expected: &Value, actual: &Value, coerce: bool) -> bool {
@@ -444,6 +456,48 @@ pub fn check_matcher(
         };
         if !ok {
             return Err(fail(format!("something containing {}", show(Some(&c)))));
+        }
+    }
+    if let Some(allowed) = &m.subset_of {
+        let allowed = op(allowed)?;
+        let (Value::Array(items), Value::Array(allowed_items)) = (v, &allowed) else {
+            return Err(fail(format!("an array within {}", show(Some(&allowed)))));
+        };
+        let extra: Vec<&Value> = items.iter().filter(|i| !allowed_items.iter().any(|a| values_equal(a, i, coerce))).collect();
+        if !extra.is_empty() {
+            let extra = Value::Array(extra.into_iter().cloned().collect());
+            return Err(MatchError {
+                expected: format!("only values from {}", show(Some(&allowed))),
+                actual: format!("{} (not needed: {})", show(actual), show(Some(&extra))),
+            });
+        }
+    }
+    if let Some(each) = &m.each {
+        let Value::Array(items) = v else {
+            return Err(fail("an array (for `each`)".into()));
+        };
+        for (i, item) in items.iter().enumerate() {
+            if let Err(e) = check_matcher(&each.0, Some(item), scope, coerce) {
+                return Err(MatchError {
+                    expected: format!("every element to be {}", e.expected),
+                    actual: format!("element [{i}] = {}", e.actual),
+                });
+            }
+        }
+    }
+    if let Some(options) = &m.any_of {
+        let mut why = Vec::new();
+        for o in options {
+            match check_matcher(&o.0, actual, scope, coerce) {
+                Ok(()) => {
+                    why.clear();
+                    break;
+                }
+                Err(e) => why.push(e.expected),
+            }
+        }
+        if !why.is_empty() {
+            return Err(fail(format!("any of: {}", why.join(" | "))));
         }
     }
     Ok(())
@@ -613,6 +667,24 @@ mod tests {
             false,
         );
         assert_eq!(r.unwrap_err().expected, "a number < 500");
+    }
+
+    #[test]
+    fn subsets_each_any_of() {
+        assert!(ok("{subset_of: [read, 'write:transactions']}", Some(json!(["read"])), false));
+        let e = check_matcher(&m("{subset_of: [read]}"), Some(&json!(["read", "admin"])), &Scope::default(), false).unwrap_err();
+        assert!(e.actual.contains("not needed: [\"admin\"]"), "{}", e.actual);
+        assert!(ok("{each: {type: string}}", Some(json!(["a", "b"])), false));
+        assert!(!ok("{each: {type: string}}", Some(json!(["a", 1])), false));
+        assert!(ok("{any_of: [null, {gt: 3}]}", Some(json!(null)), false));
+        assert!(ok("{any_of: [null, {gt: 3}]}", Some(json!(4)), false));
+        assert!(!ok("{any_of: [null, {gt: 3}]}", Some(json!(2)), false));
+    }
+
+    #[test]
+    fn times_compare_in_order() {
+        assert!(ok("{gt: '2026-01-01'}", Some(json!("2026-03-08T07:00:00Z")), false));
+        assert!(!ok("{ge: '2026-03-09'}", Some(json!("2026-03-08T23:59:59+00:00")), false));
     }
 
     #[test]

@@ -52,24 +52,27 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
     }
     fn add_expect(e: &ExpectSpec, refs: &mut BTreeSet<(Namespace, String)>) {
         for m in e.headers.values().chain(e.json.values()) {
-            let m = &m.value.0;
-            for v in [
-                &m.equals,
-                &m.not_equals,
-                &m.lt,
-                &m.le,
-                &m.gt,
-                &m.ge,
-                &m.contains,
-            ]
+            add_matcher(&m.value.0, refs);
+        }
+        for p in e.json.keys() {
+            add_value(&Value::String(p.clone()), refs);
+        }
+    }
+    fn add_matcher(m: &crate::scenario::Matcher, refs: &mut BTreeSet<(Namespace, String)>) {
+        for v in [&m.equals, &m.not_equals, &m.lt, &m.le, &m.gt, &m.ge, &m.contains, &m.subset_of]
             .into_iter()
             .flatten()
-            {
-                add_value(v, refs);
-            }
-            for v in m.one_of.iter().flatten() {
-                add_value(v, refs);
-            }
+        {
+            add_value(v, refs);
+        }
+        for v in m.one_of.iter().flatten() {
+            add_value(v, refs);
+        }
+        if let Some(e) = &m.each {
+            add_matcher(&e.0, refs);
+        }
+        for o in m.any_of.iter().flatten() {
+            add_matcher(&o.0, refs);
         }
     }
     for v in suite.spec.defaults.headers.values() {
@@ -98,8 +101,10 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
         }
         for g in &s.guard {
             add_value(&g.value.value, &mut refs);
+            add_matcher(&g.value.is.0, &mut refs);
         }
         add_expect(&s.expect, &mut refs);
+        add_expect(&s.warn, &mut refs);
         if let Some(r) = &s.repeat {
             add_expect(&r.value.until, &mut refs);
         }
@@ -138,6 +143,11 @@ pub fn skip_reason(
         }
     }
     let mut missing = Vec::new();
+    for (ns, name) in references(case, suite) {
+        if ns == Namespace::Target && !target.facts.contains_key(&name) {
+            missing.push(format!("target fact `{name}` (declare `{name}:` in the target file)"));
+        }
+    }
     for k in &keys {
         if !target.inputs.keys.contains_key(k) {
             missing.push(format!("key `{k}` (set {})", target.key_var(k)));

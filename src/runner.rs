@@ -66,7 +66,7 @@ pub struct Runner {
     options: RunOptions,
     snapshots: snapshot::Store,
     run_vars: BTreeMap<String, String>,
-    target_vars: BTreeMap<String, String>,
+    target_vars: BTreeMap<String, Value>,
     started: Instant,
     sent: AtomicU64,
     received: AtomicU64,
@@ -100,9 +100,7 @@ impl Runner {
             "date".to_string(),
             chrono::Utc::now().format("%Y-%m-%d").to_string(),
         );
-        let mut target_vars = BTreeMap::new();
-        target_vars.insert("kind".to_string(), target.kind.as_str().to_string());
-        target_vars.insert("name".to_string(), target.name.clone());
+        let target_vars = target.facts.clone();
         Runner {
             http,
             target,

@@ -58,8 +58,10 @@ pub struct Target {
     pub key_vars: BTreeMap<String, String>,
     /// Where each fixture was looked for.
     pub fixture_vars: BTreeMap<String, String>,
-    /// Scopes the integration needs (for the scope-hygiene checks).
-    pub needs: Vec<String>,
+    /// Facts scenarios read as `{{ target.NAME }}`: `kind`, `name`, and when
+    /// declared `role`, `needs`, `integration_key`. A case referring to a fact
+    /// the target lacks is skipped.
+    pub facts: BTreeMap<String, serde_json::Value>,
     /// Every secret value known (keys and all secrets-file values), for redaction.
     pub secrets: Vec<String>,
 }
@@ -97,13 +99,39 @@ pub struct TargetFile {
     #[serde(default)]
     pub fixtures: BTreeMap<String, String>,
     /// Scopes the integration needs; excess scopes on its key fail "Scopes minimized".
-    #[serde(default)]
-    pub needs: Vec<String>,
+    pub needs: Option<Vec<String>>,
+    /// The key role the integration should use (`partner`, `member`, `admin`).
+    pub role: Option<String>,
+    /// Which key is the integration's own (default `partner`); scenarios see it as `keys.integration`.
+    pub integration_key: Option<String>,
+}
+
+/// The scopes of the point-of-sale preset (contract §A.6): what the mock's integration needs.
+pub const POS_SCOPES: &[&str] = &["read", "write:transactions", "write:rewards"];
+
+fn base_facts(kind: Kind, name: &str) -> BTreeMap<String, serde_json::Value> {
+    let mut f = BTreeMap::new();
+    f.insert("kind".to_string(), kind.as_str().into());
+    f.insert("name".to_string(), name.into());
+    f
+}
+
+/// Adds `keys.integration` as an alias of the integration's key.
+fn alias_integration(inputs: &mut Inputs, key_name: &str) {
+    if !inputs.keys.contains_key("integration") {
+        if let Some(v) = inputs.keys.get(key_name).cloned() {
+            inputs.keys.insert("integration".into(), v);
+        }
+    }
 }
 
 /// The default environment variable for a key name (`partner` → `LAUNCHGATE_PARTNER_KEY`).
 pub fn default_key_var(name: &str) -> String {
     format!("LAUNCHGATE_{}_KEY", name.to_ascii_uppercase())
+}
+
+fn key_vars_name(map: &BTreeMap<String, String>, name: &str) -> String {
+    map.get(name).cloned().unwrap_or_else(|| default_key_var(name))
 }
 
 /// The default environment variable for a fixture name (`card_id` → `LAUNCHGATE_CARD_ID`).
@@ -208,8 +236,16 @@ pub fn normalize_base_url(raw: &str) -> Result<String, TargetError> {
 
 impl Target {
     /// A target for the embedded mock at `base_url` with its fixture inputs.
-    pub fn mock(base_url: &str, inputs: Inputs) -> Target {
+    ///
+    /// The mock plays a point-of-sale integration: its key is `partner_pos`,
+    /// its role `partner`, and it needs the point-of-sale scopes.
+    pub fn mock(base_url: &str, mut inputs: Inputs) -> Target {
+        alias_integration(&mut inputs, "partner_pos");
         let secrets = inputs.keys.values().cloned().collect();
+        let mut facts = base_facts(Kind::Mock, "mock");
+        facts.insert("role".into(), "partner".into());
+        facts.insert("needs".into(), serde_json::json!(POS_SCOPES));
+        facts.insert("integration_key".into(), "partner_pos".into());
         Target {
             kind: Kind::Mock,
             name: "mock".into(),
@@ -217,7 +253,7 @@ impl Target {
             inputs,
             key_vars: BTreeMap::new(),
             fixture_vars: BTreeMap::new(),
-            needs: Vec::new(),
+            facts,
             secrets,
         }
     }
@@ -310,9 +346,22 @@ impl Target {
                 inputs.fixtures.insert(name.clone(), v);
             }
         }
+        let integration_key = spec.integration_key.clone().unwrap_or_else(|| "partner".into());
+        alias_integration(&mut inputs, &integration_key);
+        key_vars
+            .entry("integration".into())
+            .or_insert_with(|| key_vars_name(&spec.keys, &integration_key));
         let mut secrets: Vec<String> = inputs.keys.values().cloned().collect();
         secrets.extend(source.file.values().filter(|v| v.len() >= 8).cloned());
         let name = spec.name.unwrap_or_else(|| "remote".into());
+        let mut facts = base_facts(Kind::Remote, &name);
+        facts.insert("integration_key".into(), integration_key.into());
+        if let Some(needs) = spec.needs {
+            facts.insert("needs".into(), serde_json::json!(needs));
+        }
+        if let Some(role) = spec.role {
+            facts.insert("role".into(), role.into());
+        }
         Ok(Target {
             kind: Kind::Remote,
             name,
@@ -320,7 +369,7 @@ impl Target {
             inputs,
             key_vars,
             fixture_vars,
-            needs: spec.needs,
+            facts,
             secrets,
         })
     }

@@ -2,7 +2,7 @@
 //!
 //! The language is deliberately tiny: a reference (`vars.x`, `keys.partner`,
 //! `fixtures.card_id`, `run.id`, `target.kind`) or a generator call (`uuid()`,
-//! `fake_key("rl_agent_")`, `today(-1)`, `epoch()`). A string that is exactly
+//! `fake_key("rl_agent_")`, `today(-1)`, `epoch(+60)`). A string that is exactly
 //! one `{{ ... }}` yields the referenced JSON value unchanged (so a captured
 //! number stays a number); anything else yields a string.
 
@@ -62,8 +62,8 @@ pub enum Call {
     FakeKey(String),
     /// Today (UTC) plus a number of days, as `Y-m-d`.
     Today(i64),
-    /// Seconds since the Unix epoch.
-    Epoch,
+    /// Seconds since the Unix epoch, plus an offset in seconds.
+    Epoch(i64),
 }
 
 /// One piece of a template.
@@ -90,10 +90,10 @@ pub enum TemplateError {
     #[error("empty `{{{{ }}}}`")]
     Empty,
     /// A reference with an unknown namespace.
-    #[error("unknown name `{0}`: use vars.NAME, keys.NAME, fixtures.NAME, run.id, run.date, target.kind, or a generator: uuid(), fake_key(\"rl_agent_\"), today(-1), epoch()")]
+    #[error("unknown name `{0}`: use vars.NAME, keys.NAME, fixtures.NAME, run.id, run.date, target.kind, or a generator: uuid(), fake_key(\"rl_agent_\"), today(-1), epoch(+60)")]
     UnknownNamespace(String),
     /// An unknown or malformed generator call.
-    #[error("bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS) or epoch()")]
+    #[error("bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS) or epoch(SECONDS)")]
     BadCall(String),
     /// A reference whose name is not set at run time.
     #[error("{0}.{1} is not set{hint}", hint = missing_hint(*.0))]
@@ -104,6 +104,7 @@ fn missing_hint(ns: Namespace) -> &'static str {
     match ns {
         Namespace::Vars => " (no earlier step captured it and `vars:` does not set it)",
         Namespace::Keys | Namespace::Fixtures => " (the target does not provide it)",
+        Namespace::Target => " (the target file does not declare it)",
         _ => "",
     }
 }
@@ -171,7 +172,12 @@ fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
             .trim();
         let call = match name {
             "uuid" if args.is_empty() => Call::Uuid,
-            "epoch" if args.is_empty() => Call::Epoch,
+            "epoch" if args.is_empty() => Call::Epoch(0),
+            "epoch" => Call::Epoch(
+                args.trim_start_matches('+')
+                    .parse()
+                    .map_err(|_| TemplateError::BadCall(expr.to_string()))?,
+            ),
             "fake_key" => Call::FakeKey(
                 unquote(args).ok_or_else(|| TemplateError::BadCall(expr.to_string()))?,
             ),
@@ -221,8 +227,8 @@ pub struct Scope<'a> {
     pub fixtures: Option<&'a BTreeMap<String, String>>,
     /// `run.*` values.
     pub run: BTreeMap<String, String>,
-    /// `target.*` values.
-    pub target: BTreeMap<String, String>,
+    /// `target.*` facts (`kind`, `name`, `role`, `needs`, ...), as JSON.
+    pub target: BTreeMap<String, Value>,
 }
 
 fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
@@ -244,7 +250,7 @@ fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
                 Namespace::Keys => text(scope.keys),
                 Namespace::Fixtures => text(scope.fixtures),
                 Namespace::Run => text(Some(&scope.run)),
-                Namespace::Target => text(Some(&scope.target)),
+                Namespace::Target => scope.target.get(name).cloned().ok_or_else(|| missing(*ns, name)),
             }
         }
         Part::Call(call) => Ok(match call {
@@ -261,7 +267,7 @@ fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
                 let day = chrono::Utc::now().date_naive() + chrono::Duration::days(*days);
                 Value::String(day.format("%Y-%m-%d").to_string())
             }
-            Call::Epoch => Value::from(chrono::Utc::now().timestamp()),
+            Call::Epoch(offset) => Value::from(chrono::Utc::now().timestamp() + offset),
         }),
     }
 }

@@ -305,6 +305,11 @@ impl Ctx<'_> {
     }
 
     fn json_path(&mut self, loc: Location, path: &str) {
+        if path.contains("{{") {
+            // Checked once expanded; here only the template itself.
+            self.template(loc, path);
+            return;
+        }
         if !path.starts_with('$') {
             self.err(loc, format!("`{path}` is not a JSONPath")).help = Some(format!(
                 "JSONPaths start at the root: `$.{}`",
@@ -418,7 +423,9 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
 fn literal_secret_header(cx: &mut Ctx, name: &str, v: &Spanned<String>) {
     let secret =
         name.eq_ignore_ascii_case("x-agent-key") || name.eq_ignore_ascii_case("authorization");
-    if secret && !v.value.contains("{{") && !v.value.is_empty() {
+    // Short literals ("not-a-key") are deliberate junk for negative tests;
+    // anything long enough to be a real credential must come from the target.
+    if secret && !v.value.contains("{{") && v.value.len() >= 20 {
         let d = cx.err(
             v.referenced,
             format!("`{name}` carries a secret and must come from the target"),
@@ -521,6 +528,7 @@ fn validate_step(cx: &mut Ctx, s: &StepSpec) {
         cx.expect(&rep.value.until);
     }
     cx.expect(&s.expect);
+    cx.expect(&s.warn);
     for (name, c) in &s.capture {
         let set = usize::from(c.value.json.is_some())
             + usize::from(c.value.header.is_some())

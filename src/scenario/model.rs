@@ -126,6 +126,9 @@ pub struct StepSpec {
     /// What the (last) response must look like.
     #[serde(default)]
     pub expect: ExpectSpec,
+    /// Like `expect`, but a mismatch is only a warning on the step, never a failure.
+    #[serde(default)]
+    pub warn: ExpectSpec,
     /// Values taken from the response into `vars` for later steps.
     #[serde(default)]
     pub capture: IndexMap<String, Spanned<CaptureSpec>>,
@@ -176,7 +179,7 @@ pub struct ExpectSpec {
     /// Header name (any case) → matcher.
     #[serde(default)]
     pub headers: IndexMap<String, Spanned<MatcherSpec>>,
-    /// JSONPath (RFC 9535) → matcher, applied to the JSON body.
+    /// JSONPath (RFC 9535) → matcher, applied to the JSON body. Templates are allowed in the path.
     #[serde(default)]
     pub json: IndexMap<String, Spanned<MatcherSpec>>,
     /// A JSON Schema the body must satisfy.
@@ -398,6 +401,12 @@ pub struct Matcher {
     pub length: Option<LengthOrNumber>,
     /// An array containing this element, or a string containing this substring.
     pub contains: Option<Value>,
+    /// An array whose every element is one of these (e.g. granted scopes ⊆ needed scopes).
+    pub subset_of: Option<Value>,
+    /// An array whose every element meets this matcher.
+    pub each: Option<Box<MatcherSpec>>,
+    /// At least one of these matchers holds.
+    pub any_of: Option<Vec<MatcherSpec>>,
 }
 
 /// `length: 3` or `length: {min: 1, max: 100}`.
