@@ -1,0 +1,960 @@
+//! Request processing for the Agent API: routing, the check order of §A.2, envelopes, and
+//! the fault and quirk switches.
+//!
+//! One synchronous function decides everything about a request while holding the state
+//! lock; the async wrapper around it only reads the body, sleeps for injected latency and
+//! writes the journal. Keeping the decision synchronous is what makes a committed write
+//! independent of whether the client is still there.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+
+use super::fixtures::{Fixtures, Key, Role};
+use super::handlers;
+use super::journal::{self, Entry, Journal};
+use super::quirk::{Quirk, QuirkSet};
+use super::state::State;
+use super::Latency;
+
+/// Base path of the Agent API.
+pub(crate) const BASE: &str = "/api/agent/v1";
+/// The request header that forces a fault for one request.
+pub(crate) const FAULT_HEADER: &str = "x-launchgate-fault";
+
+/// Options the request path reads, fixed at start.
+pub(crate) struct Config {
+    pub quirks: QuirkSet,
+    pub window: Duration,
+    pub feature_off: bool,
+    pub latency: Option<Latency>,
+    pub fail_rate: f64,
+    pub drop_rate: f64,
+    pub seed: u64,
+    pub max_body: usize,
+}
+
+impl Config {
+    pub(crate) fn quirk(&self, q: Quirk) -> bool {
+        self.quirks.has(q)
+    }
+}
+
+/// Everything the server shares between requests.
+pub(crate) struct Shared {
+    pub fx: Fixtures,
+    pub state: Mutex<State>,
+    pub journal: Journal,
+    pub cfg: Config,
+    /// Counts arrivals; with `seed` it picks each request's fault dice, so a run with the
+    /// same seed and the same request order draws the same faults.
+    pub arrivals: AtomicU64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Error codes and replies
+// ---------------------------------------------------------------------------------------
+
+/// The contract's error codes (§A.4), plus the extras the mock needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Code {
+    AuthMissingKey,
+    AuthInvalidKey,
+    AuthKeyRevoked,
+    AuthKeyExpired,
+    AuthOwnerInactive,
+    AuthAnonymousMember,
+    AuthWrongRole,
+    FeatureDisabled,
+    AuthInsufficientScope,
+    RateLimited,
+    ValidationFailed,
+    NotFound,
+    InsufficientPoints,
+    RewardNotLinked,
+    CardInactive,
+    InsufficientBalance,
+    RewardNotAvailable,
+    InternalError,
+    /// Only with the `foreign-id-403` quirk.
+    Forbidden,
+}
+
+impl Code {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Code::AuthMissingKey => "AUTH_MISSING_KEY",
+            Code::AuthInvalidKey => "AUTH_INVALID_KEY",
+            Code::AuthKeyRevoked => "AUTH_KEY_REVOKED",
+            Code::AuthKeyExpired => "AUTH_KEY_EXPIRED",
+            Code::AuthOwnerInactive => "AUTH_OWNER_INACTIVE",
+            Code::AuthAnonymousMember => "AUTH_ANONYMOUS_MEMBER",
+            Code::AuthWrongRole => "AUTH_WRONG_ROLE",
+            Code::FeatureDisabled => "FEATURE_DISABLED",
+            Code::AuthInsufficientScope => "AUTH_INSUFFICIENT_SCOPE",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::ValidationFailed => "VALIDATION_FAILED",
+            Code::NotFound => "NOT_FOUND",
+            Code::InsufficientPoints => "INSUFFICIENT_POINTS",
+            Code::RewardNotLinked => "REWARD_NOT_LINKED",
+            Code::CardInactive => "CARD_INACTIVE",
+            Code::InsufficientBalance => "INSUFFICIENT_BALANCE",
+            Code::RewardNotAvailable => "REWARD_NOT_AVAILABLE",
+            Code::InternalError => "INTERNAL_ERROR",
+            Code::Forbidden => "FORBIDDEN",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Code::AuthMissingKey
+            | Code::AuthInvalidKey
+            | Code::AuthKeyRevoked
+            | Code::AuthKeyExpired => StatusCode::UNAUTHORIZED,
+            Code::AuthOwnerInactive
+            | Code::AuthAnonymousMember
+            | Code::AuthWrongRole
+            | Code::FeatureDisabled
+            | Code::AuthInsufficientScope
+            | Code::RewardNotAvailable
+            | Code::Forbidden => StatusCode::FORBIDDEN,
+            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Code::ValidationFailed
+            | Code::InsufficientPoints
+            | Code::RewardNotLinked
+            | Code::CardInactive
+            | Code::InsufficientBalance => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn retry_strategy(self) -> &'static str {
+        match self {
+            Code::AuthOwnerInactive | Code::FeatureDisabled => "contact_support",
+            Code::RateLimited | Code::InternalError => "backoff",
+            Code::ValidationFailed | Code::RewardNotLinked => "fix_request",
+            _ => "no_retry",
+        }
+    }
+}
+
+/// A refusal, rendered as the error envelope.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub code: Code,
+    pub message: String,
+    pub details: Option<Value>,
+    /// Replaces the code's status (only the `invalid-key-403` quirk needs it).
+    pub status: Option<StatusCode>,
+}
+
+impl ApiError {
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            details: None,
+            status: None,
+        }
+    }
+
+    pub(crate) fn with(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub(crate) fn not_found(resource: &str) -> Self {
+        ApiError::new(Code::NotFound, format!("{resource} not found."))
+    }
+
+    pub(crate) fn validation(errors: Map<String, Value>) -> Self {
+        ApiError::new(Code::ValidationFailed, "The given data was invalid.")
+            .with(json!({ "errors": errors }))
+    }
+}
+
+/// What a request produced, before headers and quirks are applied.
+pub(crate) enum Reply {
+    Data {
+        status: StatusCode,
+        data: Value,
+    },
+    List {
+        data: Vec<Value>,
+        pagination: Value,
+    },
+    Error(ApiError),
+    /// A framework-level answer outside the agent envelope (bare `{"message"}`).
+    Plain {
+        status: StatusCode,
+        message: &'static str,
+        allow: Option<&'static str>,
+    },
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Self {
+        Reply::Error(e)
+    }
+}
+
+/// Rate-limit header values for a response that passed authentication.
+#[derive(Debug, Clone, Copy)]
+struct RateInfo {
+    limit: u32,
+    remaining: u32,
+    /// Seconds until the window resets, rounded up.
+    reset_in: u64,
+    /// Set on 429 only.
+    retry_after: Option<u64>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Routing
+// ---------------------------------------------------------------------------------------
+
+/// Agent API endpoints (§A.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ep {
+    Health,
+    PartnerCards,
+    PartnerCard,
+    PartnerRewards,
+    PartnerReward,
+    PartnerMembers,
+    PartnerMember,
+    PartnerMemberBalance,
+    PartnerTransactions,
+    PartnerPurchase,
+    PartnerRedeem,
+    MemberProfile,
+    MemberBalance,
+    MemberCards,
+    MemberTransactions,
+    MemberRewards,
+    MemberClaim,
+    AdminPartners,
+    AdminPartner,
+    AdminPermissions,
+    AdminDeactivate,
+    AdminActivate,
+}
+
+/// Who may call an endpoint, with which scopes, behind which product permission.
+struct Spec {
+    role: Option<Role>,
+    scopes: &'static [&'static str],
+    gate: Option<&'static str>,
+    write: bool,
+}
+
+impl Ep {
+    fn spec(self) -> Spec {
+        const LOYALTY: Option<&str> = Some("loyalty_cards_permission");
+        let s = |role, scopes, gate, write| Spec {
+            role: Some(role),
+            scopes,
+            gate,
+            write,
+        };
+        match self {
+            Ep::Health => Spec {
+                role: None,
+                scopes: &[],
+                gate: None,
+                write: false,
+            },
+            Ep::PartnerCards | Ep::PartnerCard => {
+                s(Role::Partner, &["read", "write:cards"], LOYALTY, false)
+            }
+            Ep::PartnerRewards | Ep::PartnerReward => {
+                s(Role::Partner, &["read", "write:rewards"], LOYALTY, false)
+            }
+            Ep::PartnerMembers | Ep::PartnerMember | Ep::PartnerMemberBalance => {
+                s(Role::Partner, &["read"], None, false)
+            }
+            Ep::PartnerTransactions => {
+                s(Role::Partner, &["read", "write:transactions"], None, false)
+            }
+            Ep::PartnerPurchase => s(Role::Partner, &["write:transactions"], None, true),
+            Ep::PartnerRedeem => s(Role::Partner, &["write:rewards"], None, true),
+            Ep::MemberProfile
+            | Ep::MemberBalance
+            | Ep::MemberCards
+            | Ep::MemberTransactions
+            | Ep::MemberRewards => s(Role::Member, &["read"], None, false),
+            Ep::MemberClaim => s(Role::Member, &["write:redeem"], None, true),
+            Ep::AdminPartners | Ep::AdminPartner => s(Role::Admin, &["read:partners"], None, false),
+            Ep::AdminPermissions | Ep::AdminDeactivate | Ep::AdminActivate => {
+                s(Role::Admin, &["write:partners"], None, true)
+            }
+        }
+    }
+}
+
+enum RouteMiss {
+    NotFound,
+    Method(&'static str),
+}
+
+/// Matches a path below the base to an endpoint and its path parameters.
+fn route(method: &Method, rest: &str) -> Result<(Ep, Vec<String>), RouteMiss> {
+    let rest = rest.trim_end_matches('/');
+    let segs: Vec<String> = rest.split('/').skip(1).map(percent_decode).collect();
+    if segs.iter().any(|s| s.is_empty()) {
+        return Err(RouteMiss::NotFound);
+    }
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let (allowed, ep, params): (Method, Ep, Vec<&str>) = match s.as_slice() {
+        ["health"] => (Method::GET, Ep::Health, vec![]),
+        ["partner", "cards"] => (Method::GET, Ep::PartnerCards, vec![]),
+        ["partner", "cards", id] => (Method::GET, Ep::PartnerCard, vec![id]),
+        ["partner", "rewards"] => (Method::GET, Ep::PartnerRewards, vec![]),
+        ["partner", "rewards", id] => (Method::GET, Ep::PartnerReward, vec![id]),
+        ["partner", "members"] => (Method::GET, Ep::PartnerMembers, vec![]),
+        ["partner", "members", id] => (Method::GET, Ep::PartnerMember, vec![id]),
+        ["partner", "members", id, "balance", card] => {
+            (Method::GET, Ep::PartnerMemberBalance, vec![id, card])
+        }
+        ["partner", "transactions"] => (Method::GET, Ep::PartnerTransactions, vec![]),
+        ["partner", "transactions", "purchase"] => (Method::POST, Ep::PartnerPurchase, vec![]),
+        ["partner", "transactions", "redeem"] => (Method::POST, Ep::PartnerRedeem, vec![]),
+        ["member", "profile"] => (Method::GET, Ep::MemberProfile, vec![]),
+        ["member", "balance"] => (Method::GET, Ep::MemberBalance, vec![]),
+        ["member", "cards"] => (Method::GET, Ep::MemberCards, vec![]),
+        ["member", "transactions"] => (Method::GET, Ep::MemberTransactions, vec![]),
+        ["member", "rewards"] => (Method::GET, Ep::MemberRewards, vec![]),
+        ["member", "rewards", id, "claim"] => (Method::POST, Ep::MemberClaim, vec![id]),
+        ["admin", "partners"] => (Method::GET, Ep::AdminPartners, vec![]),
+        ["admin", "partners", id] => (Method::GET, Ep::AdminPartner, vec![id]),
+        ["admin", "partners", id, "permissions"] => (Method::PATCH, Ep::AdminPermissions, vec![id]),
+        ["admin", "partners", id, "deactivate"] => (Method::POST, Ep::AdminDeactivate, vec![id]),
+        ["admin", "partners", id, "activate"] => (Method::POST, Ep::AdminActivate, vec![id]),
+        _ => return Err(RouteMiss::NotFound),
+    };
+    let method_ok = *method == allowed || (allowed == Method::GET && *method == Method::HEAD);
+    if !method_ok {
+        return Err(RouteMiss::Method(match allowed {
+            Method::GET => "GET, HEAD",
+            Method::PATCH => "PATCH",
+            _ => "POST",
+        }));
+    }
+    Ok((ep, params.into_iter().map(str::to_owned).collect()))
+}
+
+/// Decodes `%XX` escapes in a path segment (ids may be emails: `ada%40example.com`).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(v) = hex {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// The request context handed to endpoint handlers
+// ---------------------------------------------------------------------------------------
+
+/// A request after authentication, as endpoint handlers see it.
+pub(crate) struct Ctx<'a> {
+    pub fx: &'a Fixtures,
+    pub st: &'a mut State,
+    pub cfg: &'a Config,
+    pub key: &'a Key,
+    /// The calling partner, when the key is a partner key (absent only under `role-not-enforced`).
+    pub partner: Option<usize>,
+    /// The calling member, when the key is a member key.
+    pub member: Option<usize>,
+    pub params: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub body: &'a [u8],
+    /// Language of `Accept-Language`, when sent: translatable fields become plain strings.
+    pub locale: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn quirk(&self, q: Quirk) -> bool {
+        self.cfg.quirk(q)
+    }
+
+    /// 404 for an id that is not the caller's; under `foreign-id-403`, 403 when it exists elsewhere.
+    pub(crate) fn not_found(&self, resource: &str, exists_elsewhere: bool) -> ApiError {
+        if exists_elsewhere && self.quirk(Quirk::ForeignId403) {
+            ApiError::new(
+                Code::Forbidden,
+                format!(
+                    "This {} belongs to another partner.",
+                    resource.to_lowercase()
+                ),
+            )
+        } else {
+            ApiError::not_found(resource)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The pipeline
+// ---------------------------------------------------------------------------------------
+
+/// The outcome of one request, ready to be journaled and sent.
+struct Processed {
+    reply: Reply,
+    rate: Option<RateInfo>,
+    key: Option<usize>,
+    /// The endpoint wrote, so a drop-after-commit fault applies.
+    committed: bool,
+}
+
+impl Processed {
+    fn bare(reply: Reply, key: Option<usize>) -> Self {
+        Processed {
+            reply,
+            rate: None,
+            key,
+            committed: false,
+        }
+    }
+}
+
+/// The fault dice of one request, drawn up front in a fixed order.
+struct Dice {
+    latency: Duration,
+    fail: bool,
+    drop: bool,
+}
+
+impl Shared {
+    fn dice(&self, headers: &HeaderMap) -> Dice {
+        let forced = headers
+            .get(FAULT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let forced_has = |name: &str| {
+            forced
+                .split(',')
+                .any(|f| f.trim().eq_ignore_ascii_case(name))
+        };
+        let cfg = &self.cfg;
+        let mut dice = Dice {
+            latency: Duration::ZERO,
+            fail: forced_has("internal-error"),
+            drop: forced_has("drop-after-commit"),
+        };
+        if cfg.latency.is_none() && cfg.fail_rate <= 0.0 && cfg.drop_rate <= 0.0 {
+            return dice;
+        }
+        let n = self.arrivals.fetch_add(1, Ordering::Relaxed);
+        let mut rng = SmallRng::seed_from_u64(cfg.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        dice.latency = match cfg.latency {
+            None => Duration::ZERO,
+            Some(Latency::Fixed(d)) => d,
+            Some(Latency::Uniform(lo, hi)) if hi > lo => rng.gen_range(lo..=hi),
+            Some(Latency::Uniform(lo, _)) => lo,
+        };
+        dice.fail |= rng.gen_bool(cfg.fail_rate.clamp(0.0, 1.0));
+        dice.drop |= rng.gen_bool(cfg.drop_rate.clamp(0.0, 1.0));
+        dice
+    }
+
+    /// §A.2 in order: auth → rate limit → role → partner permission → scope → gates → endpoint.
+    fn process(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+        dice: &Dice,
+    ) -> Processed {
+        let cfg = &self.cfg;
+        let fx = &self.fx;
+        let key_header = headers
+            .get("x-agent-key")
+            .map(|v| v.to_str().unwrap_or("\u{0}").trim());
+        let known_key = key_header.and_then(|k| fx.key_by_secret.get(k).copied());
+
+        let Some(rest) = path
+            .strip_prefix(BASE)
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+        else {
+            return Processed::bare(
+                Reply::Plain {
+                    status: StatusCode::NOT_FOUND,
+                    message: "Not Found",
+                    allow: None,
+                },
+                known_key,
+            );
+        };
+        if cfg.feature_off {
+            // FEATURE_AGENT_API=false: no agent route is registered at all.
+            return Processed::bare(
+                Reply::Plain {
+                    status: StatusCode::NOT_FOUND,
+                    message: "Not Found",
+                    allow: None,
+                },
+                known_key,
+            );
+        }
+        let (ep, params) = match route(method, rest) {
+            Ok(r) => r,
+            Err(RouteMiss::NotFound) => {
+                return Processed::bare(
+                    ApiError::new(Code::NotFound, "Endpoint not found.").into(),
+                    known_key,
+                )
+            }
+            Err(RouteMiss::Method(allow)) => {
+                let reply = Reply::Plain {
+                    status: StatusCode::METHOD_NOT_ALLOWED,
+                    message: "Method Not Allowed",
+                    allow: Some(allow),
+                };
+                return Processed::bare(reply, known_key);
+            }
+        };
+        let spec = ep.spec();
+        let now = Utc::now();
+
+        // --- authentication: key present → known → active → not expired
+        let auth_refusal = |code: Code, msg: &str| {
+            let rate = cfg.quirk(Quirk::RatelimitHeadersOn401).then(|| RateInfo {
+                limit: known_key.map_or(60, |k| fx.keys[k].rate_limit),
+                remaining: known_key.map_or(60, |k| fx.keys[k].rate_limit),
+                reset_in: cfg.window.as_secs().max(1),
+                retry_after: None,
+            });
+            let mut err = ApiError::new(code, msg);
+            if code == Code::AuthInvalidKey && cfg.quirk(Quirk::InvalidKey403) {
+                err.status = Some(StatusCode::FORBIDDEN);
+            }
+            Processed {
+                reply: Reply::Error(err),
+                rate,
+                key: known_key,
+                committed: false,
+            }
+        };
+        if key_header.is_none_or(str::is_empty) {
+            return auth_refusal(
+                Code::AuthMissingKey,
+                "An API key is required (X-Agent-Key header).",
+            );
+        }
+        let Some(ki) = known_key else {
+            return auth_refusal(Code::AuthInvalidKey, "The API key is invalid.");
+        };
+        let key = &fx.keys[ki];
+        if !key.is_active {
+            return auth_refusal(Code::AuthKeyRevoked, "This API key has been revoked.");
+        }
+        if key.expires_at.is_some_and(|at| at <= now) {
+            return auth_refusal(Code::AuthKeyExpired, "This API key has expired.");
+        }
+
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        // --- owner active, anonymous member
+        let owner_active = match key.role {
+            Role::Partner => st.partners[key.owner].is_active,
+            Role::Member => fx.members[key.owner].is_active,
+            Role::Admin => fx.admins[key.owner].is_active,
+        };
+        if !owner_active {
+            return auth_refusal(
+                Code::AuthOwnerInactive,
+                "The owner of this API key is inactive.",
+            );
+        }
+        if key.role == Role::Member && fx.members[key.owner].is_anonymous {
+            return auth_refusal(
+                Code::AuthAnonymousMember,
+                "Anonymous members cannot use the Agent API.",
+            );
+        }
+        st.last_used[ki] = Some(now);
+
+        // --- rate limit (per key, fixed window)
+        let rate = self.count(st, ki);
+        let done = |reply: Reply, committed: bool| Processed {
+            reply,
+            rate: Some(rate),
+            key: Some(ki),
+            committed,
+        };
+        if let Some(retry_after) = rate.retry_after {
+            let err =
+                ApiError::new(Code::RateLimited, "Too many requests. Slow down.").with(json!({
+                    "limit": rate.limit,
+                    "window_seconds": cfg.window.as_secs().max(1),
+                    "retry_after_seconds": retry_after,
+                }));
+            return done(err.into(), false);
+        }
+        if dice.fail {
+            return done(
+                ApiError::new(Code::InternalError, "An unexpected error occurred.").into(),
+                false,
+            );
+        }
+
+        // --- role of the route group
+        if let Some(required) = spec.role {
+            if required != key.role && !cfg.quirk(Quirk::RoleNotEnforced) {
+                let err = ApiError::new(Code::AuthWrongRole, format!("This endpoint requires a {} key.", required.as_str()))
+                    .with(json!({ "required_role": required.as_str(), "provided_role": key.role.as_str() }));
+                return done(err.into(), false);
+            }
+        }
+        let partner = (key.role == Role::Partner).then_some(key.owner);
+        let member = (key.role == Role::Member).then_some(key.owner);
+
+        // --- partner agent_api_permission
+        if spec.role == Some(Role::Partner) {
+            if let Some(p) = partner {
+                let allowed = st.partners[p]
+                    .permissions
+                    .get("agent_api_permission")
+                    .copied()
+                    .unwrap_or(false);
+                if !allowed && !cfg.quirk(Quirk::DisabledPartnerAllowed) {
+                    let err = ApiError::new(
+                        Code::FeatureDisabled,
+                        "Agent API access is not enabled for this partner.",
+                    )
+                    .with(json!({ "permission": "agent_api_permission" }));
+                    return done(err.into(), false);
+                }
+            }
+        }
+
+        // --- scope
+        if !spec.scopes.is_empty()
+            && !key.has_any_scope(spec.scopes)
+            && !cfg.quirk(Quirk::ScopeNotEnforced)
+        {
+            let required = spec.scopes[0];
+            let err = ApiError::new(
+                Code::AuthInsufficientScope,
+                format!("This action requires the '{required}' scope."),
+            )
+            .with(json!({ "required_scope": required }));
+            return done(err.into(), false);
+        }
+
+        // --- product permission gates
+        if let (Some(gate), Some(p)) = (spec.gate, partner) {
+            if !st.partners[p]
+                .permissions
+                .get(gate)
+                .copied()
+                .unwrap_or(false)
+            {
+                let err = ApiError::new(
+                    Code::FeatureDisabled,
+                    "This feature is not enabled for this partner.",
+                )
+                .with(json!({ "permission": gate }));
+                return done(err.into(), false);
+            }
+        }
+
+        let mut ctx = Ctx {
+            fx,
+            st,
+            cfg,
+            key,
+            partner,
+            member,
+            params,
+            query: query.map(parse_query).unwrap_or_default(),
+            body,
+            locale: headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(language),
+            now,
+        };
+        let reply = handlers::dispatch(ep, &mut ctx);
+        let committed = spec.write && matches!(reply, Reply::Data { .. } | Reply::List { .. });
+        done(reply, committed)
+    }
+
+    /// Counts one request against the key's window and says whether it is refused.
+    fn count(&self, st: &mut State, ki: usize) -> RateInfo {
+        let limit = self.fx.keys[ki].rate_limit;
+        let window = self.cfg.window;
+        let now = Instant::now();
+        let w = &mut st.windows[ki];
+        let start = match w.start {
+            Some(s) if now.duration_since(s) < window => s,
+            _ => {
+                w.count = 0;
+                w.start = Some(now);
+                now
+            }
+        };
+        let left = window.saturating_sub(now.duration_since(start));
+        let reset_in = ceil_secs(left);
+        if w.count >= limit && !self.cfg.quirk(Quirk::NoRateLimit) {
+            let retry_after = reset_in.max(1);
+            return RateInfo {
+                limit,
+                remaining: 0,
+                reset_in: retry_after,
+                retry_after: Some(retry_after),
+            };
+        }
+        w.count = w.count.saturating_add(1);
+        RateInfo {
+            limit,
+            remaining: limit.saturating_sub(w.count),
+            reset_in,
+            retry_after: None,
+        }
+    }
+}
+
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The primary language of an `Accept-Language` header (`nl-NL,nl;q=0.9` → `nl`).
+fn language(header: &str) -> Option<String> {
+    let first = header.split(',').next()?.split(';').next()?.trim();
+    let lang = first.split(['-', '_']).next()?.to_ascii_lowercase();
+    if lang.is_empty() || lang == "*" {
+        Some("en".to_owned())
+    } else {
+        Some(lang)
+    }
+}
+
+fn envelope_json(e: &ApiError, retry: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("error".into(), Value::Bool(true));
+    m.insert("code".into(), Value::from(e.code.as_str()));
+    m.insert("message".into(), Value::from(e.message.clone()));
+    m.insert("retry_strategy".into(), Value::from(retry));
+    if let Some(d) = e
+        .details
+        .as_ref()
+        .filter(|d| d.as_object().is_none_or(|o| !o.is_empty()))
+    {
+        m.insert("details".into(), d.clone());
+    }
+    Value::Object(m)
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering and the async entry point
+// ---------------------------------------------------------------------------------------
+
+/// The answer for the wire, plus what the journal needs to know about it.
+struct Rendered {
+    response: Response,
+    status: StatusCode,
+    code: Option<&'static str>,
+    retry_after: Option<u64>,
+}
+
+fn render(cfg: &Config, p: Processed) -> Rendered {
+    let mut code = None;
+    let (status, body, allow) = match p.reply {
+        Reply::Data { status, data } => (status, json!({ "error": false, "data": data }), None),
+        Reply::List { data, pagination } => (
+            StatusCode::OK,
+            json!({ "error": false, "data": data, "pagination": pagination }),
+            None,
+        ),
+        Reply::Error(e) => {
+            code = Some(e.code.as_str());
+            let retry = if e.code == Code::RateLimited && cfg.quirk(Quirk::WrongRetryStrategy) {
+                "no_retry"
+            } else {
+                e.code.retry_strategy()
+            };
+            let body = if cfg.quirk(Quirk::NoEnvelopeOnErrors) {
+                json!({ "message": e.message })
+            } else {
+                envelope_json(&e, retry)
+            };
+            (e.status.unwrap_or_else(|| e.code.status()), body, None)
+        }
+        Reply::Plain {
+            status,
+            message,
+            allow,
+        } => (status, json!({ "message": message }), allow),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(allow) = allow {
+        h.insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    let mut retry_after = None;
+    if let Some(rate) = p.rate {
+        if !cfg.quirk(Quirk::NoRatelimitHeaders) {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            let reset = if cfg.quirk(Quirk::ResetInMilliseconds) {
+                (now.as_secs() + rate.reset_in) * 1000 + u64::from(now.subsec_millis())
+            } else {
+                now.as_secs() + rate.reset_in
+            };
+            h.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+            h.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+            h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+        }
+        if let Some(secs) = rate.retry_after {
+            retry_after = Some(secs);
+            if !cfg.quirk(Quirk::NoRetryAfter) {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+        }
+    }
+    Rendered {
+        response,
+        status,
+        code,
+        retry_after,
+    }
+}
+
+/// A response whose body fails before its first byte: hyper then closes the connection
+/// without having flushed the status line, so the client sees a transport error and no
+/// response at all. This is the "committed, then the connection dropped" fault.
+fn dropped() -> Response {
+    Response::new(Body::new(FailingBody))
+}
+
+struct FailingBody;
+
+impl http_body::Body for FailingBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "launchgate fault: drop after commit",
+        ))))
+    }
+}
+
+/// Axum fallback: every path that is not a control route comes here.
+pub(crate) async fn handle(
+    shared: std::sync::Arc<Shared>,
+    req: axum::extract::Request,
+) -> Response {
+    let started = Instant::now();
+    let at = Utc::now();
+    let (parts, body) = req.into_parts();
+    let method = parts.method;
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().map(str::to_owned);
+    let headers = parts.headers;
+    let dice = shared.dice(&headers);
+
+    let (processed, raw) = match axum::body::to_bytes(body, shared.cfg.max_body).await {
+        Ok(raw) => (
+            shared.process(&method, &path, query.as_deref(), &headers, &raw, &dice),
+            raw,
+        ),
+        Err(_) => {
+            let known = headers
+                .get("x-agent-key")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|k| shared.fx.key_by_secret.get(k.trim()).copied());
+            let reply = Reply::Plain {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: "Payload Too Large",
+                allow: None,
+            };
+            (Processed::bare(reply, known), Bytes::new())
+        }
+    };
+    let drop_it = processed.committed && dice.drop;
+    let key = processed.key.map(|k| &shared.fx.keys[k]);
+    let rendered = render(&shared.cfg, processed);
+
+    let (body, body_truncated) = if matches!(method, Method::POST | Method::PATCH | Method::PUT) {
+        journal::body_summary(&raw)
+    } else {
+        (None, false)
+    };
+    let elapsed = started.elapsed() + dice.latency;
+    shared.journal.push(Entry {
+        seq: 0,
+        at,
+        method: method.as_str().to_owned(),
+        path,
+        query,
+        key_name: key.map(|k| k.name.clone()),
+        role: key.map(|k| k.role),
+        status: (!drop_it).then_some(rendered.status.as_u16()),
+        code: if drop_it { None } else { rendered.code },
+        outcome: if drop_it { "dropped" } else { "responded" },
+        retry_after: rendered.retry_after,
+        duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+        body,
+        body_truncated,
+    });
+    if !dice.latency.is_zero() {
+        tokio::time::sleep(dice.latency).await;
+    }
+    if drop_it {
+        dropped()
+    } else {
+        rendered.response
+    }
+}

@@ -1,0 +1,151 @@
+//! `launchgate mock`: the library side of the standalone mock command.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{fixture_summary, Latency, MockError, MockOptions, MockServer, Quirk};
+
+fn quirk_help() -> String {
+    format!(
+        "Switch on a quirk (repeatable). Each breaks exactly one contract rule:\n{}",
+        Quirk::catalogue()
+    )
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err(format!("{r} is outside 0..=1 (a fraction of requests)"))
+    }
+}
+
+fn parse_window(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}`: {e}"))?;
+    if d < Duration::from_millis(1) {
+        return Err("the rate window must be at least 1ms".into());
+    }
+    Ok(d)
+}
+
+/// Flags of `launchgate mock`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MockArgs {
+    /// Address to listen on. Anything but loopback needs --allow-non-loopback.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Fixtures file to use instead of the built-in data set.
+    #[arg(long, value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+    /// Switch on a quirk (repeatable).
+    #[arg(long = "quirk", value_name = "NAME", long_help = quirk_help())]
+    pub quirks: Vec<Quirk>,
+    /// Added latency per request: `50ms`, or a range `10ms..200ms` drawn from the seed.
+    #[arg(long, value_name = "D|MIN..MAX")]
+    pub latency: Option<Latency>,
+    /// Fraction (0..=1) of successful writes whose connection is dropped after committing.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub drop_after_commit: f64,
+    /// Fraction (0..=1) of requests answered 500 INTERNAL_ERROR.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub fail_rate: f64,
+    /// Seed for the fault dice.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Length of the fixed rate-limit window (e.g. `2s`; the real server uses 60s).
+    #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_window)]
+    pub rate_window: Duration,
+    /// Behave as a server with FEATURE_AGENT_API=false: every agent route is a bare 404.
+    #[arg(long)]
+    pub feature_off: bool,
+    /// Allow binding to a non-loopback address (the fixture keys are public).
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Requests kept in the journal (GET /__launchgate/journal).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub journal_capacity: usize,
+    /// Runtime worker threads when started through `run` (1 = a current-thread runtime,
+    /// measured fastest on 2 cores).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+}
+
+impl MockArgs {
+    /// The server options these flags describe.
+    pub fn options(&self) -> MockOptions {
+        MockOptions {
+            quirks: self.quirks.clone(),
+            rate_window: self.rate_window,
+            feature_off: self.feature_off,
+            seed: self.seed,
+            fixtures: self.fixtures.clone(),
+            latency: self.latency,
+            fail_rate: self.fail_rate,
+            drop_after_commit: self.drop_after_commit,
+            journal_capacity: self.journal_capacity,
+            ..MockOptions::default()
+        }
+    }
+
+    fn addr(&self) -> Result<SocketAddr, MockError> {
+        if !self.bind.is_loopback() {
+            if !self.allow_non_loopback {
+                return Err(MockError::Options(format!(
+                    "refusing to bind {}: the mock's keys are public; pass --allow-non-loopback to do it anyway",
+                    self.bind
+                )));
+            }
+            eprintln!(
+                "warning: the mock listens on {} (not loopback); its fixture keys are public test values",
+                self.bind
+            );
+        }
+        Ok(SocketAddr::new(self.bind, self.port))
+    }
+}
+
+/// Starts the mock on the current tokio runtime, prints its URL and fixtures, and serves
+/// until Ctrl-C, then shuts down gracefully.
+pub async fn serve(args: MockArgs) -> Result<(), MockError> {
+    let addr = args.addr()?;
+    let server = MockServer::start(args.options(), addr).await?;
+    println!("launchgate mock listening on {}", server.base_url());
+    println!("Agent API:  {}/api/agent/v1", server.base_url());
+    println!(
+        "control:    {}/__launchgate/{{reset,journal,fixtures}}",
+        server.base_url()
+    );
+    if !args.quirks.is_empty() {
+        let names: Vec<String> = args.quirks.iter().map(Quirk::to_string).collect();
+        println!("quirks:     {}", names.join(", "));
+    }
+    print!("{}", fixture_summary(&server.inputs()));
+    println!("press Ctrl-C to stop");
+    let stopped = tokio::signal::ctrl_c().await;
+    server.shutdown().await;
+    stopped.map_err(MockError::Serve)
+}
+
+/// [`serve`] on a runtime of its own (`--threads`); for callers that are not async.
+pub fn run(args: MockArgs) -> Result<(), MockError> {
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    }
+    .map_err(MockError::Serve)?;
+    runtime.block_on(serve(args))
+}
