@@ -209,6 +209,12 @@ fn is_node_list(path: &str) -> bool {
         || path.contains(',')
 }
 
+/// The first node a JSONPath selects (captures take one value, even from a filter).
+pub fn query_first(body: &Value, path: &str) -> Result<Option<Value>, String> {
+    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
+    Ok(jp.query(body).all().first().map(|v| (*v).clone()))
+}
+
 /// Evaluates a JSONPath: `None` when nothing matches.
 pub fn query(body: &Value, path: &str) -> Result<Option<Value>, String> {
     let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
@@ -226,6 +232,19 @@ fn check_path(
     m: &Spanned<crate::scenario::MatcherSpec>,
     scope: &Scope,
 ) {
+    let path = match crate::template::expand_str(path, scope) {
+        Ok(p) => p,
+        Err(e) => {
+            out.push(Mismatch::new(
+                m.referenced,
+                path,
+                "a usable JSONPath",
+                e.to_string(),
+            ));
+            return;
+        }
+    };
+    let path = path.as_str();
     match query(body, path) {
         Err(e) => out.push(Mismatch::new(m.referenced, path, "a valid JSONPath", e)),
         Ok(actual) => {
@@ -463,7 +482,10 @@ pub fn check_matcher(
         let (Value::Array(items), Value::Array(allowed_items)) = (v, &allowed) else {
             return Err(fail(format!("an array within {}", show(Some(&allowed)))));
         };
-        let extra: Vec<&Value> = items.iter().filter(|i| !allowed_items.iter().any(|a| values_equal(a, i, coerce))).collect();
+        let extra: Vec<&Value> = items
+            .iter()
+            .filter(|i| !allowed_items.iter().any(|a| values_equal(a, i, coerce)))
+            .collect();
         if !extra.is_empty() {
             let extra = Value::Array(extra.into_iter().cloned().collect());
             return Err(MatchError {
@@ -671,8 +693,18 @@ mod tests {
 
     #[test]
     fn subsets_each_any_of() {
-        assert!(ok("{subset_of: [read, 'write:transactions']}", Some(json!(["read"])), false));
-        let e = check_matcher(&m("{subset_of: [read]}"), Some(&json!(["read", "admin"])), &Scope::default(), false).unwrap_err();
+        assert!(ok(
+            "{subset_of: [read, 'write:transactions']}",
+            Some(json!(["read"])),
+            false
+        ));
+        let e = check_matcher(
+            &m("{subset_of: [read]}"),
+            Some(&json!(["read", "admin"])),
+            &Scope::default(),
+            false,
+        )
+        .unwrap_err();
         assert!(e.actual.contains("not needed: [\"admin\"]"), "{}", e.actual);
         assert!(ok("{each: {type: string}}", Some(json!(["a", "b"])), false));
         assert!(!ok("{each: {type: string}}", Some(json!(["a", 1])), false));
@@ -683,8 +715,16 @@ mod tests {
 
     #[test]
     fn times_compare_in_order() {
-        assert!(ok("{gt: '2026-01-01'}", Some(json!("2026-03-08T07:00:00Z")), false));
-        assert!(!ok("{ge: '2026-03-09'}", Some(json!("2026-03-08T23:59:59+00:00")), false));
+        assert!(ok(
+            "{gt: '2026-01-01'}",
+            Some(json!("2026-03-08T07:00:00Z")),
+            false
+        ));
+        assert!(!ok(
+            "{ge: '2026-03-09'}",
+            Some(json!("2026-03-08T23:59:59+00:00")),
+            false
+        ));
     }
 
     #[test]

@@ -59,9 +59,18 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
         }
     }
     fn add_matcher(m: &crate::scenario::Matcher, refs: &mut BTreeSet<(Namespace, String)>) {
-        for v in [&m.equals, &m.not_equals, &m.lt, &m.le, &m.gt, &m.ge, &m.contains, &m.subset_of]
-            .into_iter()
-            .flatten()
+        for v in [
+            &m.equals,
+            &m.not_equals,
+            &m.lt,
+            &m.le,
+            &m.gt,
+            &m.ge,
+            &m.contains,
+            &m.subset_of,
+        ]
+        .into_iter()
+        .flatten()
         {
             add_value(v, refs);
         }
@@ -145,7 +154,9 @@ pub fn skip_reason(
     let mut missing = Vec::new();
     for (ns, name) in references(case, suite) {
         if ns == Namespace::Target && !target.facts.contains_key(&name) {
-            missing.push(format!("target fact `{name}` (declare `{name}:` in the target file)"));
+            missing.push(format!(
+                "target fact `{name}` (declare `{name}:` in the target file)"
+            ));
         }
     }
     for k in &keys {

@@ -612,7 +612,8 @@ impl Runner {
             } else if let Some(h) = &c.header {
                 resp.header(h).map(|v| number_or_string(&v))
             } else if let Some(p) = &c.json {
-                match resp.json().and_then(|b| expect::query(&b, p)) {
+                let expanded = expand_str(p, scope).map_err(|e| e.to_string());
+                match expanded.and_then(|p| resp.json().and_then(|b| expect::query_first(&b, &p))) {
                     Ok(v) => v,
                     Err(e) => {
                         let m = Mismatch {

@@ -131,7 +131,9 @@ pub fn default_key_var(name: &str) -> String {
 }
 
 fn key_vars_name(map: &BTreeMap<String, String>, name: &str) -> String {
-    map.get(name).cloned().unwrap_or_else(|| default_key_var(name))
+    map.get(name)
+        .cloned()
+        .unwrap_or_else(|| default_key_var(name))
 }
 
 /// The default environment variable for a fixture name (`card_id` → `LAUNCHGATE_CARD_ID`).
@@ -346,7 +348,10 @@ impl Target {
                 inputs.fixtures.insert(name.clone(), v);
             }
         }
-        let integration_key = spec.integration_key.clone().unwrap_or_else(|| "partner".into());
+        let integration_key = spec
+            .integration_key
+            .clone()
+            .unwrap_or_else(|| "partner".into());
         alias_integration(&mut inputs, &integration_key);
         key_vars
             .entry("integration".into())

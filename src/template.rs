@@ -93,7 +93,9 @@ pub enum TemplateError {
     #[error("unknown name `{0}`: use vars.NAME, keys.NAME, fixtures.NAME, run.id, run.date, target.kind, or a generator: uuid(), fake_key(\"rl_agent_\"), today(-1), epoch(+60)")]
     UnknownNamespace(String),
     /// An unknown or malformed generator call.
-    #[error("bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS) or epoch(SECONDS)")]
+    #[error(
+        "bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS) or epoch(SECONDS)"
+    )]
     BadCall(String),
     /// A reference whose name is not set at run time.
     #[error("{0}.{1} is not set{hint}", hint = missing_hint(*.0))]
@@ -250,7 +252,11 @@ fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
                 Namespace::Keys => text(scope.keys),
                 Namespace::Fixtures => text(scope.fixtures),
                 Namespace::Run => text(Some(&scope.run)),
-                Namespace::Target => scope.target.get(name).cloned().ok_or_else(|| missing(*ns, name)),
+                Namespace::Target => scope
+                    .target
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| missing(*ns, name)),
             }
         }
         Part::Call(call) => Ok(match call {

@@ -358,10 +358,3 @@ async fn control_fixtures(AxState(shared): AxState<Arc<Shared>>) -> Response {
     let inputs = &shared.fx.inputs;
     Json(json!({ "keys": inputs.keys, "fixtures": inputs.fixtures })).into_response()
 }
-
-impl std::str::FromStr for Quirk {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Err(format!("unknown quirk `{s}`"))
-    }
-}
