@@ -23,6 +23,8 @@ struct Cli {
 enum Command {
     /// Run scenarios (the built-in launch suite when no PATHS are given) against a target.
     Run(Box<RunArgs>),
+    /// Serve the stateful Agent API mock until Ctrl-C, for your own client and CI.
+    Mock(launchgate::mock::cli::MockArgs),
     /// Validate scenario files without running them.
     Check {
         /// Scenario files or directories (default: the built-in suite).
@@ -187,6 +189,13 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(a) => run(*a),
         Command::Check { paths } => app::check(&paths),
+        Command::Mock(args) => match launchgate::mock::cli::run(args) {
+            Ok(()) => Exit::Passed,
+            Err(e) => {
+                eprintln!("launchgate mock: {e}");
+                Exit::Usage
+            }
+        },
     }
     .into()
 }

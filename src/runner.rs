@@ -604,6 +604,10 @@ impl Runner {
                 Some(&resp),
             ));
         }
+        for w in expect::check(&step.warn, &resp, scope) {
+            let l = self.location(suite, w.at, at);
+            self.note(rep, format!("warning: {} ({l})", w.line()));
+        }
 
         for (var, cap) in &step.capture {
             let c = &cap.value;
