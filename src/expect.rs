@@ -406,7 +406,7 @@ pub fn check_matcher(
     if let Some(e) = &m.equals {
         let e = op(e)?;
         if !values_equal(&e, v, coerce) {
-            return Err(fail(format!("{}", show(Some(&e)))));
+            return Err(fail(show(Some(&e))));
         }
     }
     if let Some(e) = &m.not_equals {
@@ -464,7 +464,7 @@ pub fn check_matcher(
         }
     }
     if let Some(len) = &m.length {
-        check_length(&len.0, v, scope).map_err(|e| fail(e))?;
+        check_length(&len.0, v, scope).map_err(&fail)?;
     }
     if let Some(c) = &m.contains {
         let c = op(c)?;

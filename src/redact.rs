@@ -74,7 +74,7 @@ impl Redactor {
                 self.needles.push((f, replacement));
             }
         }
-        self.needles.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
     }
 
     /// Returns `text` with every secret replaced.

@@ -298,6 +298,15 @@ impl Target {
 
     fn from_file_spec(spec: TargetFile, source: &SecretSource) -> Result<Target, TargetError> {
         for (name, var) in spec.keys.iter().chain(spec.fixtures.iter()) {
+            if ["rl_agent_", "rl_member_", "rl_admin_"]
+                .iter()
+                .any(|p| var.starts_with(p))
+            {
+                return Err(TargetError::Invalid(format!(
+                    "`{name}:` holds what looks like a key; a target file holds only the NAMES of environment variables (e.g. `{name}: LAUNCHGATE_{}_KEY`), and the key goes in that variable or in `--secrets FILE`",
+                    name.to_ascii_uppercase()
+                )));
+            }
             if !is_var_name(var) {
                 return Err(TargetError::Invalid(format!(
                     "`{name}: {}` must name an environment variable (letters, digits, `_`), not hold a value",

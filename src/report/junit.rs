@@ -34,8 +34,11 @@ fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
 /// Renders the report as JUnit XML.
 pub fn render(report: &RunReport, profile: Profile) -> String {
     let mut root = Report::new("launchgate");
-    if let Some(ts) = parse_time(&report.started_at) {
-        root.set_timestamp(ts);
+    // The xUnit schema knows no timestamp on <testsuites>; each suite carries one.
+    if profile == Profile::Generic {
+        if let Some(ts) = parse_time(&report.started_at) {
+            root.set_timestamp(ts);
+        }
     }
     root.set_time(Duration::from_millis(report.duration_ms));
     for (index, suite) in report.suites.iter().enumerate() {

@@ -1,0 +1,503 @@
+//! End-to-end tests of the real `launchgate` binary over loopback.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use base64::Engine;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("launchgate").expect("binary builds");
+    // No ambient LAUNCHGATE_* variables from the developer's shell.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LAUNCHGATE_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    junit: String,
+    json: String,
+}
+
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let junit = dir.join("junit.xml");
+    let json = dir.join("report.json");
+    let mut c = bin();
+    c.arg("run")
+        .args(args)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .arg("--snapshots")
+        .arg(dir.join("snapshots"));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().expect("runs");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        junit: std::fs::read_to_string(&junit).unwrap_or_default(),
+        json: std::fs::read_to_string(&json).unwrap_or_default(),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Parsed JUnit: (cases, failures, errors, skipped) from the document itself.
+fn junit_counts(xml: &str) -> (usize, usize, usize, usize) {
+    let doc = roxmltree::Document::parse(xml).expect("JUnit is well-formed XML");
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let count = |tag: &str| {
+        cases
+            .iter()
+            .filter(|c| c.children().any(|ch| ch.has_tag_name(tag)))
+            .count()
+    };
+    (
+        cases.len(),
+        count("failure"),
+        count("error"),
+        count("skipped"),
+    )
+}
+
+#[test]
+fn default_run_passes_the_builtin_suite_against_the_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(dir.path(), &[], &[]);
+    assert_eq!(o.code, 0, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    let (cases, failures, errors, skipped) = junit_counts(&o.junit);
+    assert!(cases >= 40, "{cases} cases");
+    assert_eq!((failures, errors, skipped), (0, 0, 0));
+    assert!(o.stdout.contains("launchgate: "), "{}", o.stdout);
+    let report: serde_json::Value = serde_json::from_str(&o.json).unwrap();
+    assert_eq!(report["target"]["kind"], "mock");
+    // Every suite has a name, a timestamp, a hostname and a time (dorny, Ant, Jenkins need them).
+    let doc = roxmltree::Document::parse(&o.junit).unwrap();
+    for s in doc.descendants().filter(|n| n.has_tag_name("testsuite")) {
+        for attr in [
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "time",
+            "timestamp",
+            "hostname",
+        ] {
+            assert!(s.attribute(attr).is_some(), "testsuite lacks {attr}");
+        }
+    }
+    for c in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
+        assert!(c
+            .attribute("classname")
+            .is_some_and(|v| v.starts_with("agent-api.")));
+        assert!(c.attribute("file").is_some() && c.attribute("line").is_some());
+    }
+}
+
+#[test]
+fn malformed_scenario_is_a_usage_error_with_file_line_col() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "bad.yaml",
+        "cases:\n  - name: a\n    steps:\n      - request: {path: /health}\n        expect:\n          stauts: 200\n",
+    );
+    let o = run_in(dir.path(), &[f.to_str().unwrap()], &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("bad.yaml:6:11"), "{}", o.stderr);
+    assert!(o.stderr.contains("did you mean `status`?"), "{}", o.stderr);
+    assert!(o.junit.is_empty(), "nothing runs, so no report");
+
+    let c = bin().arg("check").arg(&f).output().unwrap();
+    assert_eq!(c.status.code(), Some(2));
+}
+
+#[test]
+fn check_accepts_the_shipped_scenarios() {
+    let o = bin().arg("check").arg("scenarios").output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn unreachable_target_exits_3_and_still_writes_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 9 (discard) is closed on loopback: connections are refused at once.
+    let o = run_in(
+        dir.path(),
+        &["--target", "http://127.0.0.1:9"],
+        &[(
+            "LAUNCHGATE_PARTNER_KEY",
+            "rl_agent_0123456789012345678901234567890123456789",
+        )],
+    );
+    assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
+    let (cases, failures, errors, skipped) = junit_counts(&o.junit);
+    assert!(
+        cases > 0 && errors > 0 && failures == 0,
+        "{cases} {errors} {skipped}"
+    );
+    assert!(o.stderr.contains("never answered"));
+}
+
+#[test]
+fn failing_expectation_exits_1_with_junit_failure_and_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "wrong.yaml",
+        r#"base_path: /api/agent/v1
+cases:
+  - name: expects the wrong status
+    steps:
+      - request:
+          path: /health
+          headers: {X-Agent-Key: "{{ keys.integration }}"}
+        expect:
+          status: 418
+          json:
+            $.data.status: ok
+"#,
+    );
+    let o = run_in(dir.path(), &[f.to_str().unwrap()], &[]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    let doc = roxmltree::Document::parse(&o.junit).unwrap();
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("a <failure>");
+    assert_eq!(
+        failure.attribute("message"),
+        Some("status: expected 418, got 200")
+    );
+    let text = failure.text().unwrap_or_default();
+    assert!(text.contains("wrong.yaml:9:19"), "{text}");
+    assert!(text.contains("HTTP 200"), "response excerpt: {text}");
+    assert!(
+        o.stdout.contains("wrong.yaml:9:19"),
+        "console shows the location: {}",
+        o.stdout
+    );
+    // The mock's fixture key is still a key: never shown.
+    assert!(
+        !o.junit.contains("rl_agent_rMwKx9v0Y"),
+        "key leaked into JUnit"
+    );
+    assert!(
+        !o.stdout.contains("rl_agent_rMwKx9v0Y"),
+        "key leaked into stdout"
+    );
+}
+
+const CANARY: &str = "rl_agent_CANARYzz0123456789abcdefghijklmnopqrstuv";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_echo_server_cannot_leak_the_key() {
+    let server = MockServer::start().await;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(CANARY);
+    // Echo the key back in a header, the body, base64 and URL-encoded.
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .insert_header("x-echo", CANARY)
+                .insert_header("authorization", format!("Bearer {CANARY}"))
+                .set_body_string(format!(
+                    "{{\"you_sent\": \"{CANARY}\", \"b64\": \"{b64}\"}}"
+                )),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "echo.yaml",
+        r#"cases:
+  - name: echo
+    steps:
+      - request:
+          path: /echo
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+          query: {k: "{{ keys.partner }}"}
+        expect:
+          status: 200
+          json:
+            $.you_sent: "{{ keys.partner }}"
+"#,
+    );
+    let uri = server.uri();
+    let path = dir.path().to_path_buf();
+    let f = f.to_str().unwrap().to_string();
+    let o = tokio::task::spawn_blocking(move || {
+        run_in(
+            &path,
+            &["--target", &uri, &f],
+            &[("LAUNCHGATE_PARTNER_KEY", CANARY)],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let canary_forms = [
+        CANARY.to_string(),
+        b64.clone(),
+        b64.trim_end_matches('=').to_string(),
+    ];
+    for (what, text) in [
+        ("stdout", &o.stdout),
+        ("stderr", &o.stderr),
+        ("junit", &o.junit),
+        ("json", &o.json),
+    ] {
+        for form in &canary_forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "{what} leaked {form}:\n{text}"
+            );
+        }
+    }
+    assert!(
+        o.junit.contains("rl_agent_***"),
+        "the redaction marker shows where the key was"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_429_is_honoured_with_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"ok\":true}"))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "slow.yaml",
+        "cases:\n  - name: slow\n    steps:\n      - request: {path: /slow}\n        expect: {status: 200, json: {$.ok: true}}\n",
+    );
+    let uri = server.uri();
+    let path = dir.path().to_path_buf();
+    let f = f.to_str().unwrap().to_string();
+    let o = tokio::task::spawn_blocking(move || run_in(&path, &["--target", &uri, &f], &[]))
+        .await
+        .unwrap();
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr.contains("honouring Retry-After 1s"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.json.contains("honouring Retry-After"),
+        "the note is in the report"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[test]
+fn real_target_skips_writes_and_missing_inputs_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(
+        dir.path(),
+        &[
+            "--target",
+            "http://127.0.0.1:9",
+            "--fail-on-skip",
+            "-k",
+            "idempotency",
+        ],
+        &[],
+    );
+    // Nothing ran (all skipped): no request, no failure, but --fail-on-skip makes it 4.
+    assert_eq!(o.code, 4, "{}\n{}", o.stdout, o.stderr);
+    let doc = roxmltree::Document::parse(&o.junit).unwrap();
+    let reasons: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("skipped"))
+        .filter_map(|n| n.attribute("message"))
+        .collect();
+    assert_eq!(reasons.len(), 2);
+    assert!(
+        reasons.iter().all(|r| r.contains("embedded mock")),
+        "{reasons:?}"
+    );
+
+    let o = run_in(
+        dir.path(),
+        &[
+            "--target",
+            "http://127.0.0.1:9",
+            "-k",
+            "rate limit exceeded",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "skips alone pass: {}", o.stderr);
+    assert!(
+        o.junit
+            .contains("missing key `ratelimit` (set LAUNCHGATE_RATELIMIT_KEY)"),
+        "{}",
+        o.junit
+    );
+}
+
+#[test]
+fn keys_in_target_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = write(
+        dir.path(),
+        "staging.yaml",
+        &format!("base_url: https://staging.example.com\nkeys:\n  partner: {CANARY}\n"),
+    );
+    let o = run_in(dir.path(), &["--target", t.to_str().unwrap()], &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("holds only the NAMES"), "{}", o.stderr);
+    assert!(!o.stderr.contains(CANARY));
+}
+
+#[test]
+fn secrets_file_provides_keys_and_stays_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = write(
+        dir.path(),
+        "staging.env",
+        &format!("LAUNCHGATE_PARTNER_KEY={CANARY}\n"),
+    );
+    let o = run_in(
+        dir.path(),
+        &[
+            "--target",
+            "http://127.0.0.1:9",
+            "--secrets",
+            secrets.to_str().unwrap(),
+            "-k",
+            "feature flag",
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.code, 3,
+        "the case ran (the key was found) and the target is down: {}",
+        o.stderr
+    );
+    assert!(!o.junit.contains(CANARY) && !o.stdout.contains(CANARY) && !o.stderr.contains(CANARY));
+}
+
+#[test]
+fn list_filter_and_partition() {
+    let o = bin().args(["run", "--list"]).output().unwrap();
+    let all = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.ends_with(": test"))
+        .count();
+    assert!(all >= 40, "{all}");
+    let mut sum = 0;
+    for k in 1..=3 {
+        let o = bin()
+            .args(["run", "--list", "--partition", &format!("{k}/3")])
+            .output()
+            .unwrap();
+        sum += String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.ends_with(": test"))
+            .count();
+    }
+    assert_eq!(sum, all, "the shards cover every case exactly once");
+    let o = bin().args(["run", "--partition", "4/3"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn strict_profile_is_valid_against_the_xunit_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    // A mix of outcomes: pass, fail, skip.
+    let f = write(
+        dir.path(),
+        "mixed.yaml",
+        r#"base_path: /api/agent/v1
+cases:
+  - name: passes
+    steps:
+      - request: {path: /health}
+        expect: {status: 401}
+  - name: fails
+    steps:
+      - request: {path: /health}
+        expect: {status: 200}
+  - name: skipped
+    requires: {keys: [nope]}
+    steps:
+      - request: {path: /health}
+"#,
+    );
+    let o = run_in(
+        dir.path(),
+        &["--junit-profile", "strict", f.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.code, 1);
+    let doc = roxmltree::Document::parse(&o.junit).unwrap();
+    for c in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
+        let attrs: Vec<&str> = c.attributes().map(|a| a.name()).collect();
+        assert!(
+            attrs
+                .iter()
+                .all(|a| ["name", "classname", "time"].contains(a)),
+            "{attrs:?}"
+        );
+    }
+    let root = doc.root_element();
+    assert!(root.attribute("skipped").is_none());
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(failure
+        .attribute("message")
+        .unwrap()
+        .starts_with(&format!("{}:10:", f.display())));
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-strict.xsd");
+    match std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(dir.path().join("junit.xml"))
+        .output()
+    {
+        Ok(v) => assert!(
+            v.status.success(),
+            "xmllint: {}",
+            String::from_utf8_lossy(&v.stderr)
+        ),
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!("xmllint not installed: schema check skipped locally (CI installs it)")
+        }
+        Err(e) => panic!("xmllint is required in CI: {e}"),
+    }
+}
