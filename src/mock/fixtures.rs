@@ -397,7 +397,7 @@ impl Fixtures {
                 rate_limit: k.rate_limit,
                 is_active: k.is_active,
                 expires_at,
-                created_at: k.created_at.unwrap_or_else(|| fixed_created_at()),
+                created_at: k.created_at.unwrap_or_else(fixed_created_at),
             });
         }
         inputs.fixtures = file.inputs;

@@ -346,7 +346,7 @@ fn permissions_json(c: &Ctx<'_>, pi: usize) -> Value {
 
 /// Newest first; ties (same timestamp) by booking order.
 fn newest_first<T>(items: &mut [(DateTime<Utc>, u64, T)]) {
-    items.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    items.sort_by_key(|item| std::cmp::Reverse((item.0, item.1)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -624,7 +624,7 @@ fn purchase(c: &mut Ctx<'_>) -> R {
         },
     };
     let amount = match present(&b, "purchase_amount") {
-        None if !b.get("points").is_some_and(|v| !v.is_null()) => {
+        None if present(&b, "points").is_none() => {
             e.add(
                 "purchase_amount",
                 "The purchase amount field is required when points is not present.".into(),
