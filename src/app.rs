@@ -10,6 +10,7 @@ use std::time::Instant;
 use libtest_mimic::{Completion, Failed, Trial};
 use parking_lot::Mutex;
 
+use crate::checklist;
 use crate::http::Http;
 use crate::mock::{MockOptions, MockServer};
 use crate::plan::{self, WritePolicy};
@@ -85,6 +86,8 @@ pub struct RunConfig {
     pub junit_profile: junit::Profile,
     /// Where the JSON report goes.
     pub json: PathBuf,
+    /// Where the Final Launch Checklist goes (Markdown; JSON beside it).
+    pub checklist: PathBuf,
     /// The snapshot directory.
     pub snapshots: PathBuf,
     /// Accept new snapshots.
@@ -252,6 +255,10 @@ pub fn run(cfg: RunConfig) -> Exit {
         },
     };
     let redactor = Redactor::new(&target.secrets);
+    let key_findings = checklist::key_findings(
+        &target.inputs.keys,
+        target.facts.get("role").and_then(|r| r.as_str()),
+    );
     let http = match Http::new(cfg.run.body_cap) {
         Ok(h) => h,
         Err(e) => {
@@ -355,13 +362,27 @@ pub fn run(cfg: RunConfig) -> Exit {
         responses_received: received,
         deadline_hit: runner.deadline_hit(),
         suites: suite_reports,
+        key_findings,
     };
     let mut write_failed = false;
     let junit_xml = redactor
         .redact(&junit::render(&report, cfg.junit_profile))
         .into_owned();
     let json_text = redactor.redact(&report::json::render(&report)).into_owned();
-    for (path, text) in [(&cfg.junit, junit_xml), (&cfg.json, json_text)] {
+    let list = checklist::evaluate(&report, &report.key_findings);
+    let checklist_md = redactor
+        .redact(&checklist::render_markdown(&list))
+        .into_owned();
+    let checklist_json = redactor
+        .redact(&serde_json::to_string_pretty(&list).unwrap_or_default())
+        .into_owned();
+    let checklist_json_path = cfg.checklist.with_extension("json");
+    for (path, text) in [
+        (&cfg.junit, junit_xml),
+        (&cfg.json, json_text),
+        (&cfg.checklist, checklist_md),
+        (&checklist_json_path, checklist_json),
+    ] {
         if let Err(e) = report::write_atomic(path, text.as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", path.display());
             write_failed = true;
@@ -369,10 +390,12 @@ pub fn run(cfg: RunConfig) -> Exit {
     }
     println!("{}", report::console::summary(&report));
     println!(
-        "reports: {} (JUnit, {:?}), {} (JSON)",
+        "reports: {} (JUnit, {:?}), {} (JSON), {} (checklist: {})",
         cfg.junit.display(),
         cfg.junit_profile,
-        cfg.json.display()
+        cfg.json.display(),
+        cfg.checklist.display(),
+        list.decision.label()
     );
     exit_status(&report, cfg.fail_on_skip, write_failed)
 }
@@ -398,4 +421,50 @@ pub fn exit_status(report: &RunReport, fail_on_skip: bool, write_failed: bool) -
         return Exit::Skipped;
     }
     Exit::Passed
+}
+
+/// `launchgate checklist`: renders the Final Launch Checklist from a saved JSON report.
+pub fn checklist_from(report: &Path, markdown: Option<&Path>, json: Option<&Path>) -> Exit {
+    let text = match std::fs::read_to_string(report) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "launchgate: cannot read {}: {e} (run `launchgate run` first, or pass --report)",
+                report.display()
+            );
+            return Exit::Usage;
+        }
+    };
+    let run = match report::json::parse(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "launchgate: {} is not a launchgate JSON report: {e}",
+                report.display()
+            );
+            return Exit::Usage;
+        }
+    };
+    let list = checklist::evaluate(&run, &run.key_findings);
+    let md = checklist::render_markdown(&list);
+    match markdown {
+        Some(p) => {
+            if let Err(e) = report::write_atomic(p, md.as_bytes()) {
+                eprintln!("launchgate: cannot write {}: {e}", p.display());
+                return Exit::Usage;
+            }
+        }
+        None => print!("{md}"),
+    }
+    if let Some(p) = json {
+        let j = serde_json::to_string_pretty(&list).unwrap_or_default();
+        if let Err(e) = report::write_atomic(p, j.as_bytes()) {
+            eprintln!("launchgate: cannot write {}: {e}", p.display());
+            return Exit::Usage;
+        }
+    }
+    match list.decision {
+        checklist::Decision::NoGo => Exit::Failed,
+        _ => Exit::Passed,
+    }
 }

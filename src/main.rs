@@ -25,6 +25,22 @@ enum Command {
     Run(Box<RunArgs>),
     /// Serve the stateful Agent API mock until Ctrl-C, for your own client and CI.
     Mock(launchgate::mock::cli::MockArgs),
+    /// Render the Final Launch Checklist (Markdown, JSON) from a saved JSON report.
+    Checklist {
+        /// The JSON report of a run.
+        #[arg(
+            long,
+            default_value = "target/launchgate/report.json",
+            value_name = "PATH"
+        )]
+        report: PathBuf,
+        /// Write Markdown here instead of printing it.
+        #[arg(long, value_name = "PATH")]
+        markdown: Option<PathBuf>,
+        /// Also write the checklist as JSON.
+        #[arg(long, value_name = "PATH")]
+        json: Option<PathBuf>,
+    },
     /// Validate scenario files without running them.
     Check {
         /// Scenario files or directories (default: the built-in suite).
@@ -91,6 +107,13 @@ struct RunArgs {
         value_name = "PATH"
     )]
     json: PathBuf,
+    /// Where to write the Final Launch Checklist (Markdown; JSON beside it with a .json extension).
+    #[arg(
+        long,
+        default_value = "target/launchgate/checklist.md",
+        value_name = "PATH"
+    )]
+    checklist: PathBuf,
     /// Directory of snapshot files.
     #[arg(long, default_value = "snapshots", value_name = "DIR")]
     snapshots: PathBuf,
@@ -124,6 +147,9 @@ struct RunArgs {
     /// Embedded mock: switch on a quirk (repeatable); see `launchgate mock --help`.
     #[arg(long = "mock-quirk", value_name = "QUIRK")]
     mock_quirks: Vec<String>,
+    /// Embedded mock: answer every Agent API route with a bare 404, as with FEATURE_AGENT_API=false.
+    #[arg(long)]
+    mock_feature_off: bool,
     /// Embedded mock: the rate-limit window (the real server uses 60s).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     mock_rate_window: Duration,
@@ -132,6 +158,7 @@ struct RunArgs {
 fn run(a: RunArgs) -> Exit {
     let mut mock = MockOptions {
         rate_window: a.mock_rate_window,
+        feature_off: a.mock_feature_off,
         ..MockOptions::default()
     };
     for q in &a.mock_quirks {
@@ -166,6 +193,7 @@ fn run(a: RunArgs) -> Exit {
         junit: a.junit,
         junit_profile: a.junit_profile,
         json: a.json,
+        checklist: a.checklist,
         snapshots: a.snapshots,
         update_snapshots: a.update_snapshots,
         fail_on_skip: a.fail_on_skip,
@@ -189,6 +217,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(a) => run(*a),
         Command::Check { paths } => app::check(&paths),
+        Command::Checklist {
+            report,
+            markdown,
+            json,
+        } => app::checklist_from(&report, markdown.as_deref(), json.as_deref()),
         Command::Mock(args) => match launchgate::mock::cli::run(args) {
             Ok(()) => Exit::Passed,
             Err(e) => {

@@ -176,6 +176,9 @@ pub struct RunReport {
     pub deadline_hit: bool,
     /// Per file.
     pub suites: Vec<SuiteReport>,
+    /// Key-management problems in the target's configuration (names only).
+    #[serde(default)]
+    pub key_findings: Vec<crate::checklist::KeyFinding>,
 }
 
 impl RunReport {

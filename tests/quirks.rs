@@ -1,0 +1,149 @@
+//! Detection self-test: for every quirk of the mock, the built-in suite run
+//! against the mock with that quirk on fails the case that targets it. This is
+//! how we know the suite catches what it claims. (The faithful mock passing
+//! everything is `cli::default_run_passes_the_builtin_suite_against_the_mock`.)
+
+use assert_cmd::Command;
+use launchgate::mock::Quirk;
+use serde_json::Value;
+
+/// The case each quirk must make fail (by id).
+fn target_of(q: Quirk) -> &'static str {
+    match q {
+        Quirk::NoRatelimitHeaders => {
+            "agent-api.rate-limit::rate-limit headers on a successful response"
+        }
+        Quirk::NoRetryAfter => {
+            "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers"
+        }
+        Quirk::ForeignId403 => {
+            "agent-api.not-found::another tenant's card gives NOT_FOUND, not 403"
+        }
+        Quirk::ScopeNotEnforced => "agent-api.scopes::read-only partner key cannot purchase",
+        Quirk::RoleNotEnforced => "agent-api.roles::member key on a partner route is refused",
+        Quirk::InvalidKey403 => "agent-api.auth::invalid key is refused with AUTH_INVALID_KEY",
+        Quirk::DisabledPartnerAllowed => {
+            "agent-api.access::partner without Agent API permission gets FEATURE_DISABLED"
+        }
+        Quirk::OverdraftAllowed => {
+            "agent-api.balance::partner redeem above the balance gives INSUFFICIENT_POINTS"
+        }
+        Quirk::WrongRetryStrategy => {
+            "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers"
+        }
+        Quirk::ResetInMilliseconds => {
+            "agent-api.rate-limit::rate-limit headers on a successful response"
+        }
+        Quirk::NoEnvelopeOnErrors => "agent-api.auth::invalid key is refused with AUTH_INVALID_KEY",
+        // The docs' form without last_page is accepted (with a warning); only the pinned shape differs.
+        Quirk::NoLastPage => "agent-api.snapshots::card list shape",
+        Quirk::PerPageNotClamped => "agent-api.lists::per_page above 100 is clamped to 100",
+        Quirk::RatelimitHeadersOn401 => {
+            "agent-api.auth::invalid key is refused with AUTH_INVALID_KEY"
+        }
+        Quirk::NoRateLimit => {
+            "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers"
+        }
+    }
+}
+
+fn run(extra: &[&str]) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let o = Command::cargo_bin("launchgate")
+        .unwrap()
+        .args(["run", "-q", "--junit"])
+        .arg(dir.path().join("junit.xml"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--checklist")
+        .arg(dir.path().join("checklist.md"))
+        .arg("--snapshots")
+        .arg(dir.path().join("no-snapshots-here"))
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (o.status.code().unwrap_or(-1), report)
+}
+
+fn outcome<'a>(report: &'a Value, id: &str) -> &'a str {
+    report["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["cases"].as_array().unwrap())
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id}"))["outcome"]
+        .as_str()
+        .unwrap()
+}
+
+fn check(q: Quirk) {
+    let (code, report) = run(&["--mock-quirk", q.name()]);
+    assert_eq!(code, 1, "{}: the suite must fail", q.name());
+    assert_eq!(
+        outcome(&report, target_of(q)),
+        "failed",
+        "{} must fail `{}`",
+        q.name(),
+        target_of(q)
+    );
+}
+
+macro_rules! quirk_tests {
+    ($($name:ident => $q:expr),* $(,)?) => {
+        $(#[test] fn $name() { check($q); })*
+
+        #[test]
+        fn every_quirk_has_a_detection_test() {
+            let tested = [$($q),*];
+            for q in Quirk::ALL {
+                assert!(tested.contains(q), "quirk {} has no detection test", q.name());
+            }
+        }
+    };
+}
+
+quirk_tests! {
+    no_ratelimit_headers => Quirk::NoRatelimitHeaders,
+    no_retry_after => Quirk::NoRetryAfter,
+    foreign_id_403 => Quirk::ForeignId403,
+    scope_not_enforced => Quirk::ScopeNotEnforced,
+    role_not_enforced => Quirk::RoleNotEnforced,
+    invalid_key_403 => Quirk::InvalidKey403,
+    disabled_partner_allowed => Quirk::DisabledPartnerAllowed,
+    overdraft_allowed => Quirk::OverdraftAllowed,
+    wrong_retry_strategy => Quirk::WrongRetryStrategy,
+    reset_in_milliseconds => Quirk::ResetInMilliseconds,
+    no_envelope_on_errors => Quirk::NoEnvelopeOnErrors,
+    no_last_page => Quirk::NoLastPage,
+    per_page_not_clamped => Quirk::PerPageNotClamped,
+    ratelimit_headers_on_401 => Quirk::RatelimitHeadersOn401,
+    no_rate_limit => Quirk::NoRateLimit,
+}
+
+#[test]
+fn no_last_page_is_accepted_with_a_warning() {
+    let (_, report) = run(&["--mock-quirk", "no-last-page", "-k", "lists default to 25"]);
+    let id = "agent-api.lists::lists default to 25 per page";
+    assert_eq!(outcome(&report, id), "passed");
+    let text = report.to_string();
+    assert!(
+        text.contains("warning: $.pagination.last_page"),
+        "says which form was seen"
+    );
+}
+
+#[test]
+fn feature_flag_off_fails_the_feature_flag_case() {
+    let (code, report) = run(&["--mock-feature-off"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        outcome(
+            &report,
+            "agent-api.access::feature flag is on (the Agent API answers with its envelope)"
+        ),
+        "failed"
+    );
+}
