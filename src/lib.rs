@@ -18,3 +18,4 @@ pub mod scenario;
 pub mod snapshot;
 pub mod target;
 pub mod template;
+pub mod referee;
