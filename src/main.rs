@@ -25,6 +25,9 @@ enum Command {
     Run(Box<RunArgs>),
     /// Serve the stateful Agent API mock until Ctrl-C, for your own client and CI.
     Mock(launchgate::mock::cli::MockArgs),
+    /// Run your client against the mock (with faults that provoke 429s, 5xx and
+    /// ambiguous writes) and judge how it handles them.
+    Referee(RefereeArgs),
     /// Render the Final Launch Checklist (Markdown, JSON) from a saved JSON report.
     Checklist {
         /// The JSON report of a run.
@@ -155,6 +158,71 @@ struct RunArgs {
     mock_rate_window: Duration,
 }
 
+#[derive(Args)]
+struct RefereeArgs {
+    /// Stop after this long (the client is stopped too).
+    #[arg(long = "for", default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    max_duration: Duration,
+    /// Stop once no request arrived for this long (needed without a COMMAND).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    until_idle: Option<Duration>,
+    /// Fraction of requests answered 500 INTERNAL_ERROR (provokes retries).
+    #[arg(long, default_value_t = 0.15)]
+    fail_rate: f64,
+    /// Fraction of purchases and redemptions whose answer is lost after the commit.
+    #[arg(long, default_value_t = 0.3)]
+    drop_after_commit: f64,
+    /// Every key's rate limit per window (provokes 429s).
+    #[arg(long, default_value_t = 12)]
+    rate_limit: u32,
+    /// The rate-limit window.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    rate_window: Duration,
+    /// Seed for the faults, so a run can be repeated.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Port for the mock (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Where to write JUnit XML.
+    #[arg(long, default_value = "target/launchgate/referee-junit.xml", value_name = "PATH")]
+    junit: PathBuf,
+    /// Where to write the referee's JSON report (pass it to `launchgate checklist --referee`).
+    #[arg(long, default_value = "target/launchgate/referee.json", value_name = "PATH")]
+    json: PathBuf,
+    /// The client to run, after `--`; it gets LAUNCHGATE_BASE_URL, LAUNCHGATE_*_KEY and fixture variables.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+fn referee(a: RefereeArgs) -> Exit {
+    if a.command.is_empty() && a.until_idle.is_none() {
+        eprintln!("launchgate referee: give a client command after `--`, or --until-idle to judge requests sent from elsewhere");
+        return Exit::Usage;
+    }
+    let mock = MockOptions {
+        fail_rate: a.fail_rate,
+        drop_after_commit: a.drop_after_commit,
+        rate_window: a.rate_window,
+        rate_limit_override: Some(a.rate_limit),
+        seed: a.seed,
+        ..MockOptions::default()
+    };
+    if let Err(e) = mock.validate() {
+        eprintln!("launchgate referee: {e}");
+        return Exit::Usage;
+    }
+    app::referee(app::RefereeConfig {
+        command: a.command,
+        max_duration: a.max_duration,
+        until_idle: a.until_idle,
+        mock,
+        port: a.port,
+        junit: a.junit,
+        json: a.json,
+    })
+}
+
 fn run(a: RunArgs) -> Exit {
     let mut mock = MockOptions {
         rate_window: a.mock_rate_window,
@@ -217,6 +285,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(a) => run(*a),
         Command::Check { paths } => app::check(&paths),
+        Command::Referee(a) => referee(a),
         Command::Checklist {
             report,
             markdown,
