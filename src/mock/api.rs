@@ -188,6 +188,11 @@ pub(crate) enum Reply {
         status: StatusCode,
         data: Value,
     },
+    /// `data` already serialized (for hot paths that serialize a typed struct).
+    Raw {
+        status: StatusCode,
+        data: Vec<u8>,
+    },
     List {
         data: Vec<Value>,
         pagination: Value,
@@ -709,7 +714,11 @@ impl Shared {
             now,
         };
         let reply = handlers::dispatch(ep, &mut ctx);
-        let committed = spec.write && matches!(reply, Reply::Data { .. } | Reply::List { .. });
+        let committed = spec.write
+            && matches!(
+                reply,
+                Reply::Data { .. } | Reply::Raw { .. } | Reply::List { .. }
+            );
         done(reply, committed)
     }
 
@@ -799,13 +808,53 @@ struct Rendered {
 
 fn render(cfg: &Config, p: Processed) -> Rendered {
     let mut code = None;
-    let (status, body, allow) = match p.reply {
-        Reply::Data { status, data } => (status, json!({ "error": false, "data": data }), None),
-        Reply::List { data, pagination } => (
-            StatusCode::OK,
-            json!({ "error": false, "data": data, "pagination": pagination }),
-            None,
-        ),
+    // Success bodies are serialized straight from borrowed parts: building a `Value` map
+    // for the envelope costs an IndexMap per response on the hot path.
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, D: serde::Serialize> {
+        error: bool,
+        data: &'a D,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pagination: Option<&'a Value>,
+    }
+    let success = |data: &dyn Fn(&mut Vec<u8>) -> serde_json::Result<()>| {
+        let mut out = Vec::with_capacity(512);
+        data(&mut out)
+            .map(|_| out)
+            .unwrap_or_else(|_| b"{}".to_vec())
+    };
+    let (status, bytes, allow) = match p.reply {
+        Reply::Data { status, data } => {
+            let env = Envelope {
+                error: false,
+                data: &data,
+                pagination: None,
+            };
+            (
+                status,
+                success(&|out| serde_json::to_writer(out, &env)),
+                None,
+            )
+        }
+        Reply::Raw { status, data } => {
+            let mut out = Vec::with_capacity(data.len() + 24);
+            out.extend_from_slice(b"{\"error\":false,\"data\":");
+            out.extend_from_slice(&data);
+            out.push(b'}');
+            (status, out, None)
+        }
+        Reply::List { data, pagination } => {
+            let env = Envelope {
+                error: false,
+                data: &data,
+                pagination: Some(&pagination),
+            };
+            (
+                StatusCode::OK,
+                success(&|out| serde_json::to_writer(out, &env)),
+                None,
+            )
+        }
         Reply::Error(e) => {
             code = Some(e.code.as_str());
             let retry = if e.code == Code::RateLimited && cfg.quirk(Quirk::WrongRetryStrategy) {
@@ -818,15 +867,18 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
             } else {
                 envelope_json(&e, retry)
             };
-            (e.status.unwrap_or_else(|| e.code.status()), body, None)
+            (
+                e.status.unwrap_or_else(|| e.code.status()),
+                to_bytes(&body),
+                None,
+            )
         }
         Reply::Plain {
             status,
             message,
             allow,
-        } => (status, json!({ "message": message }), allow),
+        } => (status, to_bytes(&json!({ "message": message })), allow),
     };
-    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     let h = response.headers_mut();
@@ -865,6 +917,10 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
         code,
         retry_after,
     }
+}
+
+fn to_bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec())
 }
 
 /// A response whose body fails before its first byte: hyper then closes the connection
