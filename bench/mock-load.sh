@@ -9,6 +9,9 @@
 #   REQUESTS  minimum requests per server (default 1000000)
 #   THREADS   server runtime worker threads (default 1 = current-thread runtime)
 # Env: WRK_THREADS (1), WRK_CONNS (64), CARGO_TARGET_DIR (default ./target)
+#
+# Client and server share the machine's cores, so anything else running (a cargo build)
+# shows up directly in req/s: compare the two rows of one run, not runs with each other.
 set -euo pipefail
 
 REQUESTS=${1:-1000000}
