@@ -206,6 +206,17 @@ pub(crate) enum Reply {
     },
 }
 
+impl Reply {
+    /// The framework's 404 for a path no route matches (outside the agent envelope).
+    fn plain_not_found() -> Reply {
+        Reply::Plain {
+            status: StatusCode::NOT_FOUND,
+            message: "Not Found",
+            allow: None,
+        }
+    }
+}
+
 impl From<ApiError> for Reply {
     fn from(e: ApiError) -> Self {
         Reply::Error(e)
@@ -493,6 +504,12 @@ impl Shared {
         dice
     }
 
+    /// The fixture key the request carries, if any: the journal names it even when refused.
+    fn known_key(&self, headers: &HeaderMap) -> Option<usize> {
+        let key = headers.get("x-agent-key")?.to_str().ok()?.trim();
+        self.fx.key_by_secret.get(key).copied()
+    }
+
     /// §A.2 in order: auth → rate limit → role → partner permission → scope → gates → endpoint.
     fn process(
         &self,
@@ -505,34 +522,21 @@ impl Shared {
     ) -> Processed {
         let cfg = &self.cfg;
         let fx = &self.fx;
+        // A header that is not text is present but cannot be a key: AUTH_INVALID_KEY.
         let key_header = headers
             .get("x-agent-key")
-            .map(|v| v.to_str().unwrap_or("\u{0}").trim());
-        let known_key = key_header.and_then(|k| fx.key_by_secret.get(k).copied());
+            .map(|v| v.to_str().map_or("\u{0}", str::trim));
+        let known_key = self.known_key(headers);
 
         let Some(rest) = path
             .strip_prefix(BASE)
             .filter(|r| r.is_empty() || r.starts_with('/'))
         else {
-            return Processed::bare(
-                Reply::Plain {
-                    status: StatusCode::NOT_FOUND,
-                    message: "Not Found",
-                    allow: None,
-                },
-                known_key,
-            );
+            return Processed::bare(Reply::plain_not_found(), known_key);
         };
         if cfg.feature_off {
             // FEATURE_AGENT_API=false: no agent route is registered at all.
-            return Processed::bare(
-                Reply::Plain {
-                    status: StatusCode::NOT_FOUND,
-                    message: "Not Found",
-                    allow: None,
-                },
-                known_key,
-            );
+            return Processed::bare(Reply::plain_not_found(), known_key);
         }
         let (ep, params) = match route(method, rest) {
             Ok(r) => r,
@@ -610,7 +614,6 @@ impl Shared {
                 "Anonymous members cannot use the Agent API.",
             );
         }
-        st.last_used[ki] = Some(now);
 
         // --- rate limit (per key, fixed window)
         let rate = self.count(st, ki);
@@ -967,16 +970,15 @@ pub(crate) async fn handle(
             raw,
         ),
         Err(_) => {
-            let known = headers
-                .get("x-agent-key")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|k| shared.fx.key_by_secret.get(k.trim()).copied());
             let reply = Reply::Plain {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 message: "Payload Too Large",
                 allow: None,
             };
-            (Processed::bare(reply, known), Bytes::new())
+            (
+                Processed::bare(reply, shared.known_key(&headers)),
+                Bytes::new(),
+            )
         }
     };
     let drop_it = processed.committed && dice.drop;

@@ -934,7 +934,7 @@ fn member_rewards(c: &mut Ctx<'_>) -> R {
                 "points": r.points,
                 "can_afford": balance >= r.points,
                 "best_balance": balance,
-                "deficit": (r.points - balance).max(0),
+                "deficit": r.points.saturating_sub(balance).max(0),
                 "card_ids": r.card_ids,
             })
         })
@@ -960,7 +960,7 @@ fn member_claim(c: &mut Ctx<'_>) -> R {
     };
     if balance < reward.points && !c.quirk(Quirk::OverdraftAllowed) {
         return Err(ApiError::new(Code::InsufficientBalance, "You do not have enough points for this reward.").with(
-            json!({ "balance": balance, "required": reward.points, "deficit": reward.points - balance }),
+            json!({ "balance": balance, "required": reward.points, "deficit": reward.points.saturating_sub(balance) }),
         ));
     }
     ok(json!({
