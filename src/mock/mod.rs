@@ -33,7 +33,6 @@ use axum::{Json, Router};
 use parking_lot::Mutex;
 use serde_json::json;
 
-pub use fixtures::Role;
 pub use quirk::{Quirk, UnknownQuirk};
 
 use crate::target::Inputs;
