@@ -1200,6 +1200,12 @@ async fn journal_entries_are_correct_and_bounded() {
     let j = h.journal(11).await;
     assert_eq!(j["entries"].as_array().unwrap().len(), 2);
     assert_eq!(j["lost"], false);
+    let j = h.journal(u64::MAX).await;
+    assert_eq!(j["entries"].as_array().unwrap().len(), 0);
+    let (status, _) = h
+        .control(Method::GET, "/__launchgate/journal?after=abc")
+        .await;
+    assert_eq!(status, 400);
     // 12 health calls counted, fixtures calls not.
     assert_eq!(
         h.get("partner", "/health")

@@ -188,6 +188,11 @@ pub(crate) enum Reply {
         status: StatusCode,
         data: Value,
     },
+    /// `data` already serialized (for hot paths that serialize a typed struct).
+    Raw {
+        status: StatusCode,
+        data: Vec<u8>,
+    },
     List {
         data: Vec<Value>,
         pagination: Value,
@@ -199,6 +204,17 @@ pub(crate) enum Reply {
         message: &'static str,
         allow: Option<&'static str>,
     },
+}
+
+impl Reply {
+    /// The framework's 404 for a path no route matches (outside the agent envelope).
+    fn plain_not_found() -> Reply {
+        Reply::Plain {
+            status: StatusCode::NOT_FOUND,
+            message: "Not Found",
+            allow: None,
+        }
+    }
 }
 
 impl From<ApiError> for Reply {
@@ -488,6 +504,12 @@ impl Shared {
         dice
     }
 
+    /// The fixture key the request carries, if any: the journal names it even when refused.
+    fn known_key(&self, headers: &HeaderMap) -> Option<usize> {
+        let key = headers.get("x-agent-key")?.to_str().ok()?.trim();
+        self.fx.key_by_secret.get(key).copied()
+    }
+
     /// §A.2 in order: auth → rate limit → role → partner permission → scope → gates → endpoint.
     fn process(
         &self,
@@ -500,34 +522,21 @@ impl Shared {
     ) -> Processed {
         let cfg = &self.cfg;
         let fx = &self.fx;
+        // A header that is not text is present but cannot be a key: AUTH_INVALID_KEY.
         let key_header = headers
             .get("x-agent-key")
-            .map(|v| v.to_str().unwrap_or("\u{0}").trim());
-        let known_key = key_header.and_then(|k| fx.key_by_secret.get(k).copied());
+            .map(|v| v.to_str().map_or("\u{0}", str::trim));
+        let known_key = self.known_key(headers);
 
         let Some(rest) = path
             .strip_prefix(BASE)
             .filter(|r| r.is_empty() || r.starts_with('/'))
         else {
-            return Processed::bare(
-                Reply::Plain {
-                    status: StatusCode::NOT_FOUND,
-                    message: "Not Found",
-                    allow: None,
-                },
-                known_key,
-            );
+            return Processed::bare(Reply::plain_not_found(), known_key);
         };
         if cfg.feature_off {
             // FEATURE_AGENT_API=false: no agent route is registered at all.
-            return Processed::bare(
-                Reply::Plain {
-                    status: StatusCode::NOT_FOUND,
-                    message: "Not Found",
-                    allow: None,
-                },
-                known_key,
-            );
+            return Processed::bare(Reply::plain_not_found(), known_key);
         }
         let (ep, params) = match route(method, rest) {
             Ok(r) => r,
@@ -605,7 +614,6 @@ impl Shared {
                 "Anonymous members cannot use the Agent API.",
             );
         }
-        st.last_used[ki] = Some(now);
 
         // --- rate limit (per key, fixed window)
         let rate = self.count(st, ki);
@@ -709,7 +717,11 @@ impl Shared {
             now,
         };
         let reply = handlers::dispatch(ep, &mut ctx);
-        let committed = spec.write && matches!(reply, Reply::Data { .. } | Reply::List { .. });
+        let committed = spec.write
+            && matches!(
+                reply,
+                Reply::Data { .. } | Reply::Raw { .. } | Reply::List { .. }
+            );
         done(reply, committed)
     }
 
@@ -799,13 +811,53 @@ struct Rendered {
 
 fn render(cfg: &Config, p: Processed) -> Rendered {
     let mut code = None;
-    let (status, body, allow) = match p.reply {
-        Reply::Data { status, data } => (status, json!({ "error": false, "data": data }), None),
-        Reply::List { data, pagination } => (
-            StatusCode::OK,
-            json!({ "error": false, "data": data, "pagination": pagination }),
-            None,
-        ),
+    // Success bodies are serialized straight from borrowed parts: building a `Value` map
+    // for the envelope costs an IndexMap per response on the hot path.
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, D: serde::Serialize> {
+        error: bool,
+        data: &'a D,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pagination: Option<&'a Value>,
+    }
+    let success = |data: &dyn Fn(&mut Vec<u8>) -> serde_json::Result<()>| {
+        let mut out = Vec::with_capacity(512);
+        data(&mut out)
+            .map(|_| out)
+            .unwrap_or_else(|_| b"{}".to_vec())
+    };
+    let (status, bytes, allow) = match p.reply {
+        Reply::Data { status, data } => {
+            let env = Envelope {
+                error: false,
+                data: &data,
+                pagination: None,
+            };
+            (
+                status,
+                success(&|out| serde_json::to_writer(out, &env)),
+                None,
+            )
+        }
+        Reply::Raw { status, data } => {
+            let mut out = Vec::with_capacity(data.len() + 24);
+            out.extend_from_slice(b"{\"error\":false,\"data\":");
+            out.extend_from_slice(&data);
+            out.push(b'}');
+            (status, out, None)
+        }
+        Reply::List { data, pagination } => {
+            let env = Envelope {
+                error: false,
+                data: &data,
+                pagination: Some(&pagination),
+            };
+            (
+                StatusCode::OK,
+                success(&|out| serde_json::to_writer(out, &env)),
+                None,
+            )
+        }
         Reply::Error(e) => {
             code = Some(e.code.as_str());
             let retry = if e.code == Code::RateLimited && cfg.quirk(Quirk::WrongRetryStrategy) {
@@ -818,15 +870,18 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
             } else {
                 envelope_json(&e, retry)
             };
-            (e.status.unwrap_or_else(|| e.code.status()), body, None)
+            (
+                e.status.unwrap_or_else(|| e.code.status()),
+                to_bytes(&body),
+                None,
+            )
         }
         Reply::Plain {
             status,
             message,
             allow,
-        } => (status, json!({ "message": message }), allow),
+        } => (status, to_bytes(&json!({ "message": message })), allow),
     };
-    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     let h = response.headers_mut();
@@ -865,6 +920,10 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
         code,
         retry_after,
     }
+}
+
+fn to_bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec())
 }
 
 /// A response whose body fails before its first byte: hyper then closes the connection
@@ -911,16 +970,15 @@ pub(crate) async fn handle(
             raw,
         ),
         Err(_) => {
-            let known = headers
-                .get("x-agent-key")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|k| shared.fx.key_by_secret.get(k.trim()).copied());
             let reply = Reply::Plain {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 message: "Payload Too Large",
                 allow: None,
             };
-            (Processed::bare(reply, known), Bytes::new())
+            (
+                Processed::bare(reply, shared.known_key(&headers)),
+                Bytes::new(),
+            )
         }
     };
     let drop_it = processed.committed && dice.drop;

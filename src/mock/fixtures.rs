@@ -20,7 +20,7 @@ pub(crate) const BUILTIN: &str = include_str!("fixtures.yaml");
 /// The role a key belongs to, which is also the route group it may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub(crate) enum Role {
     /// `rl_agent_` keys, owned by a partner.
     Partner,
     /// `rl_member_` keys, owned by a member.

@@ -55,7 +55,7 @@ fn ok(data: Value) -> R {
 }
 
 fn ts(at: DateTime<Utc>) -> Value {
-    Value::String(at.to_rfc3339_opts(SecondsFormat::Micros, true))
+    Value::String(stamp(at))
 }
 
 /// Money as a number with at most two decimals.
@@ -353,36 +353,78 @@ fn newest_first<T>(items: &mut [(DateTime<Utc>, u64, T)]) {
 // Health
 // ---------------------------------------------------------------------------------------
 
+/// `/health` is the bench's hot path: a typed struct serialized directly, no `Value` maps.
+#[derive(serde::Serialize)]
+struct Health<'a> {
+    status: &'static str,
+    key: HealthKey<'a>,
+    owner: HealthOwner<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct HealthKey<'a> {
+    name: &'a str,
+    prefix: &'a str,
+    role: &'static str,
+    scopes: &'a [String],
+    rate_limit: u32,
+    expires_at: Option<String>,
+    created_at: String,
+    last_used_at: String,
+}
+
+#[derive(serde::Serialize)]
+struct HealthOwner<'a> {
+    id: &'a str,
+    name: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
 fn health(c: &mut Ctx<'_>) -> R {
     let k = c.key;
     let (id, name) = match k.role {
         Role::Partner => {
             let p = &c.st.partners[k.owner];
-            (p.id.clone(), Value::from(p.name.clone()))
+            (p.id.as_str(), Some(p.name.as_str()))
         }
         Role::Member => {
             let m = &c.fx.members[k.owner];
-            (m.id.clone(), json!(m.name))
+            (m.id.as_str(), m.name.as_deref())
         }
         Role::Admin => {
             let a = &c.fx.admins[k.owner];
-            (a.id.clone(), Value::from(a.name.clone()))
+            (a.id.as_str(), Some(a.name.as_str()))
         }
     };
-    ok(json!({
-        "status": "ok",
-        "key": {
-            "name": &*k.name,
-            "prefix": k.prefix(),
-            "role": k.role.as_str(),
-            "scopes": k.scopes,
-            "rate_limit": k.rate_limit,
-            "expires_at": k.expires_at.map(ts),
-            "created_at": ts(k.created_at),
-            "last_used_at": ts(c.now),
+    let body = Health {
+        status: "ok",
+        key: HealthKey {
+            name: &k.name,
+            prefix: k.prefix(),
+            role: k.role.as_str(),
+            scopes: &k.scopes,
+            rate_limit: k.rate_limit,
+            expires_at: k.expires_at.map(stamp),
+            created_at: stamp(k.created_at),
+            last_used_at: stamp(c.now),
         },
-        "owner": { "id": id, "name": name, "type": k.role.as_str() },
-    }))
+        owner: HealthOwner {
+            id,
+            name,
+            kind: k.role.as_str(),
+        },
+    };
+    let data =
+        serde_json::to_vec(&body).map_err(|e| ApiError::new(Code::InternalError, e.to_string()))?;
+    Ok(Reply::Raw {
+        status: StatusCode::OK,
+        data,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -892,7 +934,7 @@ fn member_rewards(c: &mut Ctx<'_>) -> R {
                 "points": r.points,
                 "can_afford": balance >= r.points,
                 "best_balance": balance,
-                "deficit": (r.points - balance).max(0),
+                "deficit": r.points.saturating_sub(balance).max(0),
                 "card_ids": r.card_ids,
             })
         })
@@ -918,7 +960,7 @@ fn member_claim(c: &mut Ctx<'_>) -> R {
     };
     if balance < reward.points && !c.quirk(Quirk::OverdraftAllowed) {
         return Err(ApiError::new(Code::InsufficientBalance, "You do not have enough points for this reward.").with(
-            json!({ "balance": balance, "required": reward.points, "deficit": reward.points - balance }),
+            json!({ "balance": balance, "required": reward.points, "deficit": reward.points.saturating_sub(balance) }),
         ));
     }
     ok(json!({

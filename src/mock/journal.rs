@@ -124,7 +124,7 @@ impl Journal {
         let last_seq = inner.next_seq - 1;
         let first_seq = inner.entries.front().map_or(inner.next_seq, |e| e.seq);
         // Sequence numbers in the buffer are contiguous, so the start is an offset.
-        let skip = (after + 1).saturating_sub(first_seq) as usize;
+        let skip = after.saturating_add(1).saturating_sub(first_seq) as usize;
         let entries = inner
             .entries
             .iter()
@@ -136,7 +136,7 @@ impl Journal {
             first_seq,
             last_seq,
             capacity: self.capacity,
-            lost: after + 1 < first_seq,
+            lost: after.saturating_add(1) < first_seq,
             entries,
         }
     }

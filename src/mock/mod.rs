@@ -5,6 +5,9 @@
 //! §A.2. [`MockOptions`] switches on faults (latency, 5xx, commit-then-drop) and [`Quirk`]s
 //! (one broken rule each). Control routes under `/__launchgate/` reset the state, expose the
 //! fixtures and the request journal; they need no key and are not rate limited.
+//!
+//! `src/mock/README.md` lists the fixture keys and ids, the quirks, the control routes and
+//! every place where the mock had to decide something the contract leaves open.
 
 mod api;
 pub mod cli;
@@ -30,7 +33,6 @@ use axum::{Json, Router};
 use parking_lot::Mutex;
 use serde_json::json;
 
-pub use fixtures::Role;
 pub use quirk::{Quirk, UnknownQuirk};
 
 use crate::target::Inputs;

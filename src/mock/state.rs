@@ -43,7 +43,6 @@ pub(crate) struct State {
     /// Ledger in ascending (created_at, seq) order; new lines are appended at "now".
     pub txns: Vec<Txn>,
     pub windows: Vec<Window>,
-    pub last_used: Vec<Option<DateTime<Utc>>>,
     next_seq: u64,
 }
 
@@ -56,7 +55,6 @@ impl State {
             balances: HashMap::new(),
             txns: Vec::with_capacity(fx.transactions.len() + 64),
             windows: vec![Window::default(); fx.keys.len()],
-            last_used: vec![None; fx.keys.len()],
             next_seq: 1,
         };
         for (m, member) in fx.members.iter().enumerate() {
