@@ -88,6 +88,8 @@ pub struct RunConfig {
     pub json: PathBuf,
     /// Where the Final Launch Checklist goes (Markdown; JSON beside it).
     pub checklist: PathBuf,
+    /// A referee report (`launchgate referee --json`) deciding the checklist's client items.
+    pub referee: Option<PathBuf>,
     /// The snapshot directory.
     pub snapshots: PathBuf,
     /// Accept new snapshots.
@@ -199,8 +201,23 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// Reads a referee report written by `launchgate referee`.
+pub fn load_referee(path: &Path) -> Result<crate::referee::RefereeReport, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a referee report: {e}", path.display()))
+}
+
 /// `launchgate run`.
 pub fn run(cfg: RunConfig) -> Exit {
+    let referee_report = match cfg.referee.as_deref().map(load_referee).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("launchgate: --referee: {e}");
+            return Exit::Usage;
+        }
+    };
     let suites = match load_suites(&cfg.paths) {
         Ok(s) => s,
         Err(d) => {
@@ -369,7 +386,8 @@ pub fn run(cfg: RunConfig) -> Exit {
         .redact(&junit::render(&report, cfg.junit_profile))
         .into_owned();
     let json_text = redactor.redact(&report::json::render(&report)).into_owned();
-    let list = checklist::evaluate(&report, &report.key_findings);
+    let list =
+        checklist::evaluate_with_referee(&report, &report.key_findings, referee_report.as_ref());
     let checklist_md = redactor
         .redact(&checklist::render_markdown(&list))
         .into_owned();
@@ -424,7 +442,19 @@ pub fn exit_status(report: &RunReport, fail_on_skip: bool, write_failed: bool) -
 }
 
 /// `launchgate checklist`: renders the Final Launch Checklist from a saved JSON report.
-pub fn checklist_from(report: &Path, markdown: Option<&Path>, json: Option<&Path>) -> Exit {
+pub fn checklist_from(
+    report: &Path,
+    referee: Option<&Path>,
+    markdown: Option<&Path>,
+    json: Option<&Path>,
+) -> Exit {
+    let referee_report = match referee.map(load_referee).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("launchgate: --referee: {e}");
+            return Exit::Usage;
+        }
+    };
     let text = match std::fs::read_to_string(report) {
         Ok(t) => t,
         Err(e) => {
@@ -445,7 +475,7 @@ pub fn checklist_from(report: &Path, markdown: Option<&Path>, json: Option<&Path
             return Exit::Usage;
         }
     };
-    let list = checklist::evaluate(&run, &run.key_findings);
+    let list = checklist::evaluate_with_referee(&run, &run.key_findings, referee_report.as_ref());
     let md = checklist::render_markdown(&list);
     match markdown {
         Some(p) => {
@@ -580,10 +610,14 @@ pub fn referee_as_run(r: &crate::referee::RefereeReport) -> RunReport {
 
 /// `launchgate referee`: runs a client against the mock and judges what it did.
 pub fn referee(cfg: RefereeConfig) -> Exit {
-    use crate::referee::{ClientVerdict, RefereeReport, Referee};
+    use crate::referee::{ClientVerdict, Referee, RefereeReport};
     use tokio::io::AsyncBufReadExt;
 
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("launchgate: cannot start the async runtime: {e}");
@@ -597,10 +631,7 @@ pub fn referee(cfg: RefereeConfig) -> Exit {
         let base = mock.base_url().to_string();
         let inputs = mock.inputs();
         let redactor = Redactor::new(inputs.keys.values());
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http = crate::http::control_client(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
         eprintln!("referee: mock at {base} (journal at {base}/__launchgate/journal)");
 
         // The client gets the mock's URL and fixture keys the way a staging run would.
@@ -707,7 +738,10 @@ pub fn referee(cfg: RefereeConfig) -> Exit {
     let as_run = referee_as_run(&report);
     let mut failed = false;
     for (path, text) in [
-        (&cfg.json, serde_json::to_string_pretty(&report).unwrap_or_default()),
+        (
+            &cfg.json,
+            serde_json::to_string_pretty(&report).unwrap_or_default(),
+        ),
         (&cfg.junit, junit::render(&as_run, junit::Profile::Generic)),
     ] {
         if let Err(e) = report::write_atomic(path, text.as_bytes()) {
@@ -721,7 +755,12 @@ pub fn referee(cfg: RefereeConfig) -> Exit {
         cfg.json.display(),
         cfg.junit.display()
     );
-    if failed || report.judgements.iter().any(|j| j.verdict == ClientVerdict::Fail) {
+    if failed
+        || report
+            .judgements
+            .iter()
+            .any(|j| j.verdict == ClientVerdict::Fail)
+    {
         Exit::Failed
     } else {
         Exit::Passed

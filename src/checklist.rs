@@ -342,10 +342,19 @@ fn verdict_of(cases: &[&CaseReport], any: bool) -> Verdict {
     }
 }
 
-const REFEREE_TODO: &str = "only the integration's own client can prove this: run it against `launchgate mock` and have its behaviour refereed (the client referee), or confirm it in code review";
+const REFEREE_TODO: &str = "only the integration's own client can prove this: run `launchgate referee -- <your client command>`, then pass its report with `--referee target/launchgate/referee.json`";
 
 /// Evaluates the checklist from a run's results and the key findings of its target.
 pub fn evaluate(report: &RunReport, key_findings: &[KeyFinding]) -> ChecklistReport {
+    evaluate_with_referee(report, key_findings, None)
+}
+
+/// Like [`evaluate`], with a referee run of the integration's client deciding the client items.
+pub fn evaluate_with_referee(
+    report: &RunReport,
+    key_findings: &[KeyFinding],
+    referee: Option<&crate::referee::RefereeReport>,
+) -> ChecklistReport {
     let cases: Vec<&CaseReport> = report.cases().collect();
     let mock_target = report.target.kind == "mock";
     let mut items = Vec::new();
@@ -385,11 +394,16 @@ pub fn evaluate(report: &RunReport, key_findings: &[KeyFinding]) -> ChecklistRep
                 });
                 (v, summary, todo)
             }
-            Evidence::Referee => (
-                Verdict::NotVerified,
-                "a property of the integration's client, not of the API".to_string(),
-                Some(REFEREE_TODO.to_string()),
-            ),
+            Evidence::Referee => {
+                match referee.and_then(|r| r.judgements.iter().find(|j| j.item == item.id())) {
+                    Some(j) => referee_verdict(j),
+                    None => (
+                        Verdict::NotVerified,
+                        "a property of the integration's client, not of the API".to_string(),
+                        Some(REFEREE_TODO.to_string()),
+                    ),
+                }
+            }
             Evidence::Manual => {
                 if let Some(f) = findings.first() {
                     (Verdict::Failed, f.problem.clone(), Some("use a distinct key for each environment and role; rotate the exposed key".to_string()))
@@ -402,6 +416,16 @@ pub fn evaluate(report: &RunReport, key_findings: &[KeyFinding]) -> ChecklistRep
         // A key finding also fails a scenario-proven item (e.g. a partner key where a member key fits).
         let (verdict, summary) = match (findings.first(), item.evidence()) {
             (Some(f), Evidence::Scenarios) => (Verdict::Failed, f.problem.clone()),
+            _ => (verdict, summary),
+        };
+        // The referee saw the client use a key of the wrong role.
+        let referee_key_fail = referee.and_then(|r| {
+            r.judgements
+                .iter()
+                .find(|j| j.item == item.id() && j.verdict == crate::referee::ClientVerdict::Fail)
+        });
+        let (verdict, summary) = match (referee_key_fail, item.evidence()) {
+            (Some(j), Evidence::Scenarios) => (Verdict::Failed, format!("referee: {}", j.summary)),
             _ => (verdict, summary),
         };
         items.push(ItemResult {
@@ -463,6 +487,23 @@ pub fn evaluate(report: &RunReport, key_findings: &[KeyFinding]) -> ChecklistRep
         ),
         items,
         required_tests,
+    }
+}
+
+fn referee_verdict(j: &crate::referee::Judgement) -> (Verdict, String, Option<String>) {
+    use crate::referee::ClientVerdict;
+    match j.verdict {
+        ClientVerdict::Pass => (Verdict::Verified, format!("referee: {}", j.summary), None),
+        ClientVerdict::Fail => (
+            Verdict::Failed,
+            format!("referee: {}", j.summary),
+            Some(format!("fix the client; the referee's evidence: {}", j.evidence.first().cloned().unwrap_or_default())),
+        ),
+        ClientVerdict::NotExercised => (
+            Verdict::NotVerified,
+            "referee: the client never met this situation".to_string(),
+            Some("run the referee longer, or with more faults (--fail-rate, --drop-after-commit, --rate-limit), so the client meets it".to_string()),
+        ),
     }
 }
 

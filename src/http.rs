@@ -43,11 +43,24 @@ pub struct Http {
 #[error("cannot build the HTTP client: {0}")]
 pub struct ClientError(String);
 
+/// reqwest is built without a default TLS provider; pick ring once per process.
+fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A plain client for launchgate's own control calls (the mock's journal).
+pub fn control_client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| ClientError(e.to_string()))
+}
+
 impl Http {
     /// Builds the client. Redirects are followed at most 5 times (a loop becomes an error).
     pub fn new(body_cap: usize) -> Result<Http, ClientError> {
-        // reqwest is built without a default TLS provider; pick ring once per process.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .user_agent(concat!("launchgate/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::limited(5))

@@ -37,6 +37,9 @@ enum Command {
             value_name = "PATH"
         )]
         report: PathBuf,
+        /// A referee report (`launchgate referee`) deciding the client items.
+        #[arg(long, value_name = "PATH")]
+        referee: Option<PathBuf>,
         /// Write Markdown here instead of printing it.
         #[arg(long, value_name = "PATH")]
         markdown: Option<PathBuf>,
@@ -117,6 +120,9 @@ struct RunArgs {
         value_name = "PATH"
     )]
     checklist: PathBuf,
+    /// A referee report (`launchgate referee`) deciding the checklist's client items.
+    #[arg(long, value_name = "PATH")]
+    referee: Option<PathBuf>,
     /// Directory of snapshot files.
     #[arg(long, default_value = "snapshots", value_name = "DIR")]
     snapshots: PathBuf,
@@ -185,10 +191,18 @@ struct RefereeArgs {
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// Where to write JUnit XML.
-    #[arg(long, default_value = "target/launchgate/referee-junit.xml", value_name = "PATH")]
+    #[arg(
+        long,
+        default_value = "target/launchgate/referee-junit.xml",
+        value_name = "PATH"
+    )]
     junit: PathBuf,
     /// Where to write the referee's JSON report (pass it to `launchgate checklist --referee`).
-    #[arg(long, default_value = "target/launchgate/referee.json", value_name = "PATH")]
+    #[arg(
+        long,
+        default_value = "target/launchgate/referee.json",
+        value_name = "PATH"
+    )]
     json: PathBuf,
     /// The client to run, after `--`; it gets LAUNCHGATE_BASE_URL, LAUNCHGATE_*_KEY and fixture variables.
     #[arg(last = true, value_name = "COMMAND")]
@@ -262,6 +276,7 @@ fn run(a: RunArgs) -> Exit {
         junit_profile: a.junit_profile,
         json: a.json,
         checklist: a.checklist,
+        referee: a.referee,
         snapshots: a.snapshots,
         update_snapshots: a.update_snapshots,
         fail_on_skip: a.fail_on_skip,
@@ -288,9 +303,15 @@ fn main() -> ExitCode {
         Command::Referee(a) => referee(a),
         Command::Checklist {
             report,
+            referee,
             markdown,
             json,
-        } => app::checklist_from(&report, markdown.as_deref(), json.as_deref()),
+        } => app::checklist_from(
+            &report,
+            referee.as_deref(),
+            markdown.as_deref(),
+            json.as_deref(),
+        ),
         Command::Mock(args) => match launchgate::mock::cli::run(args) {
             Ok(()) => Exit::Passed,
             Err(e) => {

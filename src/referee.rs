@@ -59,9 +59,19 @@ pub struct JournalEntry {
 impl JournalEntry {
     /// One line for evidence: `#12 10:00:01.250 POST /purchase (key partner) → 500 INTERNAL_ERROR`.
     pub fn line(&self) -> String {
-        let q = self.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
+        let q = self
+            .query
+            .as_deref()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
         let result = match self.status {
-            Some(s) => format!("{s}{}", self.code.as_deref().map(|c| format!(" {c}")).unwrap_or_default()),
+            Some(s) => format!(
+                "{s}{}",
+                self.code
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
+            ),
             None => "connection dropped after the write was committed".into(),
         };
         format!(
@@ -77,11 +87,17 @@ impl JournalEntry {
     }
 
     fn is_write(&self) -> bool {
-        self.method == "POST" && (self.path.ends_with("/transactions/purchase") || self.path.ends_with("/transactions/redeem"))
+        self.method == "POST"
+            && (self.path.ends_with("/transactions/purchase")
+                || self.path.ends_with("/transactions/redeem"))
     }
 
     fn note(&self) -> Option<&str> {
-        self.body.as_ref()?.get("note")?.as_str().filter(|n| !n.trim().is_empty())
+        self.body
+            .as_ref()?
+            .get("note")?
+            .as_str()
+            .filter(|n| !n.trim().is_empty())
     }
 
     fn query_param(&self, name: &str) -> Option<String> {
@@ -99,7 +115,11 @@ impl JournalEntry {
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         rest.sort();
-        format!("{} {} {rest:?}", self.key_name.as_deref().unwrap_or(""), self.path)
+        format!(
+            "{} {} {rest:?}",
+            self.key_name.as_deref().unwrap_or(""),
+            self.path
+        )
     }
 
     /// Same key, method, path, query and body: the same request sent again.
@@ -202,7 +222,10 @@ struct Bounded<K, V> {
 
 impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     fn new() -> Self {
-        Bounded { map: HashMap::new(), order: VecDeque::new() }
+        Bounded {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
     fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         self.map.get_mut(k)
@@ -343,7 +366,10 @@ impl Referee {
             if e.at < *until {
                 let early = (*until - e.at).num_milliseconds();
                 let l429 = l429.clone();
-                self.rate.fail(&[l429, format!("{line} — sent {early} ms before Retry-After elapsed")]);
+                self.rate.fail(&[
+                    l429,
+                    format!("{line} — sent {early} ms before Retry-After elapsed"),
+                ]);
             } else {
                 self.blocked_until.remove(key);
             }
@@ -352,7 +378,8 @@ impl Referee {
             self.rate.exercised = true;
             let ra = e.retry_after.unwrap_or(1) as i64;
             let until = e.at + chrono::Duration::milliseconds(ra * 1000 - RETRY_AFTER_SLACK_MS);
-            self.blocked_until.insert(key.to_string(), (until, line.to_string()));
+            self.blocked_until
+                .insert(key.to_string(), (until, line.to_string()));
             self.rate.show(line.to_string());
         }
         // Identical requests refused at authentication or authorization, again and again.
@@ -370,7 +397,8 @@ impl Referee {
                 }
             };
             if n > AUTH_HAMMER {
-                self.rate.fail(&[format!("{line} — the same request refused {n} times")]);
+                self.rate
+                    .fail(&[format!("{line} — the same request refused {n} times")]);
             }
         } else {
             self.auth_refusals.remove(&fp);
@@ -389,37 +417,56 @@ impl Referee {
                     let shrinking = prev.last_gap_ms.is_some_and(|g| gap < g);
                     if gap < MIN_BACKOFF_MS {
                         let l = prev.line.clone();
-                        self.retry.fail(&[l, format!("{line} — retried after {gap} ms: no backoff")]);
+                        self.retry
+                            .fail(&[l, format!("{line} — retried after {gap} ms: no backoff")]);
                     } else if shrinking {
                         let l = prev.line.clone();
-                        self.retry.fail(&[l, format!("{line} — retried after {gap} ms, sooner than the previous retry")]);
+                        self.retry.fail(&[
+                            l,
+                            format!(
+                                "{line} — retried after {gap} ms, sooner than the previous retry"
+                            ),
+                        ]);
                     } else {
                         self.retry.show(format!("{line} — retried after {gap} ms"));
                     }
                     if prev.attempts > MAX_ATTEMPTS {
-                        self.retry.fail(&[format!("{line} — attempt {} at the same request: no bound", prev.attempts)]);
+                        self.retry.fail(&[format!(
+                            "{line} — attempt {} at the same request: no bound",
+                            prev.attempts
+                        )]);
                     }
                     prev.last_gap_ms = Some(gap);
                 }
                 Some(s @ ("no_retry" | "fix_request" | "contact_support")) => {
                     self.retry.exercised = true;
                     let l = prev.line.clone();
-                    self.retry.fail(&[l, format!("{line} — sent again unchanged after a `{s}` error")]);
+                    self.retry.fail(&[
+                        l,
+                        format!("{line} — sent again unchanged after a `{s}` error"),
+                    ]);
                 }
                 _ => {}
             }
             prev.at = e.at;
             prev.line = line.to_string();
-            prev.strategy = e.status.filter(|s| *s >= 400).map(|s| retry_strategy(e.code.as_deref(), s));
+            prev.strategy = e
+                .status
+                .filter(|s| *s >= 400)
+                .map(|s| retry_strategy(e.code.as_deref(), s));
             prev.status = e.status;
             if prev.strategy == Some("backoff") && e.status.is_some_and(|s| s >= 500) {
                 prev.awaiting_retry = true;
             }
             return;
         }
-        let strategy = e.status.filter(|s| *s >= 400).map(|s| retry_strategy(e.code.as_deref(), s));
+        let strategy = e
+            .status
+            .filter(|s| *s >= 400)
+            .map(|s| retry_strategy(e.code.as_deref(), s));
         if strategy.is_some() {
-            self.retry.exercised |= strategy != Some("backoff") || e.status.is_some_and(|s| s >= 500);
+            self.retry.exercised |=
+                strategy != Some("backoff") || e.status.is_some_and(|s| s >= 500);
         }
         self.sent.insert(
             fp,
@@ -447,15 +494,21 @@ impl Referee {
             }
             if n > 0 {
                 self.reconciled += n;
-                self.reconcile.show(format!("{line} — reconciling before any replay"));
+                self.reconcile
+                    .show(format!("{line} — reconciling before any replay"));
             }
         }
         if !e.is_write() {
             return;
         }
         // A replay: the identical request, or another request carrying the same external id.
-        let by_note = e.note().and_then(|n| self.ambiguous_notes.get(&n.to_string()).copied());
-        let replayed = self.ambiguous.remove(&fp).or_else(|| by_note.and_then(|f| self.ambiguous.remove(&f)));
+        let by_note = e
+            .note()
+            .and_then(|n| self.ambiguous_notes.get(&n.to_string()).copied());
+        let replayed = self
+            .ambiguous
+            .remove(&fp)
+            .or_else(|| by_note.and_then(|f| self.ambiguous.remove(&f)));
         if let Some((first, _, reconciled)) = replayed {
             self.reconcile.exercised = true;
             let committed = e.status.is_some_and(|s| s < 300) || e.outcome == "dropped";
@@ -469,7 +522,8 @@ impl Referee {
         }
         if e.outcome == "dropped" {
             self.reconcile.exercised = true;
-            self.ambiguous.insert(fp, (line.to_string(), Some(key.to_string()), false));
+            self.ambiguous
+                .insert(fp, (line.to_string(), Some(key.to_string()), false));
             if let Some(n) = e.note() {
                 self.ambiguous_notes.insert(n.to_string(), fp);
             }
@@ -488,7 +542,8 @@ impl Referee {
                 self.writes_with_note += 1;
                 match self.note_owner.get(&n.to_string()) {
                     Some(owner) if *owner != fp => {
-                        self.notes.fail(&[format!("{line} — note `{n}` already used by another order")]);
+                        self.notes
+                            .fail(&[format!("{line} — note `{n}` already used by another order")]);
                     }
                     Some(_) => {}
                     None => self.note_owner.insert(n.to_string(), fp),
@@ -501,13 +556,21 @@ impl Referee {
         if e.method != "GET" {
             return;
         }
-        if let Some(pp) = e.query_param("per_page").and_then(|p| p.parse::<i64>().ok()) {
+        if let Some(pp) = e
+            .query_param("per_page")
+            .and_then(|p| p.parse::<i64>().ok())
+        {
             if pp > 100 {
                 self.pagination.exercised = true;
-                self.pagination.fail(&[format!("{line} — per_page {pp} is above the maximum of 100")]);
+                self.pagination.fail(&[format!(
+                    "{line} — per_page {pp} is above the maximum of 100"
+                )]);
             }
         }
-        let page = e.query_param("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(1);
+        let page = e
+            .query_param("page")
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(1);
         let id = e.list_identity();
         if let Some((wanted, _)) = self.pages_due.get(&id) {
             if page >= *wanted {
@@ -534,7 +597,8 @@ impl Referee {
         self.keys.exercised = true;
         if let Some(role) = &e.role {
             if role != wanted {
-                self.keys.fail(&[format!("{line} — a {role} key on a {wanted} operation")]);
+                self.keys
+                    .fail(&[format!("{line} — a {role} key on a {wanted} operation")]);
             }
         }
     }
@@ -542,16 +606,30 @@ impl Referee {
     /// The verdicts, once the client is done.
     pub fn finish(mut self) -> Vec<Judgement> {
         // Backoff errors never retried, lists never paged on: judged at the end.
-        let unretried: Vec<String> = self.sent.values().filter(|s| s.awaiting_retry).map(|s| s.line.clone()).collect();
+        let unretried: Vec<String> = self
+            .sent
+            .values()
+            .filter(|s| s.awaiting_retry)
+            .map(|s| s.line.clone())
+            .collect();
         for l in unretried {
             self.retry.exercised = true;
-            self.retry.fail(&[format!("{l} — a `backoff` error that was never retried")]);
+            self.retry
+                .fail(&[format!("{l} — a `backoff` error that was never retried")]);
         }
-        let unpaged: Vec<String> = self.pages_due.values().map(|(p, l)| format!("{l} — page {p} was never fetched")).collect();
+        let unpaged: Vec<String> = self
+            .pages_due
+            .values()
+            .map(|(p, l)| format!("{l} — page {p} was never fetched"))
+            .collect();
         for l in unpaged {
             self.pagination.fail(&[l]);
         }
-        let share = if self.writes == 0 { 0.0 } else { 100.0 * self.writes_with_note as f64 / self.writes as f64 };
+        let share = if self.writes == 0 {
+            0.0
+        } else {
+            100.0 * self.writes_with_note as f64 / self.writes as f64
+        };
         let reconciled = self.reconciled;
         let mk = |item: Item, title: &str, t: Tally, pass: String, fail: String| Judgement {
             item: item.id().to_string(),
@@ -566,7 +644,11 @@ impl Referee {
             summary: if !t.exercised {
                 "the client never met this situation".to_string()
             } else if t.failures > 0 {
-                format!("{fail} ({} finding{})", t.failures, if t.failures == 1 { "" } else { "s" })
+                format!(
+                    "{fail} ({} finding{})",
+                    t.failures,
+                    if t.failures == 1 { "" } else { "s" }
+                )
             } else {
                 pass
             },
@@ -627,7 +709,14 @@ mod tests {
         DateTime::from_timestamp_millis(1_800_000_000_000 + ms).unwrap()
     }
 
-    fn e(seq: u64, ms: i64, method: &str, path: &str, status: Option<u16>, code: Option<&str>) -> JournalEntry {
+    fn e(
+        seq: u64,
+        ms: i64,
+        method: &str,
+        path: &str,
+        status: Option<u16>,
+        code: Option<&str>,
+    ) -> JournalEntry {
         JournalEntry {
             seq,
             at: at(ms),
@@ -638,7 +727,11 @@ mod tests {
             role: Some("partner".into()),
             status,
             code: code.map(Into::into),
-            outcome: if status.is_some() { "responded".into() } else { "dropped".into() },
+            outcome: if status.is_some() {
+                "responded".into()
+            } else {
+                "dropped".into()
+            },
             retry_after: None,
             last_page: None,
             body: None,
@@ -652,35 +745,79 @@ mod tests {
     #[test]
     fn early_request_after_429_is_hammering() {
         let mut r = Referee::new();
-        let mut x = e(1, 0, "GET", "/partner/cards", Some(429), Some("RATE_LIMITED"));
+        let mut x = e(
+            1,
+            0,
+            "GET",
+            "/partner/cards",
+            Some(429),
+            Some("RATE_LIMITED"),
+        );
         x.retry_after = Some(2);
         r.observe(&x);
         r.observe(&e(2, 500, "GET", "/partner/cards", Some(200), None));
         let j = r.finish();
         assert_eq!(verdict(&j, "rate-limit-handling"), ClientVerdict::Fail);
-        assert!(j[0].evidence.iter().any(|l| l.contains("before Retry-After")), "{:?}", j[0].evidence);
+        assert!(
+            j[0].evidence
+                .iter()
+                .any(|l| l.contains("before Retry-After")),
+            "{:?}",
+            j[0].evidence
+        );
     }
 
     #[test]
     fn waiting_out_retry_after_passes() {
         let mut r = Referee::new();
-        let mut x = e(1, 0, "GET", "/partner/cards", Some(429), Some("RATE_LIMITED"));
+        let mut x = e(
+            1,
+            0,
+            "GET",
+            "/partner/cards",
+            Some(429),
+            Some("RATE_LIMITED"),
+        );
         x.retry_after = Some(1);
         r.observe(&x);
         r.observe(&e(2, 1000, "GET", "/partner/cards", Some(200), None));
-        assert_eq!(verdict(&r.finish(), "rate-limit-handling"), ClientVerdict::Pass);
+        assert_eq!(
+            verdict(&r.finish(), "rate-limit-handling"),
+            ClientVerdict::Pass
+        );
     }
 
     #[test]
     fn immediate_retry_of_500_is_not_backoff_and_growing_delays_pass() {
         let mut r = Referee::new();
-        r.observe(&e(1, 0, "GET", "/partner/cards", Some(500), Some("INTERNAL_ERROR")));
+        r.observe(&e(
+            1,
+            0,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
         r.observe(&e(2, 5, "GET", "/partner/cards", Some(200), None));
         assert_eq!(verdict(&r.finish(), "retry-logic"), ClientVerdict::Fail);
 
         let mut r = Referee::new();
-        r.observe(&e(1, 0, "GET", "/partner/cards", Some(500), Some("INTERNAL_ERROR")));
-        r.observe(&e(2, 200, "GET", "/partner/cards", Some(500), Some("INTERNAL_ERROR")));
+        r.observe(&e(
+            1,
+            0,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
+        r.observe(&e(
+            2,
+            200,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
         r.observe(&e(3, 600, "GET", "/partner/cards", Some(200), None));
         assert_eq!(verdict(&r.finish(), "retry-logic"), ClientVerdict::Pass);
     }
@@ -688,11 +825,32 @@ mod tests {
     #[test]
     fn retrying_a_no_retry_error_fails_and_unretried_backoff_fails() {
         let mut r = Referee::new();
-        r.observe(&e(1, 0, "GET", "/partner/cards/x", Some(404), Some("NOT_FOUND")));
-        r.observe(&e(2, 300, "GET", "/partner/cards/x", Some(404), Some("NOT_FOUND")));
+        r.observe(&e(
+            1,
+            0,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        r.observe(&e(
+            2,
+            300,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
         assert_eq!(verdict(&r.finish(), "retry-logic"), ClientVerdict::Fail);
         let mut r = Referee::new();
-        r.observe(&e(1, 0, "GET", "/partner/cards", Some(500), Some("INTERNAL_ERROR")));
+        r.observe(&e(
+            1,
+            0,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
         assert_eq!(verdict(&r.finish(), "retry-logic"), ClientVerdict::Fail);
     }
 
@@ -701,7 +859,14 @@ mod tests {
         let body = serde_json::json!({"card_id": "c", "member_identifier": "m", "points": 5, "note": "Order #1"});
         let mut w = e(1, 0, "POST", "/partner/transactions/purchase", None, None);
         w.body = Some(body.clone());
-        let mut again = e(2, 300, "POST", "/partner/transactions/purchase", Some(201), None);
+        let mut again = e(
+            2,
+            300,
+            "POST",
+            "/partner/transactions/purchase",
+            Some(201),
+            None,
+        );
         again.body = Some(body);
 
         let mut r = Referee::new();
@@ -709,20 +874,39 @@ mod tests {
         r.observe(&again);
         let j = r.finish();
         assert_eq!(verdict(&j, "reconcile-by-reference"), ClientVerdict::Fail);
-        assert!(j.iter().any(|x| x.evidence.iter().any(|l| l.contains("exists twice"))));
+        assert!(j
+            .iter()
+            .any(|x| x.evidence.iter().any(|l| l.contains("exists twice"))));
 
         let mut r = Referee::new();
         r.observe(&w);
         r.observe(&e(2, 300, "GET", "/partner/transactions", Some(200), None));
-        assert_eq!(verdict(&r.finish(), "reconcile-by-reference"), ClientVerdict::Pass);
+        assert_eq!(
+            verdict(&r.finish(), "reconcile-by-reference"),
+            ClientVerdict::Pass
+        );
     }
 
     #[test]
     fn notes_must_be_present_and_unique() {
         let mut r = Referee::new();
-        let mut a = e(1, 0, "POST", "/partner/transactions/purchase", Some(201), None);
+        let mut a = e(
+            1,
+            0,
+            "POST",
+            "/partner/transactions/purchase",
+            Some(201),
+            None,
+        );
         a.body = Some(serde_json::json!({"points": 1, "note": "Order #1"}));
-        let mut b = e(2, 10, "POST", "/partner/transactions/purchase", Some(201), None);
+        let mut b = e(
+            2,
+            10,
+            "POST",
+            "/partner/transactions/purchase",
+            Some(201),
+            None,
+        );
         b.body = Some(serde_json::json!({"points": 2, "note": "Order #1"}));
         r.observe(&a);
         r.observe(&b);
@@ -755,7 +939,47 @@ mod tests {
     #[test]
     fn wrong_key_role_fails() {
         let mut r = Referee::new();
-        r.observe(&e(1, 0, "GET", "/member/balance", Some(403), Some("AUTH_WRONG_ROLE")));
+        r.observe(&e(
+            1,
+            0,
+            "GET",
+            "/member/balance",
+            Some(403),
+            Some("AUTH_WRONG_ROLE"),
+        ));
         assert_eq!(verdict(&r.finish(), "key-type"), ClientVerdict::Fail);
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    #[test]
+    fn state_stays_bounded_on_long_runs() {
+        let mut r = Referee::new();
+        for i in 0..(MAX_TRACKED as u64 * 3) {
+            let e = JournalEntry {
+                seq: i,
+                at: DateTime::from_timestamp_millis(1_800_000_000_000 + i as i64).unwrap(),
+                method: "POST".into(),
+                path: "/api/agent/v1/partner/transactions/purchase".into(),
+                query: Some(format!("page={i}")),
+                key_name: Some("partner".into()),
+                role: Some("partner".into()),
+                status: if i % 7 == 0 { None } else { Some(201) },
+                code: None,
+                outcome: if i % 7 == 0 { "dropped".into() } else { "responded".into() },
+                retry_after: None,
+                last_page: None,
+                body: Some(serde_json::json!({"note": format!("Order #{i}")})),
+            };
+            r.observe(&e);
+        }
+        assert!(r.sent.map.len() <= MAX_TRACKED && r.sent.order.len() <= MAX_TRACKED);
+        assert!(r.note_owner.map.len() <= MAX_TRACKED);
+        assert!(r.ambiguous.map.len() <= MAX_TRACKED);
+        let j = r.finish();
+        assert!(j.iter().all(|x| x.evidence.len() <= MAX_EVIDENCE));
     }
 }

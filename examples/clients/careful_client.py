@@ -76,7 +76,7 @@ def call(method, path, body=None, key=PARTNER_KEY, query=None):
 def all_pages(path, key=PARTNER_KEY, **filters):
     page = 1
     while True:
-        out = call("GET", path, key=key, query={**filters, "page": page, "per_page": 100})
+        out = call("GET", path, key=key, query={**filters, "page": page, "per_page": 25})
         yield from out.get("data", [])
         pagination = out.get("pagination", {})
         last = pagination.get("last_page")

@@ -40,6 +40,8 @@ pub(crate) struct Config {
     pub drop_rate: f64,
     pub seed: u64,
     pub max_body: usize,
+    /// Replaces every key's own limit (the referee lowers it to provoke 429s).
+    pub rate_limit_override: Option<u32>,
 }
 
 impl Config {
@@ -727,7 +729,10 @@ impl Shared {
 
     /// Counts one request against the key's window and says whether it is refused.
     fn count(&self, st: &mut State, ki: usize) -> RateInfo {
-        let limit = self.fx.keys[ki].rate_limit;
+        let limit = self
+            .cfg
+            .rate_limit_override
+            .unwrap_or(self.fx.keys[ki].rate_limit);
         let window = self.cfg.window;
         let now = Instant::now();
         let w = &mut st.windows[ki];
@@ -807,10 +812,13 @@ struct Rendered {
     status: StatusCode,
     code: Option<&'static str>,
     retry_after: Option<u64>,
+    /// `pagination.last_page` of a list, for the referee's pagination verdict.
+    last_page: Option<u64>,
 }
 
 fn render(cfg: &Config, p: Processed) -> Rendered {
     let mut code = None;
+    let mut last_page = None;
     // Success bodies are serialized straight from borrowed parts: building a `Value` map
     // for the envelope costs an IndexMap per response on the hot path.
     #[derive(serde::Serialize)]
@@ -847,6 +855,7 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
             (status, out, None)
         }
         Reply::List { data, pagination } => {
+            last_page = pagination.get("last_page").and_then(Value::as_u64);
             let env = Envelope {
                 error: false,
                 data: &data,
@@ -919,6 +928,7 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
         status,
         code,
         retry_after,
+        last_page,
     }
 }
 
@@ -1003,6 +1013,7 @@ pub(crate) async fn handle(
         code: if drop_it { None } else { rendered.code },
         outcome: if drop_it { "dropped" } else { "responded" },
         retry_after: rendered.retry_after,
+        last_page: rendered.last_page,
         duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
         body,
         body_truncated,

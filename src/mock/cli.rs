@@ -63,6 +63,9 @@ pub struct MockArgs {
     /// Length of the fixed rate-limit window (e.g. `2s`; the real server uses 60s).
     #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_window)]
     pub rate_window: Duration,
+    /// Give every key this rate limit per window instead of its own (to provoke 429s).
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
     /// Behave as a server with FEATURE_AGENT_API=false: every agent route is a bare 404.
     #[arg(long)]
     pub feature_off: bool,
@@ -91,6 +94,7 @@ impl MockArgs {
             fail_rate: self.fail_rate,
             drop_after_commit: self.drop_after_commit,
             journal_capacity: self.journal_capacity,
+            rate_limit_override: self.rate_limit,
             ..MockOptions::default()
         }
     }

@@ -36,6 +36,8 @@ pub(crate) struct Entry {
     pub code: Option<&'static str>,
     pub outcome: &'static str,
     pub retry_after: Option<u64>,
+    /// `pagination.last_page` of a list response.
+    pub last_page: Option<u64>,
     pub duration_ms: f64,
     pub body: Option<Value>,
     /// True when the body was over 4 KiB and `body` holds its first 4 KiB as text

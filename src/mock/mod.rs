@@ -143,6 +143,8 @@ pub struct MockOptions {
     pub journal_capacity: usize,
     /// Largest request body accepted; a bigger one gets 413.
     pub max_body_bytes: usize,
+    /// When set, every key's rate limit per window (instead of the fixture's own).
+    pub rate_limit_override: Option<u32>,
 }
 
 impl Default for MockOptions {
@@ -158,6 +160,7 @@ impl Default for MockOptions {
             drop_after_commit: 0.0,
             journal_capacity: 10_000,
             max_body_bytes: 1024 * 1024,
+            rate_limit_override: None,
         }
     }
 }
@@ -244,6 +247,7 @@ impl MockServer {
                 drop_rate: options.drop_after_commit,
                 seed: options.seed,
                 max_body: options.max_body_bytes,
+                rate_limit_override: options.rate_limit_override,
             },
             arrivals: AtomicU64::new(0),
         });
