@@ -969,7 +969,11 @@ mod bounds {
                 role: Some("partner".into()),
                 status: if i % 7 == 0 { None } else { Some(201) },
                 code: None,
-                outcome: if i % 7 == 0 { "dropped".into() } else { "responded".into() },
+                outcome: if i % 7 == 0 {
+                    "dropped".into()
+                } else {
+                    "responded".into()
+                },
                 retry_after: None,
                 last_page: None,
                 body: Some(serde_json::json!({"note": format!("Order #{i}")})),
