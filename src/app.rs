@@ -88,6 +88,8 @@ pub struct RunConfig {
     pub json: PathBuf,
     /// Where the Final Launch Checklist goes (Markdown; JSON beside it).
     pub checklist: PathBuf,
+    /// Where the self-contained HTML report goes, if anywhere.
+    pub html: Option<PathBuf>,
     /// The snapshot directory.
     pub snapshots: PathBuf,
     /// Accept new snapshots.
@@ -363,6 +365,7 @@ pub fn run(cfg: RunConfig) -> Exit {
         deadline_hit: runner.deadline_hit(),
         suites: suite_reports,
         key_findings,
+        scenarios_commit: scenarios_commit(&cfg.paths),
     };
     let mut write_failed = false;
     let junit_xml = redactor
@@ -377,12 +380,19 @@ pub fn run(cfg: RunConfig) -> Exit {
         .redact(&serde_json::to_string_pretty(&list).unwrap_or_default())
         .into_owned();
     let checklist_json_path = cfg.checklist.with_extension("json");
+    let html = cfg.html.as_ref().map(|p| {
+        let page = report::html::render(&report, &list, &report::html::Extras::default());
+        (p, redactor.redact(&page).into_owned())
+    });
     for (path, text) in [
         (&cfg.junit, junit_xml),
         (&cfg.json, json_text),
         (&cfg.checklist, checklist_md),
         (&checklist_json_path, checklist_json),
-    ] {
+    ]
+    .into_iter()
+    .chain(html)
+    {
         if let Err(e) = report::write_atomic(path, text.as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", path.display());
             write_failed = true;
@@ -397,7 +407,53 @@ pub fn run(cfg: RunConfig) -> Exit {
         cfg.checklist.display(),
         list.decision.label()
     );
+    if let Some(p) = &cfg.html {
+        println!("HTML report: {}", p.display());
+    }
     exit_status(&report, cfg.fail_on_skip, write_failed)
+}
+
+/// The git commit of the scenario files: `built-in` for the compiled-in suite, else
+/// `git rev-parse HEAD` of their work tree (`-dirty` when they have uncommitted or
+/// untracked changes), or `None` when they are not in one git work tree.
+fn scenarios_commit(paths: &[PathBuf]) -> Option<String> {
+    if paths.is_empty() {
+        return Some("built-in".into());
+    }
+    let git = |dir: &Path, args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let mut commit: Option<String> = None;
+    let mut dirty = false;
+    for p in paths {
+        let (dir, spec) = if p.is_dir() {
+            (p.as_path(), ".".to_string())
+        } else {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            (dir, name)
+        };
+        let head = git(dir, &["rev-parse", "HEAD"]).filter(|h| !h.is_empty())?;
+        if commit.as_ref().is_some_and(|c| *c != head) {
+            return None;
+        }
+        commit = Some(head);
+        let status = git(dir, &["status", "--porcelain", "--untracked-files=all", "--", &spec])?;
+        dirty |= !status.is_empty();
+    }
+    commit.map(|c| if dirty { format!("{c}-dirty") } else { c })
 }
 
 /// The exit status for a finished run.
@@ -424,7 +480,12 @@ pub fn exit_status(report: &RunReport, fail_on_skip: bool, write_failed: bool) -
 }
 
 /// `launchgate checklist`: renders the Final Launch Checklist from a saved JSON report.
-pub fn checklist_from(report: &Path, markdown: Option<&Path>, json: Option<&Path>) -> Exit {
+pub fn checklist_from(
+    report: &Path,
+    markdown: Option<&Path>,
+    json: Option<&Path>,
+    html: Option<&Path>,
+) -> Exit {
     let text = match std::fs::read_to_string(report) {
         Ok(t) => t,
         Err(e) => {
@@ -459,6 +520,15 @@ pub fn checklist_from(report: &Path, markdown: Option<&Path>, json: Option<&Path
     if let Some(p) = json {
         let j = serde_json::to_string_pretty(&list).unwrap_or_default();
         if let Err(e) = report::write_atomic(p, j.as_bytes()) {
+            eprintln!("launchgate: cannot write {}: {e}", p.display());
+            return Exit::Usage;
+        }
+    }
+    if let Some(p) = html {
+        // No keys are known here; key-shaped values are still redacted.
+        let page = report::html::render(&run, &list, &report::html::Extras::default());
+        let page = Redactor::default().redact(&page).into_owned();
+        if let Err(e) = report::write_atomic(p, page.as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", p.display());
             return Exit::Usage;
         }

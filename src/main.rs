@@ -40,6 +40,9 @@ enum Command {
         /// Also write the checklist as JSON.
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
+        /// Also write the self-contained HTML report (decision, checklist, every case).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Validate scenario files without running them.
     Check {
@@ -114,6 +117,9 @@ struct RunArgs {
         value_name = "PATH"
     )]
     checklist: PathBuf,
+    /// Also write the self-contained HTML report for QA sign-off here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Directory of snapshot files.
     #[arg(long, default_value = "snapshots", value_name = "DIR")]
     snapshots: PathBuf,
@@ -194,6 +200,7 @@ fn run(a: RunArgs) -> Exit {
         junit_profile: a.junit_profile,
         json: a.json,
         checklist: a.checklist,
+        html: a.html,
         snapshots: a.snapshots,
         update_snapshots: a.update_snapshots,
         fail_on_skip: a.fail_on_skip,
@@ -221,7 +228,13 @@ fn main() -> ExitCode {
             report,
             markdown,
             json,
-        } => app::checklist_from(&report, markdown.as_deref(), json.as_deref()),
+            html,
+        } => app::checklist_from(
+            &report,
+            markdown.as_deref(),
+            json.as_deref(),
+            html.as_deref(),
+        ),
         Command::Mock(args) => match launchgate::mock::cli::run(args) {
             Ok(()) => Exit::Passed,
             Err(e) => {
