@@ -39,10 +39,11 @@ if [ -z "$html" ]; then
   html="$work/report.html"
   # Exit 1 (failures) is expected with a quirk; anything else is a real problem.
   status=0
-  cargo run --quiet --release -- run -q \
+  cargo run --quiet -- run -q \
     --junit "$work/junit.xml" --json "$work/report.json" \
-    --checklist "$work/checklist.md" --html "$html" "${extra[@]}" >/dev/null || status=$?
+    --checklist "$work/checklist.md" --html "$html" "${extra[@]}" >"$work/run.log" 2>&1 || status=$?
   if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
+    cat "$work/run.log" >&2
     echo "screenshot-report: launchgate run exited $status" >&2
     exit "$status"
   fi

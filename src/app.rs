@@ -450,7 +450,16 @@ fn scenarios_commit(paths: &[PathBuf]) -> Option<String> {
             return None;
         }
         commit = Some(head);
-        let status = git(dir, &["status", "--porcelain", "--untracked-files=all", "--", &spec])?;
+        let status = git(
+            dir,
+            &[
+                "status",
+                "--porcelain",
+                "--untracked-files=all",
+                "--",
+                &spec,
+            ],
+        )?;
         dirty |= !status.is_empty();
     }
     commit.map(|c| if dirty { format!("{c}-dirty") } else { c })

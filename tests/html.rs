@@ -105,16 +105,35 @@ fn parse_and_check(html: &str) -> Html {
         "no script elements at all"
     );
     assert_eq!(doc.select(&sel("link")).count(), 0, "no <link> elements");
-    assert_eq!(doc.select(&sel("iframe, object, embed, img, base, form")).count(), 0);
-    for el in doc.root_element().descendants().filter_map(scraper::ElementRef::wrap) {
+    assert_eq!(
+        doc.select(&sel("iframe, object, embed, img, base, form"))
+            .count(),
+        0
+    );
+    for el in doc
+        .root_element()
+        .descendants()
+        .filter_map(scraper::ElementRef::wrap)
+    {
         for (name, value) in el.value().attrs() {
             let v = value.trim().to_ascii_lowercase();
             if matches!(
                 name,
-                "src" | "href" | "xlink:href" | "action" | "formaction" | "srcset" | "poster" | "data" | "background"
+                "src"
+                    | "href"
+                    | "xlink:href"
+                    | "action"
+                    | "formaction"
+                    | "srcset"
+                    | "poster"
+                    | "data"
+                    | "background"
             ) {
                 assert!(
-                    !(v.starts_with("http:") || v.starts_with("https:") || v.starts_with("//") || v.starts_with("javascript:")),
+                    !(v.starts_with("http:")
+                        || v.starts_with("https:")
+                        || v.starts_with("//")
+                        || v.starts_with("javascript:")),
                     "external or script reference {name}={value} on <{}>",
                     el.value().name()
                 );
@@ -127,7 +146,10 @@ fn parse_and_check(html: &str) -> Html {
     }
     let lower = html.to_ascii_lowercase();
     assert!(!lower.contains("@import"), "no @import");
-    assert!(!lower.contains("url(http") && !lower.contains("url(//"), "no CSS url() to the network");
+    assert!(
+        !lower.contains("url(http") && !lower.contains("url(//"),
+        "no CSS url() to the network"
+    );
     // Every in-page link resolves to an element of the document.
     let ids: std::collections::HashSet<String> = doc
         .root_element()
@@ -168,9 +190,13 @@ fn passing_run_renders_the_decision_checklist_and_every_case() {
     }
 
     // The checklist: 13 items, each with a verdict; evidence links go to cases.
-    let rows: Vec<_> = doc.select(&sel("#checklist table.checklist tbody tr")).collect();
+    let rows: Vec<_> = doc
+        .select(&sel("#checklist table.checklist tbody tr"))
+        .collect();
     assert_eq!(rows.len(), 13);
-    let evidence_links = doc.select(&sel("#checklist table.checklist a[href^='#c']")).count();
+    let evidence_links = doc
+        .select(&sel("#checklist table.checklist a[href^='#c']"))
+        .count();
     assert!(evidence_links >= 20, "{evidence_links} evidence links");
 
     // Every case of the JSON report is there, with its steps.
@@ -188,8 +214,16 @@ fn passing_run_renders_the_decision_checklist_and_every_case() {
     for c in &cases {
         assert!(all.contains(c["name"].as_str().unwrap()), "{}", c["name"]);
     }
-    assert_eq!(doc.select(&sel("details.case[open]")).count(), 0, "nothing failed, nothing open");
-    assert!(doc.select(&sel("details.case table.steps tbody tr")).count() >= cases.len());
+    assert_eq!(
+        doc.select(&sel("details.case[open]")).count(),
+        0,
+        "nothing failed, nothing open"
+    );
+    assert!(
+        doc.select(&sel("details.case table.steps tbody tr"))
+            .count()
+            >= cases.len()
+    );
     // request_ms is recorded for steps that got a response.
     assert!(r.html.len() < 400_000, "{} bytes", r.html.len());
     let json = std::fs::read_to_string(&r.json_path).unwrap();
@@ -200,9 +234,15 @@ fn passing_run_renders_the_decision_checklist_and_every_case() {
     let bars = doc.select(&sel("#timeline svg a rect")).count();
     assert!(bars >= cases.len(), "{bars} timeline bars");
     let waits = text_of(&doc, "#timeline svg title");
-    assert!(waits.contains("waited"), "the rate-limit wait is on the timeline");
+    assert!(
+        waits.contains("waited"),
+        "the rate-limit wait is on the timeline"
+    );
     let endpoints = text_of(&doc, "#latency tbody td.mono");
-    assert!(endpoints.contains("GET /api/agent/v1/partner/cards/{id}"), "{endpoints}");
+    assert!(
+        endpoints.contains("GET /api/agent/v1/partner/cards/{id}"),
+        "{endpoints}"
+    );
     assert!(!endpoints.contains("127.0.0.1"), "{endpoints}");
     assert!(doc.select(&sel("#latency tbody svg circle")).count() >= 5);
 
@@ -239,11 +279,20 @@ fn failing_run_shows_no_go_and_the_failure_first_and_open() {
     let open: Vec<_> = doc.select(&sel("details.case.bad[open]")).collect();
     assert_eq!(open.len(), 2, "two cases fail with this quirk");
     let body: String = open[0].text().collect();
-    assert!(body.contains("expectation at scenarios/agent-api/not-found.yaml:31:19"), "{body}");
+    assert!(
+        body.contains("expectation at scenarios/agent-api/not-found.yaml:31:19"),
+        "{body}"
+    );
     assert!(body.contains("status: expected 404, got 403"), "{body}");
-    assert!(body.contains("expected \"NOT_FOUND\", got \"FORBIDDEN\""), "{body}");
+    assert!(
+        body.contains("expected \"NOT_FOUND\", got \"FORBIDDEN\""),
+        "{body}"
+    );
     assert!(body.contains("HTTP 403"), "{body}");
-    assert!(body.contains("This card belongs to another partner."), "{body}");
+    assert!(
+        body.contains("This card belongs to another partner."),
+        "{body}"
+    );
     // Failed cases come first in their suite.
     let suite_cases: Vec<String> = doc
         .select(&sel("details.case"))
@@ -258,7 +307,11 @@ fn failing_run_shows_no_go_and_the_failure_first_and_open() {
     // The checklist item and required test show failed, linked to the case.
     let row = doc
         .select(&sel("#checklist table.checklist tbody tr"))
-        .find(|tr| tr.text().collect::<String>().contains("Error branches tested"))
+        .find(|tr| {
+            tr.text()
+                .collect::<String>()
+                .contains("Error branches tested")
+        })
         .unwrap();
     assert!(row.text().collect::<String>().contains("failed"));
     assert!(row.select(&sel("a .o-failed")).count() == 2);
@@ -266,7 +319,10 @@ fn failing_run_shows_no_go_and_the_failure_first_and_open() {
     // From the saved JSON too, with exit 1 for NO-GO.
     let (code, again) = checklist_html(dir.path(), &r.json_path);
     assert_eq!(code, 1);
-    assert_eq!(text_of(&parse_and_check(&again), ".decision .label"), "NO-GO");
+    assert_eq!(
+        text_of(&parse_and_check(&again), ".decision .label"),
+        "NO-GO"
+    );
 }
 
 const CANARY: &str = "rl_agent_CANARYzz0123456789abcdefghijklmnopqrstuv";
@@ -281,7 +337,8 @@ async fn hostile_target_cannot_inject_markup_or_leak_the_key() {
     Mock::given(method("GET"))
         .and(path("/echo"))
         .respond_with(
-            ResponseTemplate::new(429).insert_header("retry-after", "<b onmouseover=alert(2)>x</b>"),
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "<b onmouseover=alert(2)>x</b>"),
         )
         .up_to_n_times(1)
         .mount(&server)
@@ -345,20 +402,45 @@ async fn hostile_target_cannot_inject_markup_or_leak_the_key() {
         ] {
             assert!(!html.contains(&form), "{what} leaked {form}");
         }
-        assert!(html.contains("rl_agent_***"), "{what}: the redaction marker shows");
+        assert!(
+            html.contains("rl_agent_***"),
+            "{what}: the redaction marker shows"
+        );
         // The target's markup is text, not elements.
-        assert_eq!(doc.select(&sel("script, img, link, b")).count(), 0, "{what}");
+        assert_eq!(
+            doc.select(&sel("script, img, link, b")).count(),
+            0,
+            "{what}"
+        );
         assert!(!html.contains(HOSTILE), "{what}: raw markup in the source");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{what}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{what}"
+        );
         let failure = text_of(&doc, "details.case.bad .failure pre");
-        assert!(failure.contains(HOSTILE), "{what}: shown as text: {failure}");
-        assert!(failure.contains("<img src=x onerror=alert(3)>"), "{what}: {failure}");
+        assert!(
+            failure.contains(HOSTILE),
+            "{what}: shown as text: {failure}"
+        );
+        assert!(
+            failure.contains("<img src=x onerror=alert(3)>"),
+            "{what}: {failure}"
+        );
         let notes = text_of(&doc, "details.case .note");
-        assert!(notes.contains("<b onmouseover=alert(2)>x</b>"), "{what}: {notes}");
+        assert!(
+            notes.contains("<b onmouseover=alert(2)>x</b>"),
+            "{what}: {notes}"
+        );
         let names = text_of(&doc, "details.case summary .name");
-        assert!(names.contains("echo </details><script>alert(4)</script>"), "{what}: {names}");
+        assert!(
+            names.contains("echo </details><script>alert(4)</script>"),
+            "{what}: {names}"
+        );
         // The target is named by its URL, never with the key.
-        assert!(text_of(&doc, "dl.meta").contains("http://127.0.0.1:"), "{what}");
+        assert!(
+            text_of(&doc, "dl.meta").contains("http://127.0.0.1:"),
+            "{what}"
+        );
         // Only our links: every href is in-page (checked in parse_and_check).
         assert!(doc.select(&sel("a[href^='https']")).next().is_none());
     }
@@ -386,7 +468,14 @@ fn scenarios_in_a_git_work_tree_name_their_commit() {
         let o = std::process::Command::new("git")
             .arg("-C")
             .arg(&repo)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .output()
             .unwrap();
@@ -411,7 +500,11 @@ fn scenarios_in_a_git_work_tree_name_their_commit() {
     std::fs::write(repo.join("scen/health.yaml"), edited).unwrap();
     let r = run_in(&out, &[scen.to_str().unwrap()], &[]);
     let doc = parse_and_check(&r.html);
-    assert!(text_of(&doc, "dl.meta").contains(&format!("{head}-dirty")), "{}", r.stderr);
+    assert!(
+        text_of(&doc, "dl.meta").contains(&format!("{head}-dirty")),
+        "{}",
+        r.stderr
+    );
 
     // Outside a git work tree: unknown.
     let plain = dir.path().join("plain");
@@ -447,4 +540,26 @@ fn optional_sections_show_when_given_and_escape_their_cells() {
     assert!(text_of(&doc, "#scorecard").contains("<script>x</script>"));
     let html = render(&report, &list, &Extras::default());
     assert!(!html.contains("id=\"scorecard\"") && !html.contains("id=\"referee\""));
+
+    // A few hundred cases stay one readable, parseable file of bounded size.
+    let mut big = report.clone();
+    let template = big.suites[0].clone();
+    big.suites = (0..100)
+        .map(|n| {
+            let mut s = template.clone();
+            s.name = format!("{}-{n}", s.name);
+            for c in &mut s.cases {
+                c.id = format!("{}::{}", s.name, c.name);
+            }
+            s
+        })
+        .collect();
+    let cases = big.cases().count();
+    assert!(cases >= 300, "{cases}");
+    let list = launchgate::checklist::evaluate(&big, &big.key_findings);
+    let html = render(&big, &list, &Extras::default());
+    let doc = parse_and_check(&html);
+    assert_eq!(doc.select(&sel("details.case")).count(), cases);
+    assert!(html.len() < 2_000_000, "{} bytes for {cases} cases", html.len());
+    eprintln!("{} bytes for {cases} cases", html.len());
 }

@@ -357,6 +357,16 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Text in which `backticked` spans are shown as code (as in the Markdown checklist);
+/// every piece is escaped.
+fn ticks_as_code(text: &str) -> Markup {
+    html! {
+        @for (n, part) in text.split('`').enumerate() {
+            @if n % 2 == 1 { code { (part) } } @else { (part) }
+        }
+    }
+}
+
 fn outcome_badge(o: Outcome) -> Markup {
     html! { span class={ "badge o-" (o.as_str()) } { (o.as_str()) } }
 }
@@ -393,8 +403,7 @@ fn case_chips(ctx: &Ctx, refs: &[crate::checklist::CaseRef]) -> Markup {
             }
         }
     };
-    let (passed, other): (Vec<_>, Vec<_>) =
-        refs.iter().partition(|c| c.outcome == Outcome::Passed);
+    let (passed, other): (Vec<_>, Vec<_>) = refs.iter().partition(|c| c.outcome == Outcome::Passed);
     html! {
         span.chips {
             @if refs.len() <= FOLD_ABOVE {
@@ -424,7 +433,11 @@ fn header(report: &RunReport, list: &ChecklistReport) -> Markup {
     let target = if list.mock_target {
         "launchgate's embedded mock".to_string()
     } else {
-        format!("{} ({})", report.target.name, display_url(&report.target.base_url))
+        format!(
+            "{} ({})",
+            report.target.name,
+            display_url(&report.target.base_url)
+        )
     };
     html! {
         header {
@@ -462,7 +475,7 @@ fn header(report: &RunReport, list: &ChecklistReport) -> Markup {
                 div.tile.o-inconclusive { strong { (t.inconclusive) } "inconclusive" }
             }
             nav.small.noprint {
-                "Sections: " a href="#checklist" { "Checklist" } " · " a href="#attention" { "Needs attention" }
+                "Sections: " a href="#attention" { "Needs attention" } " · " a href="#checklist" { "Checklist" }
                 " · " a href="#timeline" { "Timeline" } " · " a href="#latency" { "Latency" } " · " a href="#cases" { "All cases" }
             }
         }
@@ -474,15 +487,19 @@ fn checklist_section(ctx: &Ctx, list: &ChecklistReport) -> Markup {
         section #checklist {
             h2 { "Final Launch Checklist" }
             table.checklist {
-                thead { tr { th.num style="width:3%" { "#" } th style="width:23%" { "Item" } th style="width:10%" { "Verdict" } th style="width:30%" { "Why, and what closes it" } th { "Evidence" } } }
+                thead { tr { th.num style="width:3%" { "#" } th style="width:21%" { "Item" } th style="width:9%" { "Verdict" } th style="width:37%" { "Why, and what closes it" } th { "Evidence" } } }
                 tbody {
                     @for (n, i) in list.items.iter().enumerate() {
                         tr {
                             td.num { (n + 1) }
                             td { (i.title) }
                             td { (verdict_badge(i.verdict)) }
-                            td { (i.summary)
-                                @if let Some(t) = &i.todo { @if i.verdict != Verdict::Verified { div.small.muted { "To close it: " (t) } } } }
+                            td { (ticks_as_code(&i.summary))
+                                @if let Some(t) = i.todo.as_ref().filter(|_| i.verdict != Verdict::Verified) {
+                                    @let same = list.items[..n].iter().position(|p| p.todo.as_ref() == Some(t) && p.verdict != Verdict::Verified);
+                                    div.small.muted { "To close it: "
+                                        @if let Some(p) = same { "as for item " (p + 1) "." } @else { (ticks_as_code(t)) } }
+                                } }
                             td { @if i.evidence.is_empty() { span.muted { "—" } } @else { (case_chips(ctx, &i.evidence)) } }
                         }
                     }
@@ -490,7 +507,7 @@ fn checklist_section(ctx: &Ctx, list: &ChecklistReport) -> Markup {
             }
             @if !ctx.report.key_findings.is_empty() {
                 h3 { "Key-management findings" }
-                ul { @for f in &ctx.report.key_findings { li { code { (f.item) } ": " (f.problem) } } }
+                ul { @for f in &ctx.report.key_findings { li { code { (f.item) } ": " (ticks_as_code(&f.problem)) } } }
             }
             h3 { "Required launch-time tests" }
             table {
@@ -583,11 +600,12 @@ fn timeline_section(ctx: &Ctx) -> Markup {
         .count();
     const LEFT: f64 = 70.0;
     const WIDTH: f64 = 1100.0;
-    const ROW: f64 = 20.0;
+    // Rows shrink when many cases overlap, so the picture stays about one screen high.
+    let row = (360.0 / lane_count.max(1) as f64).clamp(6.0, 20.0);
     const TOP: f64 = 6.0;
     let plot = WIDTH - LEFT - 10.0;
     let x = |ms: f64| LEFT + ms / total * plot;
-    let height = TOP + lane_count.max(1) as f64 * ROW + 28.0;
+    let height = TOP + lane_count.max(1) as f64 * row + 28.0;
     let step = nice_step(total, 10.0);
     let ticks: Vec<f64> = (0..)
         .map(|i| i as f64 * step)
@@ -607,18 +625,18 @@ fn timeline_section(ctx: &Ctx) -> Markup {
                         line x1=(fx(x(*t))) x2=(fx(x(*t))) y1=(fx(TOP - 2.0)) y2=(fx(height - 22.0)) stroke="#e3e7ee" stroke-width="1" {}
                         text x=(fx(x(*t))) y=(fx(height - 8.0)) text-anchor="middle" { (format_ms(*t)) }
                     }
-                    @for l in 0..lane_count {
-                        text x="4" y=(fx(TOP + l as f64 * ROW + 14.0)) { "lane " (l + 1) }
+                    @for l in (0..lane_count).filter(|l| row >= 12.0 || l % 10 == 0) {
+                        text x="4" y=(fx(TOP + l as f64 * row + row.min(14.0))) { "lane " (l + 1) }
                     }
                     @for (i, c) in cases.iter().enumerate() {
-                        @let y = TOP + lanes[i] as f64 * ROW + 3.0;
+                        @let y = TOP + lanes[i] as f64 * row + (row * 0.15).min(3.0);
                         @let x0 = x(intervals[i].0);
                         @let w = (x(intervals[i].1) - x0).max(2.0);
                         a href={ "#" (ctx.anchor(&c.id).unwrap_or_default()) } {
                             title { (c.id) " — " (c.outcome.as_str()) ", " (format_ms(c.duration_ms as f64)) }
-                            rect x=(fx(x0)) y=(fx(y)) width=(fx(w)) height=(fx(ROW - 6.0)) rx="2" fill=(outcome_colour(c.outcome)) {}
+                            rect x=(fx(x0)) y=(fx(y)) width=(fx(w)) height=(fx(row * 0.7)) rx="2" fill=(outcome_colour(c.outcome)) {}
                             @for seg in wait_segments(c, intervals[i].0) {
-                                rect x=(fx(x(seg.0))) y=(fx(y)) width=(fx((x(seg.1) - x(seg.0)).max(2.0))) height=(fx(ROW - 6.0)) fill="#f0a928" opacity="0.9" {
+                                rect x=(fx(x(seg.0))) y=(fx(y)) width=(fx((x(seg.1) - x(seg.0)).max(2.0))) height=(fx(row * 0.7)) fill="#f0a928" opacity="0.9" {
                                     title { (c.id) ": " (seg.2) }
                                 }
                             }
@@ -666,11 +684,7 @@ fn fx(v: f64) -> String {
 
 fn latency_section(ctx: &Ctx) -> Markup {
     let stats = latency_by_endpoint(ctx.report);
-    let scale = stats
-        .iter()
-        .map(|s| s.max_ms)
-        .fold(0.0, f64::max)
-        .max(1.0);
+    let scale = stats.iter().map(|s| s.max_ms).fold(0.0, f64::max).max(1.0);
     const W: f64 = 300.0;
     const H: f64 = 18.0;
     let step = nice_step(scale, 4.0);
@@ -848,10 +862,10 @@ pub fn render(report: &RunReport, checklist: &ChecklistReport, extras: &Extras) 
             body {
                 main {
                     (header(report, checklist))
+                    (attention_section(&ctx))
                     (checklist_section(&ctx, checklist))
                     @if let Some(t) = &extras.referee_verdicts { (extra_section("referee", "Client referee verdicts", t)) }
                     @if let Some(t) = &extras.vendor_scorecard { (extra_section("scorecard", "Vendor scorecard", t)) }
-                    (attention_section(&ctx))
                     (timeline_section(&ctx))
                     (latency_section(&ctx))
                     (cases_section(&ctx))
@@ -908,9 +922,15 @@ mod tests {
 
     #[test]
     fn lanes_never_overlap() {
-        let iv = [(0.0, 10.0), (5.0, 8.0), (8.0, 12.0), (10.0, 11.0), (1.0, 2.0)];
+        let iv = [
+            (0.0, 10.0),
+            (5.0, 8.0),
+            (8.0, 12.0),
+            (10.0, 11.0),
+            (1.0, 2.0),
+        ];
         let (lanes, n) = pack_lanes(&iv);
-        assert_eq!(n, 3);
+        assert_eq!(n, 2);
         for i in 0..iv.len() {
             for j in 0..iv.len() {
                 if i != j && lanes[i] == lanes[j] {
