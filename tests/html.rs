@@ -560,6 +560,10 @@ fn optional_sections_show_when_given_and_escape_their_cells() {
     let html = render(&big, &list, &Extras::default());
     let doc = parse_and_check(&html);
     assert_eq!(doc.select(&sel("details.case")).count(), cases);
-    assert!(html.len() < 2_000_000, "{} bytes for {cases} cases", html.len());
+    assert!(
+        html.len() < 2_000_000,
+        "{} bytes for {cases} cases",
+        html.len()
+    );
     eprintln!("{} bytes for {cases} cases", html.len());
 }
