@@ -90,6 +90,8 @@ pub struct RunConfig {
     pub checklist: PathBuf,
     /// A referee report (`launchgate referee --json`) deciding the checklist's client items.
     pub referee: Option<PathBuf>,
+    /// Where the self-contained HTML report goes, if anywhere.
+    pub html: Option<PathBuf>,
     /// The snapshot directory.
     pub snapshots: PathBuf,
     /// Accept new snapshots.
@@ -199,6 +201,41 @@ fn hostname() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".into())
+}
+
+/// The HTML report's optional sections for what this run has.
+fn html_extras(referee: Option<&crate::referee::RefereeReport>) -> report::html::Extras {
+    report::html::Extras {
+        vendor_scorecard: None,
+        referee_verdicts: referee.map(|r| report::html::ExtraTable {
+            intro: Some(format!(
+                "The integration's client, refereed against the mock: {} requests judged{}.",
+                r.requests,
+                r.command
+                    .as_deref()
+                    .map(|c| format!(" from `{c}`"))
+                    .unwrap_or_default()
+            )),
+            headers: vec![
+                "Behaviour".into(),
+                "Verdict".into(),
+                "Why".into(),
+                "Evidence".into(),
+            ],
+            rows: r
+                .judgements
+                .iter()
+                .map(|j| {
+                    vec![
+                        j.title.clone(),
+                        j.verdict.label().into(),
+                        j.summary.clone(),
+                        j.evidence.join("\n"),
+                    ]
+                })
+                .collect(),
+        }),
+    }
 }
 
 /// Reads a referee report written by `launchgate referee`.
@@ -380,6 +417,7 @@ pub fn run(cfg: RunConfig) -> Exit {
         deadline_hit: runner.deadline_hit(),
         suites: suite_reports,
         key_findings,
+        scenarios_commit: scenarios_commit(&cfg.paths),
     };
     let mut write_failed = false;
     let junit_xml = redactor
@@ -395,12 +433,19 @@ pub fn run(cfg: RunConfig) -> Exit {
         .redact(&serde_json::to_string_pretty(&list).unwrap_or_default())
         .into_owned();
     let checklist_json_path = cfg.checklist.with_extension("json");
+    let html = cfg.html.as_ref().map(|p| {
+        let page = report::html::render(&report, &list, &html_extras(referee_report.as_ref()));
+        (p, redactor.redact(&page).into_owned())
+    });
     for (path, text) in [
         (&cfg.junit, junit_xml),
         (&cfg.json, json_text),
         (&cfg.checklist, checklist_md),
         (&checklist_json_path, checklist_json),
-    ] {
+    ]
+    .into_iter()
+    .chain(html)
+    {
         if let Err(e) = report::write_atomic(path, text.as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", path.display());
             write_failed = true;
@@ -415,7 +460,62 @@ pub fn run(cfg: RunConfig) -> Exit {
         cfg.checklist.display(),
         list.decision.label()
     );
+    if let Some(p) = &cfg.html {
+        println!("HTML report: {}", p.display());
+    }
     exit_status(&report, cfg.fail_on_skip, write_failed)
+}
+
+/// The git commit of the scenario files: `built-in` for the compiled-in suite, else
+/// `git rev-parse HEAD` of their work tree (`-dirty` when they have uncommitted or
+/// untracked changes), or `None` when they are not in one git work tree.
+fn scenarios_commit(paths: &[PathBuf]) -> Option<String> {
+    if paths.is_empty() {
+        return Some("built-in".into());
+    }
+    let git = |dir: &Path, args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let mut commit: Option<String> = None;
+    let mut dirty = false;
+    for p in paths {
+        let (dir, spec) = if p.is_dir() {
+            (p.as_path(), ".".to_string())
+        } else {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            (dir, name)
+        };
+        let head = git(dir, &["rev-parse", "HEAD"]).filter(|h| !h.is_empty())?;
+        if commit.as_ref().is_some_and(|c| *c != head) {
+            return None;
+        }
+        commit = Some(head);
+        let status = git(
+            dir,
+            &[
+                "status",
+                "--porcelain",
+                "--untracked-files=all",
+                "--",
+                &spec,
+            ],
+        )?;
+        dirty |= !status.is_empty();
+    }
+    commit.map(|c| if dirty { format!("{c}-dirty") } else { c })
 }
 
 /// The exit status for a finished run.
@@ -447,6 +547,7 @@ pub fn checklist_from(
     referee: Option<&Path>,
     markdown: Option<&Path>,
     json: Option<&Path>,
+    html: Option<&Path>,
 ) -> Exit {
     let referee_report = match referee.map(load_referee).transpose() {
         Ok(r) => r,
@@ -489,6 +590,15 @@ pub fn checklist_from(
     if let Some(p) = json {
         let j = serde_json::to_string_pretty(&list).unwrap_or_default();
         if let Err(e) = report::write_atomic(p, j.as_bytes()) {
+            eprintln!("launchgate: cannot write {}: {e}", p.display());
+            return Exit::Usage;
+        }
+    }
+    if let Some(p) = html {
+        // No keys are known here; key-shaped values are still redacted.
+        let page = report::html::render(&run, &list, &html_extras(referee_report.as_ref()));
+        let page = Redactor::default().redact(&page).into_owned();
+        if let Err(e) = report::write_atomic(p, page.as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", p.display());
             return Exit::Usage;
         }
@@ -605,6 +715,7 @@ pub fn referee_as_run(r: &crate::referee::RefereeReport) -> RunReport {
             cases,
         }],
         key_findings: Vec::new(),
+        scenarios_commit: None,
     }
 }
 

@@ -46,6 +46,9 @@ enum Command {
         /// Also write the checklist as JSON.
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
+        /// Also write the self-contained HTML report (decision, checklist, every case).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Validate scenario files without running them.
     Check {
@@ -123,6 +126,9 @@ struct RunArgs {
     /// A referee report (`launchgate referee`) deciding the checklist's client items.
     #[arg(long, value_name = "PATH")]
     referee: Option<PathBuf>,
+    /// Also write the self-contained HTML report for QA sign-off here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Directory of snapshot files.
     #[arg(long, default_value = "snapshots", value_name = "DIR")]
     snapshots: PathBuf,
@@ -277,6 +283,7 @@ fn run(a: RunArgs) -> Exit {
         json: a.json,
         checklist: a.checklist,
         referee: a.referee,
+        html: a.html,
         snapshots: a.snapshots,
         update_snapshots: a.update_snapshots,
         fail_on_skip: a.fail_on_skip,
@@ -306,11 +313,13 @@ fn main() -> ExitCode {
             referee,
             markdown,
             json,
+            html,
         } => app::checklist_from(
             &report,
             referee.as_deref(),
             markdown.as_deref(),
             json.as_deref(),
+            html.as_deref(),
         ),
         Command::Mock(args) => match launchgate::mock::cli::run(args) {
             Ok(()) => Exit::Passed,

@@ -320,6 +320,7 @@ impl Runner {
             status: None,
             attempts: 0,
             duration_ms: 0,
+            request_ms: None,
             notes: Vec::new(),
             outcome: Outcome::Passed,
         };
@@ -478,9 +479,11 @@ impl Runner {
         let result: Result<Response, TransportError> = loop {
             rep.attempts += 1;
             self.sent.fetch_add(1, Ordering::Relaxed);
+            let sent_at = Instant::now();
             let r = self.http.send(&req).await;
             let resp = match r {
                 Ok(resp) => {
+                    rep.request_ms = Some(sent_at.elapsed().as_secs_f64() * 1000.0);
                     self.received.fetch_add(1, Ordering::Relaxed);
                     resp
                 }

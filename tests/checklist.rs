@@ -53,6 +53,7 @@ fn report(kind: &str, cases: Vec<CaseReport>) -> RunReport {
             cases,
         }],
         key_findings: vec![],
+        scenarios_commit: None,
     }
 }
 

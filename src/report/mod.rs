@@ -5,6 +5,7 @@
 //! and every string in a report has already passed the redactor.
 
 pub mod console;
+pub mod html;
 pub mod json;
 pub mod junit;
 
@@ -65,6 +66,10 @@ pub struct StepReport {
     pub attempts: u32,
     /// Wall time of the step in milliseconds, waits included.
     pub duration_ms: u64,
+    /// Latency of the last request the step sent, in milliseconds (send to response
+    /// head and body read), without waits; absent when no response came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_ms: Option<f64>,
     /// Things worth knowing: Retry-After honoured, waits, repeats.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -179,6 +184,11 @@ pub struct RunReport {
     /// Key-management problems in the target's configuration (names only).
     #[serde(default)]
     pub key_findings: Vec<crate::checklist::KeyFinding>,
+    /// The git commit of the scenario files (`git rev-parse HEAD`, `-dirty` appended when
+    /// they have uncommitted changes), `built-in` for the suite compiled into launchgate,
+    /// absent when unknown (not in a git work tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenarios_commit: Option<String>,
 }
 
 impl RunReport {
