@@ -194,6 +194,21 @@ pub fn check(paths: &[PathBuf]) -> Exit {
     }
 }
 
+/// The one shared runtime of a command: two workers, as the machines have two cores.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("launchgate: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
@@ -262,16 +277,8 @@ pub fn run(cfg: RunConfig) -> Exit {
             return Exit::Usage;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("launchgate: cannot start the async runtime: {e}");
-            return Exit::Usage;
-        }
+    let Some(rt) = runtime() else {
+        return Exit::Usage;
     };
     let mut mock_server = None;
     let target = match &cfg.target {
@@ -724,16 +731,8 @@ pub fn referee(cfg: RefereeConfig) -> Exit {
     use crate::referee::{ClientVerdict, Referee, RefereeReport};
     use tokio::io::AsyncBufReadExt;
 
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("launchgate: cannot start the async runtime: {e}");
-            return Exit::Usage;
-        }
+    let Some(rt) = runtime() else {
+        return Exit::Usage;
     };
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let result: Result<RefereeReport, String> = rt.block_on(async {

@@ -59,29 +59,8 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
         }
     }
     fn add_matcher(m: &crate::scenario::Matcher, refs: &mut BTreeSet<(Namespace, String)>) {
-        for v in [
-            &m.equals,
-            &m.not_equals,
-            &m.lt,
-            &m.le,
-            &m.gt,
-            &m.ge,
-            &m.contains,
-            &m.subset_of,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for v in m.all().into_iter().flat_map(|m| m.operands()) {
             add_value(v, refs);
-        }
-        for v in m.one_of.iter().flatten() {
-            add_value(v, refs);
-        }
-        if let Some(e) = &m.each {
-            add_matcher(&e.0, refs);
-        }
-        for o in m.any_of.iter().flatten() {
-            add_matcher(&o.0, refs);
         }
     }
     for v in suite.spec.defaults.headers.values() {

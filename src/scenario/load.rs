@@ -269,19 +269,14 @@ impl Ctx<'_> {
         }
     }
 
-    fn matcher(&mut self, loc: Location, m: &Matcher) {
-        for v in [
-            &m.equals,
-            &m.not_equals,
-            &m.lt,
-            &m.le,
-            &m.gt,
-            &m.ge,
-            &m.contains,
-        ]
-        .into_iter()
-        .flatten()
-        {
+    fn matcher(&mut self, loc: Location, top: &Matcher) {
+        for m in top.all() {
+            self.one_matcher(loc, m);
+        }
+    }
+
+    fn one_matcher(&mut self, loc: Location, m: &Matcher) {
+        for v in m.operands() {
             self.template_value(loc, v);
         }
         if let Some(re) = &m.regex {
@@ -633,6 +628,20 @@ mod tests {
         assert!(
             diags.iter().all(|d| !d.to_string().contains(&key)),
             "the key itself must not be echoed"
+        );
+    }
+
+    #[test]
+    fn nested_matchers_are_validated() {
+        let src = "cases:\n  - name: a\n    steps:\n      - request: {path: /x}\n        expect:\n          json:\n            $.a: {each: {regex: \"(\"}, any_of: [{subset_of: \"{{ nope.x }}\"}]}\n";
+        let diags = load(src).unwrap_err();
+        assert!(
+            diags.iter().any(|d| d.message.contains("bad regex")),
+            "{diags:#?}"
+        );
+        assert!(
+            diags.iter().any(|d| d.message.contains("bad template")),
+            "{diags:#?}"
         );
     }
 

@@ -443,6 +443,40 @@ impl<'de> Deserialize<'de> for LengthOrNumber {
 }
 
 impl Matcher {
+    /// This matcher and every matcher nested in it (`each`, `any_of`), depth first.
+    pub fn all(&self) -> Vec<&Matcher> {
+        let mut out = vec![self];
+        if let Some(e) = &self.each {
+            out.extend(e.0.all());
+        }
+        for o in self.any_of.iter().flatten() {
+            out.extend(o.0.all());
+        }
+        out
+    }
+
+    /// The values this matcher (not its nested ones) compares with; each may be a template.
+    pub fn operands(&self) -> impl Iterator<Item = &Value> {
+        let length = self
+            .length
+            .iter()
+            .flat_map(|l| [&l.0.equals, &l.0.min, &l.0.max]);
+        [
+            &self.equals,
+            &self.not_equals,
+            &self.lt,
+            &self.le,
+            &self.gt,
+            &self.ge,
+            &self.contains,
+            &self.subset_of,
+        ]
+        .into_iter()
+        .chain(length)
+        .flatten()
+        .chain(self.one_of.iter().flatten())
+    }
+
     /// A matcher that only checks equality.
     pub fn equals(value: Value) -> Self {
         Matcher {
