@@ -112,3 +112,20 @@ fn ci_yaml_parses_and_the_target_file_loads() {
         serde_json::json!(["read", "write:transactions", "write:rewards"])
     );
 }
+
+#[test]
+fn readme_mock_example_uses_a_real_fixture_key() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let inputs = launchgate::mock::fixture_inputs(None).unwrap();
+    let mut found = 0;
+    for word in readme.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("rl_agent_") || word.starts_with("rl_member_") || word.starts_with("rl_admin_") {
+            if word.ends_with('_') {
+                continue; // the redaction marker `rl_agent_***`
+            }
+            assert!(inputs.keys.values().any(|k| k == word), "README shows `{word}`, which is no fixture key");
+            found += 1;
+        }
+    }
+    assert!(found >= 1, "the curl example needs a key");
+}
