@@ -369,6 +369,24 @@ impl Runner {
         }
     }
 
+    /// The request as a failure report shows it: line, headers (secrets masked), body excerpt.
+    fn request_excerpt(&self, req: &Request) -> String {
+        let mut s = format!("{} {}", req.method, req.url);
+        for (n, v) in &req.headers {
+            s.push_str(&format!("\n{n}: {}", self.redactor.header_value(n, v)));
+        }
+        if let Some(b) = &req.body {
+            let text = String::from_utf8_lossy(b);
+            let cut: String = text.chars().take(self.options.excerpt_chars).collect();
+            s.push_str("\n\n");
+            s.push_str(&cut);
+            if cut.len() < text.len() {
+                s.push_str(&format!("\n… ({} bytes)", b.len()));
+            }
+        }
+        self.redactor.redact(&s).into_owned()
+    }
+
     fn redacted_excerpt(&self, resp: &Response) -> String {
         let mut shown = resp.clone();
         shown.headers = resp
@@ -468,7 +486,7 @@ impl Runner {
             .redactor
             .redact(&format!("{} {}", req.method, req.url))
             .into_owned();
-        let request_line = rep.request.clone();
+        let request_line = self.request_excerpt(&req);
 
         let accepts_429 = step
             .expect

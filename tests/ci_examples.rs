@@ -119,11 +119,17 @@ fn readme_mock_example_uses_a_real_fixture_key() {
     let inputs = launchgate::mock::fixture_inputs(None).unwrap();
     let mut found = 0;
     for word in readme.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-        if word.starts_with("rl_agent_") || word.starts_with("rl_member_") || word.starts_with("rl_admin_") {
+        if word.starts_with("rl_agent_")
+            || word.starts_with("rl_member_")
+            || word.starts_with("rl_admin_")
+        {
             if word.ends_with('_') {
                 continue; // the redaction marker `rl_agent_***`
             }
-            assert!(inputs.keys.values().any(|k| k == word), "README shows `{word}`, which is no fixture key");
+            assert!(
+                inputs.keys.values().any(|k| k == word),
+                "README shows `{word}`, which is no fixture key"
+            );
             found += 1;
         }
     }

@@ -16,8 +16,12 @@ pub fn failure_block(case: &CaseReport) -> String {
     if !f.step.is_empty() {
         let _ = writeln!(s, "  step:    {}", f.step);
     }
-    if !f.request.is_empty() {
-        let _ = writeln!(s, "  request: {}", f.request);
+    let mut request = f.request.lines();
+    if let Some(line) = request.next() {
+        let _ = writeln!(s, "  request: {line}");
+        for l in request {
+            let _ = writeln!(s, "    {l}");
+        }
     }
     for d in &f.details {
         let _ = writeln!(s, "  | {d}");

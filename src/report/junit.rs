@@ -161,7 +161,10 @@ fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
 
 /// The failure body: location first (mikepenz and Jenkins read it), then details.
 fn failure_text(f: &super::FailureReport) -> String {
-    let mut s = format!("{}\nstep: {}\nrequest: {}\n", f.location, f.step, f.request);
+    let mut s = format!(
+        "{}\nstep: {}\nrequest:\n{}\n",
+        f.location, f.step, f.request
+    );
     for d in &f.details {
         s.push_str("  ");
         s.push_str(d);
