@@ -732,3 +732,298 @@ fn a_key_echoing_server_cannot_leak_it() {
     let o = run(&s.url(), SCENARIO, &["--junit-profile", "strict"]);
     assert!(o.junit.contains("rl_agent_***"), "{}", o.junit);
 }
+
+// ---------------------------------------------------------------------------
+// The canary run: the whole built-in suite, pass and fail paths, plus the echo
+// server, with notes on; every artifact is scanned for every canary key.
+
+/// A standalone `launchgate mock` on a free port; killed on drop.
+struct StandaloneMock {
+    child: std::process::Child,
+    url: String,
+}
+
+impl StandaloneMock {
+    fn start(fixtures: &Path, quirks: &[&str]) -> StandaloneMock {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"));
+        cmd.args(["mock", "--port", "0", "--rate-window", "2s", "--fixtures"])
+            .arg(fixtures)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for q in quirks {
+            cmd.args(["--quirk", q]);
+        }
+        let mut child = cmd.spawn().expect("mock starts");
+        let mut first = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        let mut reader = std::io::BufReader::new(stdout);
+        reader.read_line(&mut first).expect("mock prints its URL");
+        // Keep draining: a closed pipe would make the mock's next println! fail.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let url = first.trim().rsplit(' ').next().expect("a URL").to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        StandaloneMock { child, url }
+    }
+}
+
+impl Drop for StandaloneMock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The mock's fixtures with every key replaced by a canary; returns (file, name → canary).
+fn canary_fixtures(dir: &Path) -> (std::path::PathBuf, Vec<(String, String)>) {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mock/fixtures.yaml"),
+    )
+    .unwrap();
+    let key =
+        regex::Regex::new(r"\{name: ([a-z_]+), key: (rl_(agent|member|admin)_)[A-Za-z0-9]{40}")
+            .unwrap();
+    let mut canaries = Vec::new();
+    let out = key.replace_all(&text, |c: &regex::Captures| {
+        let i = canaries.len();
+        // 40 alphanumerics: a marker, the index, then filler that appears nowhere else.
+        let tail = format!("CNRY{i:02}Zq9Xw{}", "k7Vb3Mp".repeat(5))[..40].to_string();
+        let value = format!("{}{tail}", &c[2]);
+        canaries.push((c[1].to_string(), value.clone()));
+        format!("{{name: {}, key: {value}", &c[1])
+    });
+    assert!(canaries.len() >= 10, "fixtures have keys");
+    let f = dir.join("canary-fixtures.yaml");
+    std::fs::write(&f, out.as_ref()).unwrap();
+    (f, canaries)
+}
+
+/// Every form of a secret that must never show, fragments of its tail included.
+fn forms_of(secret: &str) -> Vec<String> {
+    let e = base64::engine::general_purpose::STANDARD;
+    let b64 = e.encode(secret);
+    let tail = secret.split_once('_').map_or(secret, |x| x.1);
+    let tail = tail.split_once('_').map_or(tail, |x| x.1);
+    vec![
+        secret.to_string(),
+        b64.clone(),
+        b64.trim_end_matches('=').to_string(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        tail[..8].to_string(),
+        tail[tail.len() - 8..].to_string(),
+    ]
+}
+
+/// A plain HTTP/1.0 GET over loopback; the body.
+fn http_get(base: &str, path: &str) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default()
+}
+
+/// Every file under `dir`, as text.
+fn files_under(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.push((
+                    p.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn canary_keys_never_leak_from_a_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fixtures, canaries) = canary_fixtures(dir.path());
+    let pos = canaries
+        .iter()
+        .find(|(n, _)| n == "partner_pos")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    // The inputs a staging job would set: every key, every fixture id, the integration key.
+    let mut env: Vec<(String, String)> = canaries
+        .iter()
+        .map(|(n, v)| (format!("LAUNCHGATE_{}_KEY", n.to_uppercase()), v.clone()))
+        .collect();
+    env.push(("LAUNCHGATE_PARTNER_KEY".into(), pos.clone()));
+    let probe = StandaloneMock::start(&fixtures, &[]);
+    let fx: serde_json::Value =
+        serde_json::from_str(&http_get(&probe.url, "/__launchgate/fixtures"))
+            .expect("the mock lists its fixtures");
+    drop(probe);
+    for (n, v) in fx["fixtures"].as_object().into_iter().flatten() {
+        env.push((
+            format!("LAUNCHGATE_{}", n.to_uppercase()),
+            v.as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    let target = dir.path().join("target.yaml");
+
+    let mut artifacts: Vec<(String, String)> = Vec::new();
+    let mut run_suite = |label: &str, quirks: &[&str], profile: &str| {
+        let mock = StandaloneMock::start(&fixtures, quirks);
+        std::fs::write(
+            &target,
+            format!(
+                "name: canary\nbase_url: {}\nintegration_key: partner\nrole: partner\nneeds: [read, \"write:transactions\", \"write:rewards\"]\n",
+                mock.url
+            ),
+        )
+        .unwrap();
+        let out_dir = dir.path().join(label);
+        let mut c = bin();
+        c.args(["run", "--target"])
+            .arg(&target)
+            .args([
+                "--allow-writes",
+                "--update-snapshots",
+                "--junit-profile",
+                profile,
+            ])
+            .arg("--snapshots")
+            .arg(out_dir.join("snapshots"))
+            .arg("--junit")
+            .arg(out_dir.join("junit.xml"))
+            .arg("--json")
+            .arg(out_dir.join("report.json"))
+            .timeout(Duration::from_secs(240));
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        let code = o.status.code().unwrap_or(-1);
+        let stdout: String = String::from_utf8_lossy(&o.stdout).into();
+        artifacts.push((format!("{label} stdout"), stdout.clone()));
+        artifacts.push((
+            format!("{label} stderr"),
+            String::from_utf8_lossy(&o.stderr).into(),
+        ));
+        artifacts.extend(files_under(&out_dir));
+        (code, stdout)
+    };
+    // The pass path: everything the suite checks holds.
+    let (code, stdout) = run_suite("pass", &[], "generic");
+    assert_eq!(
+        code,
+        0,
+        "the suite passes against the canary mock: {}",
+        clip(&stdout)
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("pass").join("report.json")).unwrap(),
+    )
+    .unwrap();
+    let passed = report["suites"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["cases"].as_array().into_iter().flatten())
+        .filter(|c| c["outcome"] == "passed")
+        .count();
+    assert!(passed >= 30, "the pass path really ran: {passed} passed");
+    // The fail path: contract breaks make cases fail, with response excerpts and notes.
+    let quirks = [
+        "scope-not-enforced",
+        "role-not-enforced",
+        "invalid-key-403",
+        "wrong-retry-strategy",
+        "no-envelope-on-errors",
+    ];
+    assert_eq!(run_suite("fail-generic", &quirks, "generic").0, 1);
+    assert_eq!(run_suite("fail-strict", &quirks, "strict").0, 1);
+
+    assert!(
+        artifacts
+            .iter()
+            .any(|(p, t)| p.contains("fail-strict") && t.contains("<failure")),
+        "the fail path produced failures"
+    );
+    // The echo server, with a snapshot recorded from its echo.
+    let s = hostile(|mut s, ctx| {
+        let head = read_head(&mut s);
+        let body = serde_json::json!({"you_sent": head, "ok": false});
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Echo", &head.replace("\r\n", " | ")),
+            ],
+            body.to_string().as_bytes(),
+        );
+    });
+    let echo = SCENARIO.replace(
+        "        expect:",
+        "        snapshot: echo\n        expect:",
+    ) + "  - name: echo recorded\n    steps:\n      - request:\n          path: /y\n          headers: {X-Agent-Key: \"{{ keys.partner }}\", Authorization: \"Bearer {{ keys.partner }}\"}\n        snapshot: echo-y\n";
+    for profile in ["generic", "strict"] {
+        let d = dir.path().join(format!("echo-{profile}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("echo.yaml");
+        std::fs::write(&f, &echo).unwrap();
+        let mut c = bin();
+        c.arg("run")
+            .arg(&f)
+            .args(["--target", &s.url(), "--timeout", "1s", "--deadline", "20s"])
+            .args(["--update-snapshots", "--junit-profile", profile])
+            .arg("--snapshots")
+            .arg(d.join("snapshots"))
+            .arg("--junit")
+            .arg(d.join("junit.xml"))
+            .arg("--json")
+            .arg(d.join("report.json"))
+            .env("LAUNCHGATE_PARTNER_KEY", &pos)
+            .timeout(Duration::from_secs(90));
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        artifacts.push((
+            format!("echo {profile} stdout"),
+            String::from_utf8_lossy(&o.stdout).into(),
+        ));
+        artifacts.push((
+            format!("echo {profile} stderr"),
+            String::from_utf8_lossy(&o.stderr).into(),
+        ));
+        let files = files_under(&d);
+        assert!(
+            files.iter().any(|(p, _)| p.contains("snapshots")),
+            "snapshots were recorded: {:?}",
+            files.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        artifacts.extend(files.into_iter().filter(|(p, _)| !p.ends_with("echo.yaml")));
+    }
+
+    // Something was actually written, and redaction markers show where keys were.
+    assert!(artifacts
+        .iter()
+        .any(|(p, _)| p.ends_with(".json") && p.contains("snapshots")));
+    assert!(artifacts.iter().any(|(_, t)| t.contains("rl_agent_***")));
+    let mut leaks = Vec::new();
+    for (_, secret) in &canaries {
+        for form in forms_of(secret) {
+            for (what, text) in &artifacts {
+                if text.contains(&form) {
+                    leaks.push(format!("{what}: `{form}`"));
+                }
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "canary leaks:\n{}", leaks.join("\n"));
+}
