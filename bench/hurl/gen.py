@@ -195,12 +195,11 @@ def entry(step, base_path, defaults, case_vars, where):
     captures = []
     for name, c in (step.get("capture") or {}).items():
         if "json" in c:
-            path = tpl(c["json"], case_vars)
-            # launchgate captures the first node; Hurl captures the node list.
-            first = " nth 0" if any(x in path for x in ("[?", "[*]", "..")) else ""
-            captures.append(f'{name}: jsonpath "{path}"{first}')
+            # Hurl unwraps a one-node result, as launchgate captures the first node.
+            captures.append(f'{name}: jsonpath "{tpl(c["json"], case_vars)}"')
         elif "header" in c:
-            captures.append(f'{name}: header "{c["header"]}"')
+            # launchgate captures a numeric header as a number; Hurl needs toInt.
+            captures.append(f'{name}: header "{c["header"]}" toInt')
         elif c.get("status"):
             captures.append(f"{name}: status")
     if captures:
