@@ -876,3 +876,39 @@ pub fn referee(cfg: RefereeConfig) -> Exit {
         Exit::Passed
     }
 }
+
+/// `launchgate junit merge OUT IN...`: one JUnit report from the shards of a CI matrix.
+pub fn junit_merge(out: &Path, inputs: &[PathBuf]) -> Exit {
+    let mut texts = Vec::new();
+    for p in inputs {
+        match std::fs::read_to_string(p) {
+            Ok(t) => texts.push((p.display().to_string(), t)),
+            Err(e) => {
+                eprintln!("launchgate: cannot read {}: {e}", p.display());
+                return Exit::Usage;
+            }
+        }
+    }
+    let merged = match junit::merge(texts.iter().map(|(l, t)| (l.as_str(), t.as_str()))) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("launchgate: {e}");
+            return Exit::Usage;
+        }
+    };
+    for d in &merged.duplicates {
+        eprintln!("launchgate: warning: `{d}` appears more than once (was a shard given twice?)");
+    }
+    if let Err(e) = report::write_atomic(out, merged.xml.as_bytes()) {
+        eprintln!("launchgate: cannot write {}: {e}", out.display());
+        return Exit::Failed;
+    }
+    println!(
+        "launchgate: merged {} report{} ({} cases) into {}",
+        inputs.len(),
+        if inputs.len() == 1 { "" } else { "s" },
+        merged.cases,
+        out.display()
+    );
+    Exit::Passed
+}

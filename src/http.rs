@@ -160,15 +160,37 @@ fn classify(e: &reqwest::Error) -> TransportError {
     };
     // The source chain says why (refused, reset, TLS); the URL is in the step already.
     let mut detail = String::new();
+    let mut tls = false;
     let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
     while let Some(s) = src {
         detail = s.to_string();
+        tls |= is_tls(s);
         src = s.source();
     }
-    let message = if detail.is_empty() {
+    if tls {
+        // rustls' own words ("corrupt message of type InvalidContentType") do not say TLS.
+        detail = format!("TLS handshake failed: {detail}");
+    }
+    let message = if detail.is_empty() || detail == what {
         what.to_string()
     } else {
         format!("{what}: {detail}")
     };
     TransportError { kind, message }
+}
+
+/// True for a rustls error, also inside (nested) io::Errors, whose `source()` skips
+/// the error they wrap.
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.is::<rustls::Error>() {
+        return true;
+    }
+    let mut io = e.downcast_ref::<std::io::Error>();
+    while let Some(inner) = io.and_then(std::io::Error::get_ref) {
+        if inner.is::<rustls::Error>() {
+            return true;
+        }
+        io = inner.downcast_ref::<std::io::Error>();
+    }
+    false
 }

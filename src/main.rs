@@ -55,6 +55,23 @@ enum Command {
         /// Scenario files or directories (default: the built-in suite).
         paths: Vec<PathBuf>,
     },
+    /// Work with JUnit reports (merge the shards of a `--partition` CI matrix).
+    Junit {
+        #[command(subcommand)]
+        action: JunitAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum JunitAction {
+    /// Merge JUnit reports into one: suites of the same name are joined, counts recomputed.
+    Merge {
+        /// The merged report (written atomically).
+        out: PathBuf,
+        /// The reports to merge, e.g. one per `--partition k/n` shard.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -321,6 +338,9 @@ fn main() -> ExitCode {
             json.as_deref(),
             html.as_deref(),
         ),
+        Command::Junit {
+            action: JunitAction::Merge { out, inputs },
+        } => app::junit_merge(&out, &inputs),
         Command::Mock(args) => match launchgate::mock::cli::run(args) {
             Ok(()) => Exit::Passed,
             Err(e) => {

@@ -30,6 +30,20 @@ pub struct Redactor {
 /// The shortest secret we redact by value: shorter values would redact ordinary words.
 const MIN_SECRET_LEN: usize = 6;
 
+/// Text cut by a length limit ends in this marker (`expect::show`, excerpts, notes).
+const CUT_MARKER: char = '…';
+
+/// The shortest piece of a secret, right before a cut, that is still redacted.
+const MIN_FRAGMENT: usize = 3;
+
+/// A key-shaped value cut short by a length limit: its prefix still must not show.
+fn cut_key_shape() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"rl_(agent|member|admin)_[A-Za-z0-9]{1,39}(\n?…)").expect("static regex")
+    })
+}
+
 fn key_shape() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -85,6 +99,11 @@ impl Redactor {
                 out = Cow::Owned(out.replace(needle.as_str(), replacement));
             }
         }
+        if out.contains(CUT_MARKER) {
+            if let Some(cut) = self.redact_cut_fragments(&out) {
+                out = Cow::Owned(cut);
+            }
+        }
         if key_shape().is_match(&out) {
             out = Cow::Owned(
                 key_shape()
@@ -95,7 +114,49 @@ impl Redactor {
                     .into_owned(),
             );
         }
+        if cut_key_shape().is_match(&out) {
+            out = Cow::Owned(
+                cut_key_shape()
+                    .replace_all(&out, "rl_${1}_***${2}")
+                    .into_owned(),
+            );
+        }
         out
+    }
+
+    /// A secret cut in half by a length limit (`…abc` at the end of an excerpt) matches
+    /// no needle; replaces the longest secret prefix right before each cut marker.
+    fn redact_cut_fragments(&self, text: &str) -> Option<String> {
+        let mut out = String::with_capacity(text.len());
+        let mut done = 0;
+        let mut changed = false;
+        for (at, _) in text.match_indices(CUT_MARKER) {
+            let before = &text[done..at];
+            let stem = before.strip_suffix('\n').unwrap_or(before);
+            let best = self
+                .needles
+                .iter()
+                .filter_map(|(needle, replacement)| {
+                    (MIN_FRAGMENT..needle.len())
+                        .rev()
+                        .filter(|&k| needle.is_char_boundary(k))
+                        .find(|&k| stem.ends_with(&needle[..k]))
+                        .map(|k| (k, *replacement))
+                })
+                .max_by_key(|(k, _)| *k);
+            match best {
+                Some((k, replacement)) => {
+                    out.push_str(&stem[..stem.len() - k]);
+                    out.push_str(replacement);
+                    out.push_str(&before[stem.len()..]);
+                    changed = true;
+                }
+                None => out.push_str(before),
+            }
+            done = at;
+        }
+        out.push_str(&text[done..]);
+        changed.then_some(out)
     }
 
     /// The value to show for a header: secret headers are always masked.
@@ -177,6 +238,20 @@ mod tests {
             r.header_value("Content-Type", "application/json"),
             "application/json"
         );
+    }
+
+    #[test]
+    fn secrets_cut_by_a_length_limit_are_redacted() {
+        let r = Redactor::new([KEY, "s3cr3t-token-value"]);
+        let cut = format!("\"pad{}… (231 bytes)", &KEY[..20]);
+        assert_eq!(r.redact(&cut), "\"padrl_agent_***… (231 bytes)");
+        assert_eq!(
+            r.redact("body s3cr3t-tok\n… (body cut)"),
+            "body ***\n… (body cut)"
+        );
+        let unknown = format!("x rl_member_{}…", "Z".repeat(12));
+        assert_eq!(Redactor::default().redact(&unknown), "x rl_member_***…");
+        assert_eq!(r.redact("ordinary text…"), "ordinary text…");
     }
 
     #[test]

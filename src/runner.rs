@@ -389,6 +389,12 @@ impl Runner {
 
     fn redacted_excerpt(&self, resp: &Response) -> String {
         let mut shown = resp.clone();
+        // Redact before the excerpt cuts the body: a key cut in half no longer matches.
+        shown.body = self
+            .redactor
+            .redact(&String::from_utf8_lossy(&resp.body))
+            .into_owned()
+            .into_bytes();
         shown.headers = resp
             .headers
             .iter()
@@ -555,7 +561,8 @@ impl Runner {
             if resp.status == 429 && !accepts_429 && retries_429 < self.options.max_429_retries {
                 let ra = resp.header("retry-after");
                 match retry_after(ra.as_deref()) {
-                    Some(d) if d <= self.options.max_wait => {
+                    // A wait past the run deadline would only starve every case behind this one.
+                    Some(d) if d <= self.options.max_wait && d < self.remaining() => {
                         retries_429 += 1;
                         self.note(
                             rep,
@@ -570,8 +577,13 @@ impl Runner {
                     Some(d) => self.note(
                         rep,
                         format!(
-                            "HTTP 429 with Retry-After {} above --max-wait; not retried",
-                            humantime::format_duration(d)
+                            "HTTP 429 with Retry-After {} {}; not retried",
+                            humantime::format_duration(d),
+                            if d > self.options.max_wait {
+                                "above --max-wait"
+                            } else {
+                                "beyond the run deadline"
+                            }
                         ),
                     ),
                     None => {
@@ -580,7 +592,8 @@ impl Runner {
                             rep,
                             format!(
                                 "HTTP 429 without a usable Retry-After ({}); waiting 1s",
-                                ra.as_deref().unwrap_or("absent")
+                                // A hostile server may send kilobytes here; show a little.
+                                ra.as_deref().map_or("absent".into(), |v| shorten(v, 40))
                             ),
                         );
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -827,6 +840,15 @@ impl Runner {
     }
 }
 
+/// At most `max` characters of `s`, with `…` when cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    format!("{cut}…")
+}
+
 fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -867,6 +889,10 @@ pub fn retry_after(value: Option<&str>) -> Option<Duration> {
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs.min(86_400 * 365)));
     }
+    // Digits too many for u64 still mean "a very long time", not "malformed".
+    if v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty() {
+        return Some(Duration::from_secs(86_400 * 365));
+    }
     let when = httpdate::parse_http_date(v).ok()?;
     Some(
         when.duration_since(std::time::SystemTime::now())
@@ -903,6 +929,11 @@ mod tests {
         assert_eq!(
             retry_after(Some("99999999999999")),
             Some(Duration::from_secs(86_400 * 365))
+        );
+        assert_eq!(
+            retry_after(Some("99999999999999999999999999")),
+            Some(Duration::from_secs(86_400 * 365)),
+            "beyond u64 is still a number"
         );
     }
 

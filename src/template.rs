@@ -94,7 +94,7 @@ pub enum TemplateError {
     UnknownNamespace(String),
     /// An unknown or malformed generator call.
     #[error(
-        "bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS) or epoch(SECONDS)"
+        "bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS) or epoch(SECONDS), offsets within 1000000 days or 100000000000 seconds"
     )]
     BadCall(String),
     /// A reference whose name is not set at run time.
@@ -175,20 +175,12 @@ fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
         let call = match name {
             "uuid" if args.is_empty() => Call::Uuid,
             "epoch" if args.is_empty() => Call::Epoch(0),
-            "epoch" => Call::Epoch(
-                args.trim_start_matches('+')
-                    .parse()
-                    .map_err(|_| TemplateError::BadCall(expr.to_string()))?,
-            ),
+            "epoch" => Call::Epoch(offset(args, MAX_EPOCH_OFFSET, expr)?),
             "fake_key" => Call::FakeKey(
                 unquote(args).ok_or_else(|| TemplateError::BadCall(expr.to_string()))?,
             ),
             "today" if args.is_empty() => Call::Today(0),
-            "today" => Call::Today(
-                args.trim_start_matches('+')
-                    .parse()
-                    .map_err(|_| TemplateError::BadCall(expr.to_string()))?,
-            ),
+            "today" => Call::Today(offset(args, MAX_TODAY_OFFSET, expr)?),
             _ => return Err(TemplateError::BadCall(expr.to_string())),
         };
         return Ok(Part::Call(call));
@@ -207,6 +199,20 @@ fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
         return Err(TemplateError::UnknownNamespace(expr.to_string()));
     }
     Ok(Part::Ref(ns, name.to_string()))
+}
+
+/// The largest `today(N)` offset in days (about 2,700 years): more is a typo, and
+/// would overflow date arithmetic (found by fuzzing).
+const MAX_TODAY_OFFSET: u64 = 1_000_000;
+/// The largest `epoch(N)` offset in seconds (about 3,200 years).
+const MAX_EPOCH_OFFSET: u64 = 100_000_000_000;
+
+fn offset(args: &str, max: u64, expr: &str) -> Result<i64, TemplateError> {
+    args.trim_start_matches('+')
+        .parse::<i64>()
+        .ok()
+        .filter(|n| n.unsigned_abs() <= max)
+        .ok_or_else(|| TemplateError::BadCall(expr.to_string()))
 }
 
 fn unquote(s: &str) -> Option<String> {
@@ -269,11 +275,17 @@ fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
                     .collect();
                 Value::String(format!("{prefix}{tail}"))
             }
+            // Offsets are bounded at parse time; saturate anyway rather than panic.
             Call::Today(days) => {
-                let day = chrono::Utc::now().date_naive() + chrono::Duration::days(*days);
+                let today = chrono::Utc::now().date_naive();
+                let day = chrono::Duration::try_days(*days)
+                    .and_then(|d| today.checked_add_signed(d))
+                    .unwrap_or(today);
                 Value::String(day.format("%Y-%m-%d").to_string())
             }
-            Call::Epoch(offset) => Value::from(chrono::Utc::now().timestamp() + offset),
+            Call::Epoch(offset) => {
+                Value::from(chrono::Utc::now().timestamp().saturating_add(*offset))
+            }
         }),
     }
 }
@@ -378,6 +390,23 @@ mod tests {
             t.render(&scope()),
             Err(TemplateError::Missing(Namespace::Vars, _))
         ));
+    }
+
+    #[test]
+    fn absurd_offsets_are_refused_not_panics() {
+        for t in [
+            "{{ today(9223372036854775807) }}",
+            "{{ today(-9223372036854775808) }}",
+            "{{ today(1000001) }}",
+            "{{ epoch(9223372036854775807) }}",
+        ] {
+            assert!(
+                matches!(Template::parse(t), Err(TemplateError::BadCall(_))),
+                "{t}"
+            );
+        }
+        let t = Template::parse("{{ today(-1000000) }}").unwrap();
+        assert!(t.render(&scope()).is_ok());
     }
 
     #[test]

@@ -200,9 +200,163 @@ fn steps_text(case: &CaseReport) -> String {
     s
 }
 
+/// Why `junit merge` could not merge.
+#[derive(Debug, thiserror::Error)]
+#[error("{input}: not a JUnit report: {reason}")]
+pub struct MergeError {
+    /// The input that failed (as given on the command line).
+    pub input: String,
+    /// What the parser said.
+    pub reason: String,
+}
+
+/// The result of [`merge`]: the XML and what a CI log should hear about.
+#[derive(Debug)]
+pub struct Merged {
+    /// The merged document.
+    pub xml: String,
+    /// Test cases in the merged document.
+    pub cases: usize,
+    /// `classname::name` ids that appear more than once (a shard given twice, say).
+    pub duplicates: Vec<String>,
+}
+
+/// Merges JUnit reports (`(label, xml)` pairs), e.g. the shards of a `--partition` matrix.
+///
+/// Test suites with the same name (one scenario file split across shards) become one
+/// suite again, cases in input order, so the result looks like an unpartitioned run.
+/// Every count is recomputed from the cases; suite and root times are summed (the CPU
+/// time of the shards, not the matrix's wall time); the earliest timestamp wins. When
+/// no input carries `skipped` on `<testsuites>` (the strict profile), neither does the
+/// output, so a strict merge stays valid against the xUnit schema.
+pub fn merge<'a>(
+    inputs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Merged, MergeError> {
+    let mut suites: Vec<TestSuite> = Vec::new();
+    let mut root_time = Duration::ZERO;
+    let mut root_timestamp: Option<DateTime<FixedOffset>> = None;
+    let mut name = None;
+    let mut strict = true;
+    for (label, xml) in inputs {
+        let report = Report::deserialize_from_str(xml).map_err(|e| MergeError {
+            input: label.to_string(),
+            reason: e.to_string(),
+        })?;
+        strict &= !root_has_skipped(xml);
+        name = name.or(report.name);
+        root_time += report.time.unwrap_or_default();
+        root_timestamp = earliest(root_timestamp, report.timestamp);
+        for suite in report.test_suites {
+            match suites.iter_mut().find(|s| s.name == suite.name) {
+                Some(into) => {
+                    into.time = match (into.time, suite.time) {
+                        (Some(a), Some(b)) => Some(a + b),
+                        (a, b) => a.or(b),
+                    };
+                    into.timestamp = earliest(into.timestamp, suite.timestamp);
+                    into.test_cases.extend(suite.test_cases);
+                }
+                None => suites.push(suite),
+            }
+        }
+    }
+    let mut root = match name {
+        Some(n) => Report::new(n),
+        None => Report::new("launchgate"),
+    };
+    root.time = Some(root_time);
+    root.timestamp = if strict { None } else { root_timestamp };
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let mut cases = 0;
+    for (index, mut suite) in suites.into_iter().enumerate() {
+        let test_cases = std::mem::take(&mut suite.test_cases);
+        (suite.tests, suite.failures, suite.errors, suite.skipped) = (0, 0, 0, 0);
+        if suite.extra.contains_key("id") {
+            suite.extra.insert("id".into(), index.to_string().into());
+        }
+        for tc in test_cases {
+            let class = tc.classname.as_ref().map_or("", |c| c.as_str());
+            *seen
+                .entry(format!("{class}::{}", tc.name.as_str()))
+                .or_default() += 1;
+            cases += 1;
+            suite.add_test_case(tc);
+        }
+        root.add_test_suite(suite);
+    }
+    let xml = root.to_string().map_err(|e| MergeError {
+        input: "(merged)".into(),
+        reason: e.to_string(),
+    })?;
+    let mut duplicates: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, _)| id)
+        .collect();
+    duplicates.sort();
+    Ok(Merged {
+        xml: if strict {
+            strip_root_skipped(&xml)
+        } else {
+            xml
+        },
+        cases,
+        duplicates,
+    })
+}
+
+fn earliest(
+    a: Option<DateTime<FixedOffset>>,
+    b: Option<DateTime<FixedOffset>>,
+) -> Option<DateTime<FixedOffset>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// True when the `<testsuites>` start tag carries `skipped` (every profile but strict).
+fn root_has_skipped(xml: &str) -> bool {
+    xml.find("<testsuites")
+        .and_then(|start| {
+            let tag = &xml[start..];
+            tag.find('>').map(|end| tag[..end].contains(" skipped=\""))
+        })
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_joins_same_named_suites_and_recounts() {
+        let a = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="launchgate" tests="2" failures="1" errors="0" skipped="0" time="1.0">
+<testsuite name="s1" tests="2" failures="1" errors="0" skipped="0" time="1.0">
+<testcase name="a" classname="s1" time="0.5"/>
+<testcase name="b" classname="s1" time="0.5"><failure message="x">y</failure></testcase>
+</testsuite></testsuites>"#;
+        let b = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="launchgate" tests="2" failures="0" errors="1" skipped="1" time="2.0">
+<testsuite name="s1" tests="1" failures="0" errors="1" skipped="0" time="1.0">
+<testcase name="c" classname="s1" time="1.0"><error message="e"/></testcase>
+</testsuite>
+<testsuite name="s2" tests="1" failures="0" errors="0" skipped="1" time="1.0">
+<testcase name="d" classname="s2" time="1.0"><skipped message="why"/></testcase>
+</testsuite></testsuites>"#;
+        let m = merge([("a.xml", a), ("b.xml", b)]).unwrap();
+        assert_eq!(m.cases, 4);
+        assert!(m.duplicates.is_empty());
+        let r = Report::deserialize_from_str(&m.xml).unwrap();
+        assert_eq!((r.tests, r.failures, r.errors, r.skipped), (4, 1, 1, 1));
+        assert_eq!(r.test_suites.len(), 2);
+        assert_eq!(r.test_suites[0].tests, 3);
+        assert_eq!(r.time, Some(Duration::from_secs(3)));
+        let again = merge([("a.xml", a), ("a.xml", a)]).unwrap();
+        assert_eq!(again.duplicates, vec!["s1::a", "s1::b"]);
+        assert!(merge([("bad.xml", "<nope")]).is_err());
+    }
 
     #[test]
     fn strict_drops_only_root_skipped() {
