@@ -237,7 +237,7 @@ def main():
         for case in spec["cases"]:
             where = f"{f.stem}::{case['name']}"
             if (case.get("requires") or {}).get("target") == "mock":
-                skipped.append(f"{where}: embedded mock only (fault injection); launchgate skips it against a URL too")
+                skipped.append(f"{where}: embedded mock only (fault injection or golden snapshots); launchgate skips it against a URL too")
                 continue
             case_vars = {}
             for n, v in (case.get("vars") or {}).items():
