@@ -194,6 +194,21 @@ pub fn check(paths: &[PathBuf]) -> Exit {
     }
 }
 
+/// Whether requests to this target could meet a certificate: anything but
+/// plain HTTP on loopback (a plain-HTTP remote host may redirect to HTTPS).
+fn needs_tls_roots(target: &Target) -> bool {
+    let Ok(url) = url::Url::parse(&target.base_url) else {
+        return true;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    !(url.scheme() == "http" && loopback)
+}
+
 /// The one shared runtime of a command: two workers, as the machines have two cores.
 fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread()
@@ -320,7 +335,7 @@ pub fn run(cfg: RunConfig) -> Exit {
         &target.inputs.keys,
         target.facts.get("role").and_then(|r| r.as_str()),
     );
-    let http = match Http::new(cfg.run.body_cap) {
+    let http = match Http::new(cfg.run.body_cap, needs_tls_roots(&target)) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("launchgate: {e}");

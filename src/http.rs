@@ -59,15 +59,21 @@ pub fn control_client(timeout: Duration) -> Result<reqwest::Client, ClientError>
 
 impl Http {
     /// Builds the client. Redirects are followed at most 5 times (a loop becomes an error).
-    pub fn new(body_cap: usize) -> Result<Http, ClientError> {
+    ///
+    /// `tls_roots: false` skips loading the system's trust store (about half of
+    /// launchgate's start-up): for plain-HTTP loopback targets such as the
+    /// embedded mock, where no certificate is ever verified.
+    pub fn new(body_cap: usize, tls_roots: bool) -> Result<Http, ClientError> {
         install_tls_provider();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("launchgate/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::limited(5))
             .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| ClientError(e.to_string()))?;
+            .pool_idle_timeout(Duration::from_secs(30));
+        if !tls_roots {
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        let client = builder.build().map_err(|e| ClientError(e.to_string()))?;
         Ok(Http { client, body_cap })
     }
 
