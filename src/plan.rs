@@ -68,6 +68,7 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
             &m.ge,
             &m.contains,
             &m.subset_of,
+            &m.superset_of,
         ]
         .into_iter()
         .flatten()
@@ -90,20 +91,39 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
     for v in case.vars.values() {
         add_value(&v.value, &mut refs);
     }
+    for (n, _) in &suite.spec.defaults.headers {
+        add_str(n, &mut refs);
+    }
     for step in &case.steps {
         let s = &step.value;
-        add_str(&s.request.path.value, &mut refs);
-        for v in s.request.headers.values() {
-            add_str(&v.value, &mut refs);
+        if let Some(r) = &s.request {
+            add_str(&r.path.value, &mut refs);
+            for (n, v) in &r.headers {
+                add_str(n, &mut refs);
+                add_str(&v.value, &mut refs);
+            }
+            for v in r.query.values() {
+                add_value(&v.value, &mut refs);
+            }
+            if let Some(j) = &r.json {
+                add_value(&j.value, &mut refs);
+            }
+            if let Some(b) = &r.body {
+                add_str(&b.value, &mut refs);
+            }
         }
-        for v in s.request.query.values() {
-            add_value(&v.value, &mut refs);
+        if let Some(r) = &s.receive {
+            add_str(&r.value.within.value, &mut refs);
+            add_expect(&r.value.until, &mut refs);
+            if let Some(sig) = &r.value.signature {
+                add_str(&sig.header, &mut refs);
+                add_str(&sig.secret, &mut refs);
+            }
         }
-        if let Some(j) = &s.request.json {
-            add_value(&j.value, &mut refs);
-        }
-        if let Some(b) = &s.request.body {
-            add_str(&b.value, &mut refs);
+        for c in s.capture.values() {
+            if let Some(p) = &c.value.json {
+                add_str(p, &mut refs);
+            }
         }
         if let Some(w) = &s.wait {
             add_str(&w.value, &mut refs);
@@ -153,7 +173,10 @@ pub fn skip_reason(
     }
     let mut missing = Vec::new();
     for (ns, name) in references(case, suite) {
-        if ns == Namespace::Target && !target.facts.contains_key(&name) {
+        if ns == Namespace::Target
+            && !target.facts.contains_key(&name)
+            && !suite.spec.defaults.target.contains_key(&name)
+        {
             missing.push(format!(
                 "target fact `{name}` (declare `{name}:` in the target file)"
             ));
@@ -174,11 +197,12 @@ pub fn skip_reason(
     }
     if target.kind == Kind::Remote && !policy.allow_writes {
         if let Some(step) = case.steps.iter().find(|s| s.value.writes) {
-            let name = step
-                .value
-                .name
-                .clone()
-                .unwrap_or_else(|| step.value.request.path.value.clone());
+            let name = step.value.name.clone().unwrap_or_else(|| {
+                step.value
+                    .request
+                    .as_ref()
+                    .map_or_else(String::new, |r| r.path.value.clone())
+            });
             return Some(format!(
                 "step `{name}` writes to the target; pass --allow-writes to run it against a real environment"
             ));
