@@ -122,6 +122,9 @@ pub fn check(expect: &ExpectSpec, resp: &Response, scope: &Scope) -> Vec<Mismatc
         }
     }
     for (name, m) in &expect.headers {
+        // Header names may be templates (`"{{ target.replay_header }}"`).
+        let expanded = crate::template::expand_str(name, scope);
+        let name = expanded.as_deref().unwrap_or(name);
         let actual = resp.header(name).map(Value::String);
         if let Err(e) = check_matcher(&m.value.0, actual.as_ref(), scope, true) {
             out.push(Mismatch::new(

@@ -54,7 +54,7 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
         for m in e.headers.values().chain(e.json.values()) {
             add_matcher(&m.value.0, refs);
         }
-        for p in e.json.keys() {
+        for p in e.json.keys().chain(e.headers.keys()) {
             add_value(&Value::String(p.clone()), refs);
         }
     }
@@ -102,7 +102,8 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
                 add_str(n, &mut refs);
                 add_str(&v.value, &mut refs);
             }
-            for v in r.query.values() {
+            for (k, v) in &r.query {
+                add_str(k, &mut refs);
                 add_value(&v.value, &mut refs);
             }
             if let Some(j) = &r.json {
@@ -177,9 +178,13 @@ pub fn skip_reason(
             && !target.facts.contains_key(&name)
             && !suite.spec.defaults.target.contains_key(&name)
         {
-            missing.push(format!(
-                "target fact `{name}` (declare `{name}:` in the target file)"
-            ));
+            // role, needs and integration_key are fields of their own; anything else is a fact.
+            let where_ = if matches!(name.as_str(), "role" | "needs" | "integration_key") {
+                format!("declare `{name}:` in the target file")
+            } else {
+                format!("declare it under `facts:` in the target file")
+            };
+            missing.push(format!("target fact `{name}` ({where_})"));
         }
     }
     for k in &keys {

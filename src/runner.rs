@@ -989,6 +989,7 @@ impl Runner {
             let mut pairs = url::form_urlencoded::Serializer::new(String::new());
             for (k, v) in &r.query {
                 let v = expand_value(&v.value, scope).map_err(|e| format!("query {k}: {e}"))?;
+                let k = &expand_str(k, scope).map_err(|e| format!("query name {k}: {e}"))?;
                 match v {
                     Value::Array(items) => {
                         for i in items {

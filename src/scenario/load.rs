@@ -324,6 +324,7 @@ impl Ctx<'_> {
 
     fn expect(&mut self, e: &ExpectSpec) {
         for (name, m) in &e.headers {
+            self.template(m.referenced, name);
             self.matcher(m.referenced, &m.value.0);
             if name.trim().is_empty() {
                 self.err(m.referenced, "empty header name");
@@ -562,7 +563,8 @@ fn validate_request(cx: &mut Ctx, s: &StepSpec, r: &RequestSpec) {
         cx.template(v.referenced, &v.value);
         literal_secret_header(cx, name, v);
     }
-    for v in r.query.values() {
+    for (k, v) in &r.query {
+        cx.template(v.referenced, k);
         cx.template_value(v.referenced, &v.value);
     }
     if let Some(j) = &r.json {
