@@ -527,7 +527,7 @@ pub fn check_matcher(
                 })
                 .collect();
             return Err(MatchError {
-                expected: format!("all {} expected elements", wanted_items.len()),
+                expected: format!("each of the {} values wanted", wanted_items.len()),
                 actual: format!("{} missing: {}", missing.len(), list.join(", ")),
             });
         }
