@@ -1084,7 +1084,10 @@ pub fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
         match std::fs::read(file) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("launchgate webhook sign: cannot read {}: {e}", file.display());
+                eprintln!(
+                    "launchgate webhook sign: cannot read {}: {e}",
+                    file.display()
+                );
                 return Exit::Usage;
             }
         }

@@ -221,7 +221,9 @@ pub fn query_first(body: &Value, path: &str) -> Result<Option<Value>, String> {
 /// Every node a JSONPath selects, as an array (captures with `all: true`).
 pub fn query_all(body: &Value, path: &str) -> Result<Value, String> {
     let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
-    Ok(Value::Array(jp.query(body).all().into_iter().cloned().collect()))
+    Ok(Value::Array(
+        jp.query(body).all().into_iter().cloned().collect(),
+    ))
 }
 
 /// Evaluates a JSONPath: `None` when nothing matches.

@@ -315,7 +315,10 @@ fn run(a: RunArgs) -> Exit {
     };
     for q in &a.mock_quirks {
         let parsed = match a.api {
-            app::Api::Agent => q.parse().map(|q| mock.quirks.push(q)).map_err(|e| e.to_string()),
+            app::Api::Agent => q
+                .parse()
+                .map(|q| mock.quirks.push(q))
+                .map_err(|e| e.to_string()),
             app::Api::Giftcard => q
                 .parse::<launchgate::giftcard::VendorQuirkArg>()
                 .map(|q| vendor.quirks.push(q)),

@@ -182,7 +182,7 @@ pub fn skip_reason(
             let where_ = if matches!(name.as_str(), "role" | "needs" | "integration_key") {
                 format!("declare `{name}:` in the target file")
             } else {
-                format!("declare it under `facts:` in the target file")
+                "declare it under `facts:` in the target file".to_string()
             };
             missing.push(format!("target fact `{name}` ({where_})"));
         }

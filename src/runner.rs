@@ -346,7 +346,9 @@ impl Runner {
                     if done {
                         format!("{count} deliveries at the receiver; condition met after {waited}")
                     } else {
-                        format!("{count} deliveries at the receiver; condition not met within {waited}")
+                        format!(
+                            "{count} deliveries at the receiver; condition not met within {waited}"
+                        )
                     },
                 );
                 return Ok((resp, line));
@@ -407,7 +409,8 @@ impl Runner {
         let mut slowest = Duration::ZERO;
         for slot in results {
             let Some((r, d)) = slot else {
-                responses.push(serde_json::json!({"status": null, "error": "the request task failed"}));
+                responses
+                    .push(serde_json::json!({"status": null, "error": "the request task failed"}));
                 statuses.push(Value::Null);
                 continue;
             };
@@ -447,10 +450,7 @@ impl Runner {
         rep.request_ms = Some(slowest.as_secs_f64() * 1000.0);
         self.note(
             rep,
-            format!(
-                "parallel: statuses {}",
-                Value::Array(statuses.clone())
-            ),
+            format!("parallel: statuses {}", Value::Array(statuses.clone())),
         );
         let body = serde_json::json!({
             "responses": responses,
@@ -680,7 +680,10 @@ impl Runner {
         };
         if let Some(n) = &step.parallel {
             let expected = step.expect.status.as_ref().map(|s| &s.value);
-            return match self.parallel(suite, request, n.value, expected, scope, rep).await {
+            return match self
+                .parallel(suite, request, n.value, expected, scope, rep)
+                .await
+            {
                 Ok((resp, line)) => self.judge(suite, step, at, scope, rep, &resp, &line),
                 Err(e) => err(e),
             };

@@ -120,8 +120,9 @@ fn faithful_vendor_mock_answers_yes_to_all_three() {
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
     assert_eq!(cases.len(), 3);
-    assert!(cases.iter().all(|c| c.children().all(|ch| !ch.is_element()
-        || ch.has_tag_name("system-out"))));
+    assert!(cases.iter().all(|c| c
+        .children()
+        .all(|ch| !ch.is_element() || ch.has_tag_name("system-out"))));
     // The mock's published keys never reach a report.
     for text in [&r.scorecard_md, &r.scorecard_junit, &r.report.to_string()] {
         assert!(!text.contains(launchgate::giftcard::mock::FIXTURE_API_KEY));
@@ -150,7 +151,14 @@ fn check(q: VendorQuirk) {
         VendorQuirk::WebhookDrop => "webhook-drop=0.5".to_string(),
         other => other.name().to_string(),
     };
-    let r = run(&["--api", "giftcard", "--mock-seed", "7", "--mock-quirk", &arg]);
+    let r = run(&[
+        "--api",
+        "giftcard",
+        "--mock-seed",
+        "7",
+        "--mock-quirk",
+        &arg,
+    ]);
     assert_eq!(r.code, 1, "{}: the pack must fail\n{}", q.name(), r.stdout);
     let mut want = vec!["yes"; 3];
     want[question_of(q)] = "no";
@@ -248,7 +256,10 @@ fn webhook_drop_names_exactly_the_dropped_orders() {
             "webhook",
         ],
         &[
-            ("SANDBOX_API_KEY", launchgate::giftcard::mock::FIXTURE_API_KEY),
+            (
+                "SANDBOX_API_KEY",
+                launchgate::giftcard::mock::FIXTURE_API_KEY,
+            ),
             (
                 "SANDBOX_WEBHOOK_SECRET",
                 launchgate::giftcard::mock::FIXTURE_WEBHOOK_SECRET,
@@ -286,14 +297,12 @@ fn webhook_drop_names_exactly_the_dropped_orders() {
     };
     let lost = case_failure(&r, "giftcard.webhooks::no order's webhook is lost");
     let reported_by_webhooks = ids_in(&lost);
-    let recon = case(
-        "giftcard.reconciliation::reconciliation names the orders whose webhooks never came",
-    );
+    let recon =
+        case("giftcard.reconciliation::reconciliation names the orders whose webhooks never came");
     assert_eq!(recon["outcome"], "passed", "{recon}");
     // The warning on its last step lists the missing orders.
     let notes = recon["steps"][2]["notes"].to_string();
-    let reported_by_reconciliation =
-        ids_in(notes.split("missing: ").nth(1).unwrap_or_default());
+    let reported_by_reconciliation = ids_in(notes.split("missing: ").nth(1).unwrap_or_default());
     let reported: std::collections::BTreeSet<String> = reported_by_webhooks
         .union(&reported_by_reconciliation)
         .cloned()
@@ -350,7 +359,10 @@ fn a_sandbox_without_writes_or_facts_gets_could_not_tell() {
         ["could_not_tell", "could_not_tell", "could_not_tell"]
     );
     let text = r.report.to_string();
-    assert!(text.contains("missing key `vendor` (set LAUNCHGATE_VENDOR_KEY)"), "{text}");
+    assert!(
+        text.contains("missing key `vendor` (set LAUNCHGATE_VENDOR_KEY)"),
+        "{text}"
+    );
     assert!(
         text.contains("target fact `brand_id` (declare it under `facts:` in the target file)"),
         "{text}"

@@ -17,7 +17,11 @@ async fn start(opts: VendorOptions) -> (VendorMock, reqwest::Client) {
     (m, reqwest::Client::new())
 }
 
-async fn post(c: &reqwest::Client, base: &str, body: &Value) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+async fn post(
+    c: &reqwest::Client,
+    base: &str,
+    body: &Value,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let r = c
         .post(format!("{base}/api/v1/orders"))
         .bearer_auth(FIXTURE_API_KEY)
@@ -73,7 +77,13 @@ async fn idempotency_replays_refuses_and_requires_keys() {
         .unwrap();
     assert_eq!(r.status(), 401);
     // Garbage never panics the mock.
-    for body in ["", "[]", "{\"amount\": -1}", "nul", "{\"idempotency_key\": 5}"] {
+    for body in [
+        "",
+        "[]",
+        "{\"amount\": -1}",
+        "nul",
+        "{\"idempotency_key\": 5}",
+    ] {
         let r = c
             .post(format!("{base}/api/v1/orders"))
             .bearer_auth(FIXTURE_API_KEY)
@@ -278,7 +288,13 @@ fn webhook_send_passes_a_verifying_receiver_and_fails_a_trusting_one() {
         let out = String::from_utf8_lossy(&o.stdout);
         assert_eq!(o.status.code(), Some(code), "{out}");
         assert!(!out.contains("team-secret"), "the secret is never printed");
-        for v in ["signed", "tampered", "unsigned", "replayed", "re-serialised"] {
+        for v in [
+            "signed",
+            "tampered",
+            "unsigned",
+            "replayed",
+            "re-serialised",
+        ] {
             assert!(out.contains(v), "{v} missing in {out}");
         }
         if !strict {
@@ -288,7 +304,15 @@ fn webhook_send_passes_a_verifying_receiver_and_fails_a_trusting_one() {
     }
     // Nobody listening: exit 3.
     let o = bin()
-        .args(["webhook", "send", "http://127.0.0.1:9/hook", "--secret-env", "TEAM_SECRET", "--timeout", "2s"])
+        .args([
+            "webhook",
+            "send",
+            "http://127.0.0.1:9/hook",
+            "--secret-env",
+            "TEAM_SECRET",
+            "--timeout",
+            "2s",
+        ])
         .env("TEAM_SECRET", "team-secret")
         .output()
         .unwrap();

@@ -219,7 +219,10 @@ impl VendorMock {
             .route("/api/v1/orders", post(create_order))
             .route("/api/v1/orders/{id}", get(get_order))
             .route("/api/v1/reconciliation", get(reconciliation))
-            .route("/api/v1/webhooks", post(register_webhook).get(list_webhooks))
+            .route(
+                "/api/v1/webhooks",
+                post(register_webhook).get(list_webhooks),
+            )
             .route("/__launchgate/reset", post(control_reset))
             .route("/__launchgate/webhooks", get(control_webhooks))
             .route("/__launchgate/fixtures", get(control_fixtures))
@@ -321,6 +324,9 @@ fn valid_url(u: &str) -> Result<(), String> {
     }
 }
 
+/// An early answer from a parsing helper: boxed, so `Result`s stay small.
+type Refusal = Box<Response>;
+
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "code": code, "message": message }))).into_response()
 }
@@ -406,40 +412,40 @@ struct NewOrder {
     currency: String,
 }
 
-fn parse_order(body: &Value, require_key: bool) -> Result<NewOrder, Response> {
+fn parse_order(body: &Value, require_key: bool) -> Result<NewOrder, Refusal> {
     let Some(obj) = body.as_object() else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "INVALID_REQUEST",
             "the body must be a JSON object",
-        ));
+        )));
     };
     let key = match obj.get("idempotency_key") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 255 => Some(s.clone()),
         Some(_) => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "VALIDATION_FAILED",
                 "idempotency_key must be a non-empty string of at most 255 characters",
-            ))
+            )))
         }
     };
     if require_key && key.is_none() {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "IDEMPOTENCY_KEY_REQUIRED",
             "idempotency_key is required: retries must not create a second order",
-        ));
+        )));
     }
-    let text = |name: &str| -> Result<String, Response> {
+    let text = |name: &str| -> Result<String, Refusal> {
         match obj.get(name) {
             Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 255 => Ok(s.clone()),
-            _ => Err(error(
+            _ => Err(Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "VALIDATION_FAILED",
                 &format!("{name} must be a non-empty string"),
-            )),
+            ))),
         }
     };
     let customer_id = text("customer_id")?;
@@ -450,22 +456,22 @@ fn parse_order(body: &Value, require_key: bool) -> Result<NewOrder, Response> {
             Value::Number(n.clone())
         }
         _ => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "VALIDATION_FAILED",
                 "amount must be a positive number",
-            ))
+            )))
         }
     };
     let reference = match obj.get("reference") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.len() <= 255 => Some(s.clone()),
         Some(_) => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "VALIDATION_FAILED",
                 "reference must be a string of at most 255 characters",
-            ))
+            )))
         }
     };
     Ok(NewOrder {
@@ -479,11 +485,7 @@ fn parse_order(body: &Value, require_key: bool) -> Result<NewOrder, Response> {
 }
 
 fn json_response(status: u16, body: Bytes, replayed: bool) -> Response {
-    let mut r = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        body,
-    )
-        .into_response();
+    let mut r = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
     r.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -512,7 +514,11 @@ impl VState {
     }
 }
 
-async fn create_order(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create_order(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !authorized(&headers) {
         return unauthorized();
     }
@@ -527,7 +533,7 @@ async fn create_order(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
     let honour_keys = !opts.has(VendorQuirk::NoIdempotency);
     let new = match parse_order(&parsed, honour_keys) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let fp = fingerprint(&parsed);
     let mut guard = InFlight {
@@ -718,7 +724,13 @@ fn transition(shared: &Arc<Shared>, seq: u64, status: &'static str) -> bool {
     true
 }
 
-async fn deliver(shared: Arc<Shared>, url: String, event_id: String, body: Bytes, sig: Option<String>) {
+async fn deliver(
+    shared: Arc<Shared>,
+    url: String,
+    event_id: String,
+    body: Bytes,
+    sig: Option<String>,
+) {
     let opts = &shared.opts;
     for attempt in 0..opts.webhook_attempts {
         let status = {
@@ -756,16 +768,18 @@ async fn deliver(shared: Arc<Shared>, url: String, event_id: String, body: Bytes
         if ok || opts.has(VendorQuirk::NoWebhookRetry) {
             return;
         }
-        let wait = opts
-            .webhook_backoff
-            .saturating_mul(1u32 << attempt.min(16));
+        let wait = opts.webhook_backoff.saturating_mul(1u32 << attempt.min(16));
         if attempt + 1 < opts.webhook_attempts {
             tokio::time::sleep(wait).await;
         }
     }
 }
 
-async fn get_order(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn get_order(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if !authorized(&headers) {
         return unauthorized();
     }
@@ -776,19 +790,23 @@ async fn get_order(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(i
     }
 }
 
-fn parse_time(name: &str, v: &str) -> Result<DateTime<Utc>, Response> {
+fn parse_time(name: &str, v: &str) -> Result<DateTime<Utc>, Refusal> {
     DateTime::parse_from_rfc3339(v)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {
-            error(
+            Box::new(error(
                 StatusCode::BAD_REQUEST,
                 "INVALID_PARAMETER",
                 &format!("{name} must be an RFC 3339 timestamp"),
-            )
+            ))
         })
 }
 
-async fn reconciliation(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+async fn reconciliation(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     if !authorized(&headers) {
         return unauthorized();
     }
@@ -804,11 +822,11 @@ async fn reconciliation(State(shared): State<Arc<Shared>>, headers: HeaderMap, R
         match &*k {
             "from" if !v.is_empty() => match parse_time("from", &v) {
                 Ok(t) => from = Some(t),
-                Err(r) => return r,
+                Err(r) => return *r,
             },
             "to" if !v.is_empty() => match parse_time("to", &v) {
                 Ok(t) => to = Some(t),
-                Err(r) => return r,
+                Err(r) => return *r,
             },
             "cursor" if !v.is_empty() => {
                 match v.strip_prefix("c_").and_then(|n| n.parse::<u64>().ok()) {
@@ -835,16 +853,18 @@ async fn reconciliation(State(shared): State<Arc<Shared>>, headers: HeaderMap, R
             _ => {}
         }
     }
-    let in_range = |o: &Order| {
-        from.is_none_or(|f| o.updated_at >= f) && to.is_none_or(|t| o.updated_at < t)
-    };
+    let in_range =
+        |o: &Order| from.is_none_or(|f| o.updated_at >= f) && to.is_none_or(|t| o.updated_at < t);
     let st = shared.state.lock();
     if opts.has(VendorQuirk::AggregatedReconciliation) {
         // Daily totals: what the article calls a dashboard, not a reconciliation API.
         let mut days: BTreeMap<(String, String), (u64, f64)> = BTreeMap::new();
         for o in st.orders.values().filter(|o| in_range(o)) {
             let e = days
-                .entry((o.updated_at.format("%Y-%m-%d").to_string(), o.currency.clone()))
+                .entry((
+                    o.updated_at.format("%Y-%m-%d").to_string(),
+                    o.currency.clone(),
+                ))
                 .or_default();
             e.0 += 1;
             e.1 += o.amount.as_f64().unwrap_or(0.0);
@@ -886,7 +906,11 @@ async fn reconciliation(State(shared): State<Arc<Shared>>, headers: HeaderMap, R
     Json(json!({ "data": data, "next_cursor": next.flatten() })).into_response()
 }
 
-async fn register_webhook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn register_webhook(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !authorized(&headers) {
         return unauthorized();
     }
@@ -904,7 +928,7 @@ async fn register_webhook(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         return error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED", &e);
     }
     let mut st = shared.state.lock();
-    if !st.webhooks.iter().any(|u| *u == url) {
+    if !st.webhooks.contains(&url) {
         if st.webhooks.len() >= 20 {
             return error(
                 StatusCode::CONFLICT,

@@ -239,11 +239,7 @@ pub fn render_markdown(s: &Scorecard) -> String {
         ));
     }
     for r in &s.rows {
-        out.push_str(&format!(
-            "\n## {} **{}**\n\n",
-            r.title,
-            r.answer.label()
-        ));
+        out.push_str(&format!("\n## {} **{}**\n\n", r.title, r.answer.label()));
         if r.evidence.is_empty() {
             out.push_str("- no probe ran\n");
         }
@@ -441,12 +437,12 @@ mod tests {
         ]);
         let s = evaluate(&r);
         let answers: Vec<Answer> = s.rows.iter().map(|r| r.answer).collect();
-        assert_eq!(
-            answers,
-            vec![Answer::No, Answer::Yes, Answer::CouldNotTell]
-        );
+        assert_eq!(answers, vec![Answer::No, Answer::Yes, Answer::CouldNotTell]);
         let md = render_markdown(&s);
-        assert!(md.contains("| Do you support idempotency keys? | **no** |"), "{md}");
+        assert!(
+            md.contains("| Do you support idempotency keys? | **no** |"),
+            "{md}"
+        );
         assert!(md.contains("`POST http://h/api/v1/orders`"), "{md}");
         let run = as_run(&s, &r);
         let outcomes: Vec<Outcome> = run.cases().map(|c| c.outcome).collect();

@@ -58,9 +58,17 @@ mod tests {
         let body = br#"{"id":"evt_1","type":"order.fulfilled"}"#;
         let sig = sign(b"s3cret", body);
         assert!(verify(b"s3cret", body, &sig));
-        assert!(verify(b"s3cret", body, &format!("sha256={}", sig.to_uppercase())));
+        assert!(verify(
+            b"s3cret",
+            body,
+            &format!("sha256={}", sig.to_uppercase())
+        ));
         assert!(!verify(b"other", body, &sig));
-        assert!(!verify(b"s3cret", br#"{"id":"evt_1", "type":"order.fulfilled"}"#, &sig));
+        assert!(!verify(
+            b"s3cret",
+            br#"{"id":"evt_1", "type":"order.fulfilled"}"#,
+            &sig
+        ));
         assert!(!verify(b"s3cret", body, "not hex"));
         assert!(!verify(b"s3cret", body, &sig[..10]));
     }

@@ -151,7 +151,10 @@ pub async fn send(
         let mut req = client
             .post(url)
             .header("content-type", "application/json")
-            .header("x-webhook-timestamp", chrono::Utc::now().timestamp().to_string())
+            .header(
+                "x-webhook-timestamp",
+                chrono::Utc::now().timestamp().to_string(),
+            )
             .body(payload);
         if let Some(s) = signature {
             req = req.header(signature_header, s);
