@@ -53,6 +53,17 @@ enum Command {
     /// Tools for your own webhook receiver: sign a body, or send it signed,
     /// tampered, unsigned and replayed events and see which it accepts.
     Webhook {
+        /// The environment variable holding the shared secret (never the secret itself).
+        #[arg(long, global = true, value_name = "VAR")]
+        secret_env: Option<String>,
+        /// The header carrying the signature (`send`).
+        #[arg(
+            long,
+            global = true,
+            default_value = "X-Signature-256",
+            value_name = "NAME"
+        )]
+        signature_header: String,
         #[command(subcommand)]
         command: WebhookCommand,
     },
@@ -67,9 +78,6 @@ enum Command {
 enum WebhookCommand {
     /// Print the hex HMAC-SHA256 signature of a file's raw bytes (`-`: standard input).
     Sign {
-        /// The environment variable holding the shared secret (never the secret itself).
-        #[arg(long, value_name = "VAR")]
-        secret_env: String,
         /// The body to sign, byte for byte.
         file: PathBuf,
     },
@@ -78,12 +86,6 @@ enum WebhookCommand {
     Send {
         /// Your receiver's URL.
         url: String,
-        /// The environment variable holding the shared secret (never the secret itself).
-        #[arg(long, value_name = "VAR")]
-        secret_env: String,
-        /// The header carrying the signature.
-        #[arg(long, default_value = "X-Signature-256", value_name = "NAME")]
-        signature_header: String,
         /// Per-delivery timeout.
         #[arg(long, default_value = "10s", value_parser = parse_duration)]
         timeout: Duration,
@@ -394,14 +396,21 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(a) => run(*a),
         Command::Check { paths } => app::check(&paths),
-        Command::Webhook { command } => match command {
-            WebhookCommand::Sign { secret_env, file } => app::webhook_sign(&secret_env, &file),
-            WebhookCommand::Send {
-                url,
-                secret_env,
-                signature_header,
-                timeout,
-            } => app::webhook_send(&url, &secret_env, &signature_header, timeout),
+        Command::Webhook {
+            secret_env,
+            signature_header,
+            command,
+        } => match secret_env {
+            None => {
+                eprintln!("launchgate webhook: pass --secret-env VAR, the environment variable holding the shared secret");
+                Exit::Usage
+            }
+            Some(secret_env) => match command {
+                WebhookCommand::Sign { file } => app::webhook_sign(&secret_env, &file),
+                WebhookCommand::Send { url, timeout } => {
+                    app::webhook_send(&url, &secret_env, &signature_header, timeout)
+                }
+            },
         },
         Command::Referee(a) => referee(a),
         Command::Checklist {
