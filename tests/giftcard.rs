@@ -87,8 +87,23 @@ fn case_failure(r: &Run, id: &str) -> String {
 
 #[test]
 fn faithful_vendor_mock_answers_yes_to_all_three() {
-    let r = run(&["--api", "giftcard"]);
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let r = run_in(
+        dir.path(),
+        &["--api", "giftcard", "--html", html.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    // The HTML report carries the same table.
+    let page = std::fs::read_to_string(&html).unwrap();
+    let doc = scraper::Html::parse_document(&page);
+    let sel = scraper::Selector::parse("section#scorecard td").unwrap();
+    let cells: Vec<String> = doc
+        .select(&sel)
+        .map(|c| c.text().collect::<String>())
+        .collect();
+    assert_eq!(cells.iter().filter(|c| *c == "yes").count(), 3, "{cells:?}");
     assert_eq!(answers(&r), ["yes", "yes", "yes"]);
     let t = r.report["suites"]
         .as_array()

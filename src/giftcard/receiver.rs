@@ -34,7 +34,7 @@ pub struct ReceiverOptions {
     pub refuse_first: u32,
     /// Deliveries kept (oldest forgotten first).
     pub capacity: usize,
-    /// Largest body accepted; bigger deliveries get 413 and are recorded without their body.
+    /// Largest body accepted; bigger deliveries get 413 and are not recorded.
     pub max_body: usize,
 }
 
