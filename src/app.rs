@@ -44,11 +44,45 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// Which API a run's built-in suite and embedded mock are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Api {
+    /// The Reward Loyalty Agent API (contract Part A): `scenarios/agent-api/`.
+    #[default]
+    Agent,
+    /// The gift-card vendor API (contract Part B): `scenarios/giftcard/`.
+    Giftcard,
+}
+
+impl Api {
+    /// The directory of its built-in suite.
+    pub fn builtin_dir(self) -> &'static str {
+        match self {
+            Api::Agent => "scenarios/agent-api/",
+            Api::Giftcard => "scenarios/giftcard/",
+        }
+    }
+}
+
+/// launchgate's webhook receiver for `receive:` steps.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookConfig {
+    /// Where it listens (default `127.0.0.1:0`).
+    pub listen: Option<SocketAddr>,
+    /// The URL vendors deliver to, when exposed elsewhere (a tunnel).
+    pub public_url: Option<String>,
+    /// Refuse the first N deliveries of every event (default: 1 against the
+    /// embedded vendor mock, so retries are seen; 0 elsewhere).
+    pub refuse_first: Option<u32>,
+}
+
 /// Which target to run against.
 #[derive(Debug, Clone)]
 pub enum TargetChoice {
     /// The embedded mock, with these options.
     Mock(MockOptions),
+    /// The embedded gift-card vendor mock (`--api giftcard`), with these options.
+    Vendor(crate::giftcard::VendorOptions),
     /// A base URL with the default variable names.
     Url(String),
     /// A target file.
@@ -70,8 +104,15 @@ impl TargetChoice {
 
 /// Everything `launchgate run` needs.
 pub struct RunConfig {
-    /// Scenario files or directories; empty = the built-in launch suite.
+    /// Scenario files or directories; empty = the built-in suite of `api`.
     pub paths: Vec<PathBuf>,
+    /// Which built-in suite runs when `paths` is empty.
+    pub api: Api,
+    /// The webhook receiver (started when a suite has a `receive:` step).
+    pub webhooks: WebhookConfig,
+    /// Where the vendor scorecard goes (Markdown; JSON and JUnit beside it), when
+    /// some case is tagged `vendor:`.
+    pub scorecard: PathBuf,
     /// The target.
     pub target: TargetChoice,
     /// A `.env`-style secrets file.
@@ -119,11 +160,21 @@ fn print_diagnostics(diags: &[Diagnostic]) {
     );
 }
 
-/// Loads scenario files (or the built-in suite when `paths` is empty), collecting every diagnostic.
+/// Loads scenario files (or every built-in suite when `paths` is empty), collecting every diagnostic.
 pub fn load_suites(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<Diagnostic>> {
+    load_from(paths, None)
+}
+
+/// Loads scenario files, or the built-in suite of `api` when `paths` is empty.
+pub fn load_suites_for(paths: &[PathBuf], api: Api) -> Result<Vec<Suite>, Vec<Diagnostic>> {
+    load_from(paths, Some(api))
+}
+
+fn load_from(paths: &[PathBuf], api: Option<Api>) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let sources: Vec<(PathBuf, String)> = if paths.is_empty() {
         BUILTIN_SCENARIOS
             .iter()
+            .filter(|(p, _)| api.is_none_or(|a| p.starts_with(a.builtin_dir())))
             .map(|(p, text)| (PathBuf::from(p), text.to_string()))
             .collect()
     } else {
@@ -234,9 +285,12 @@ fn hostname() -> String {
 }
 
 /// The HTML report's optional sections for what this run has.
-fn html_extras(referee: Option<&crate::referee::RefereeReport>) -> report::html::Extras {
+fn html_extras(
+    referee: Option<&crate::referee::RefereeReport>,
+    scorecard: Option<&crate::giftcard::scorecard::Scorecard>,
+) -> report::html::Extras {
     report::html::Extras {
-        vendor_scorecard: None,
+        vendor_scorecard: scorecard.map(crate::giftcard::scorecard::as_table),
         referee_verdicts: referee.map(|r| report::html::ExtraTable {
             intro: Some(format!(
                 "The integration's client, refereed against the mock: {} requests judged{}.",
@@ -285,18 +339,74 @@ pub fn run(cfg: RunConfig) -> Exit {
             return Exit::Usage;
         }
     };
-    let suites = match load_suites(&cfg.paths) {
+    let suites = match load_suites_for(&cfg.paths, cfg.api) {
         Ok(s) => s,
         Err(d) => {
             print_diagnostics(&d);
             return Exit::Usage;
         }
     };
+    let wants_receiver = suites
+        .iter()
+        .flat_map(|s| &s.spec.cases)
+        .flat_map(|c| &c.value.steps)
+        .any(|st| st.value.receive.is_some());
     let Some(rt) = runtime() else {
         return Exit::Usage;
     };
+    // The receiver starts first: the embedded vendor mock is told its URL.
+    let receiver = if wants_receiver {
+        let embedded_vendor = matches!(cfg.target, TargetChoice::Vendor(_));
+        let opts = crate::giftcard::receiver::ReceiverOptions {
+            listen: cfg
+                .webhooks
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+            public_url: cfg.webhooks.public_url.clone(),
+            refuse_first: cfg
+                .webhooks
+                .refuse_first
+                .unwrap_or(u32::from(embedded_vendor)),
+            ..Default::default()
+        };
+        match rt.block_on(crate::giftcard::receiver::Receiver::start(opts)) {
+            Ok(r) => {
+                eprintln!(
+                    "launchgate: webhook receiver at {} (listening on {})",
+                    r.url(),
+                    r.local_addr()
+                );
+                Some(Arc::new(r))
+            }
+            Err(e) => {
+                eprintln!("launchgate: webhook receiver: {e}");
+                return Exit::Usage;
+            }
+        }
+    } else {
+        None
+    };
+    let mut vendor_server = None;
     let mut mock_server = None;
     let target = match &cfg.target {
+        TargetChoice::Vendor(opts) => {
+            let mut opts = opts.clone();
+            if let Some(r) = &receiver {
+                opts.webhook_urls.push(r.url().to_string());
+            }
+            let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+            match rt.block_on(crate::giftcard::VendorMock::start(opts, addr)) {
+                Ok(m) => {
+                    let t = Target::vendor_mock(m.base_url());
+                    vendor_server = Some(m);
+                    t
+                }
+                Err(e) => {
+                    eprintln!("launchgate: cannot start the embedded vendor mock: {e}");
+                    return Exit::Usage;
+                }
+            }
+        }
         TargetChoice::Mock(opts) => {
             let addr = SocketAddr::from(([127, 0, 0, 1], 0));
             match rt.block_on(MockServer::start(opts.clone(), addr)) {
@@ -365,7 +475,7 @@ pub fn run(cfg: RunConfig) -> Exit {
         update: cfg.update_snapshots,
         builtin: BUILTIN_SNAPSHOTS,
     };
-    let runner = Arc::new(Runner::new(
+    let mut runner = Runner::new(
         http,
         target,
         suites.clone(),
@@ -373,7 +483,11 @@ pub fn run(cfg: RunConfig) -> Exit {
         cfg.run.clone(),
         store,
         run_id,
-    ));
+    );
+    if let Some(r) = &receiver {
+        runner = runner.with_receiver(r.clone());
+    }
+    let runner = Arc::new(runner);
     let results: Arc<Mutex<Vec<(usize, usize, CaseReport)>>> = Arc::default();
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
@@ -407,6 +521,9 @@ pub fn run(cfg: RunConfig) -> Exit {
     let listing = cfg.libtest.list;
     let _conclusion = libtest_mimic::run(&cfg.libtest, trials);
     if let Some(m) = mock_server {
+        rt.block_on(m.shutdown());
+    }
+    if let Some(m) = vendor_server {
         rt.block_on(m.shutdown());
     }
     if listing {
@@ -455,9 +572,38 @@ pub fn run(cfg: RunConfig) -> Exit {
         .redact(&serde_json::to_string_pretty(&list).unwrap_or_default())
         .into_owned();
     let checklist_json_path = cfg.checklist.with_extension("json");
+    let scorecard = crate::giftcard::scorecard::applies(&report)
+        .then(|| crate::giftcard::scorecard::evaluate(&report));
     let html = cfg.html.as_ref().map(|p| {
-        let page = report::html::render(&report, &list, &html_extras(referee_report.as_ref()));
+        let page = report::html::render(
+            &report,
+            &list,
+            &html_extras(referee_report.as_ref(), scorecard.as_ref()),
+        );
         (p, redactor.redact(&page).into_owned())
+    });
+    let scorecard_json_path = cfg.scorecard.with_extension("json");
+    let scorecard_junit_path = scorecard_junit_path(&cfg.scorecard);
+    let scorecard_files = scorecard.as_ref().map(|s| {
+        use crate::giftcard::scorecard as sc;
+        [
+            (
+                &cfg.scorecard,
+                redactor.redact(&sc::render_markdown(s)).into_owned(),
+            ),
+            (
+                &scorecard_json_path,
+                redactor
+                    .redact(&serde_json::to_string_pretty(s).unwrap_or_default())
+                    .into_owned(),
+            ),
+            (
+                &scorecard_junit_path,
+                redactor
+                    .redact(&junit::render(&sc::as_run(s, &report), cfg.junit_profile))
+                    .into_owned(),
+            ),
+        ]
     });
     for (path, text) in [
         (&cfg.junit, junit_xml),
@@ -467,6 +613,7 @@ pub fn run(cfg: RunConfig) -> Exit {
     ]
     .into_iter()
     .chain(html)
+    .chain(scorecard_files.into_iter().flatten())
     {
         if let Err(e) = report::write_atomic(path, text.as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", path.display());
@@ -485,7 +632,26 @@ pub fn run(cfg: RunConfig) -> Exit {
     if let Some(p) = &cfg.html {
         println!("HTML report: {}", p.display());
     }
+    if let Some(s) = &scorecard {
+        println!("vendor scorecard:");
+        for r in &s.rows {
+            println!("  {:<64} {}", r.title, r.answer.label());
+        }
+        println!(
+            "  {} (Markdown), {} (JUnit)",
+            cfg.scorecard.display(),
+            scorecard_junit_path.display()
+        );
+    }
     exit_status(&report, cfg.fail_on_skip, write_failed)
+}
+
+/// `scorecard.md` → `scorecard-junit.xml` beside it.
+fn scorecard_junit_path(md: &Path) -> PathBuf {
+    let stem = md
+        .file_stem()
+        .map_or_else(|| "scorecard".into(), |s| s.to_string_lossy().into_owned());
+    md.with_file_name(format!("{stem}-junit.xml"))
 }
 
 /// The git commit of the scenario files: `built-in` for the compiled-in suite, else
@@ -618,7 +784,13 @@ pub fn checklist_from(
     }
     if let Some(p) = html {
         // No keys are known here; key-shaped values are still redacted.
-        let page = report::html::render(&run, &list, &html_extras(referee_report.as_ref()));
+        let scorecard = crate::giftcard::scorecard::applies(&run)
+            .then(|| crate::giftcard::scorecard::evaluate(&run));
+        let page = report::html::render(
+            &run,
+            &list,
+            &html_extras(referee_report.as_ref(), scorecard.as_ref()),
+        );
         let page = Redactor::default().redact(&page).into_owned();
         if let Err(e) = report::write_atomic(p, page.as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", p.display());
@@ -713,6 +885,7 @@ pub fn referee_as_run(r: &crate::referee::RefereeReport) -> RunReport {
                 response: None,
             }),
             checklist: vec![j.item.clone()],
+            vendor: Vec::new(),
             started_at: r.started_at.clone(),
             duration_ms: 0,
             steps: Vec::new(),
@@ -926,4 +1099,111 @@ pub fn junit_merge(out: &Path, inputs: &[PathBuf]) -> Exit {
         out.display()
     );
     Exit::Passed
+}
+
+/// Reads a webhook secret from the environment variable `var` (never from a file or argument).
+fn secret_from_env(var: &str) -> Result<String, String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(format!(
+            "the environment variable {var} holding the webhook secret is not set"
+        )),
+    }
+}
+
+/// `launchgate webhook sign`: prints the hex HMAC-SHA256 signature of a file's raw bytes
+/// (`-` reads standard input).
+pub fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
+    let secret = match secret_from_env(secret_env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("launchgate webhook sign: {e}");
+            return Exit::Usage;
+        }
+    };
+    let body = if file == Path::new("-") {
+        let mut buf = Vec::new();
+        match std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf) {
+            Ok(_) => buf,
+            Err(e) => {
+                eprintln!("launchgate webhook sign: cannot read standard input: {e}");
+                return Exit::Usage;
+            }
+        }
+    } else {
+        match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "launchgate webhook sign: cannot read {}: {e}",
+                    file.display()
+                );
+                return Exit::Usage;
+            }
+        }
+    };
+    println!(
+        "{}",
+        crate::giftcard::signature::sign(secret.as_bytes(), &body)
+    );
+    Exit::Passed
+}
+
+/// `launchgate webhook send`: delivers signed, tampered, unsigned, replayed and
+/// re-serialised events to the team's own receiver; exit 1 when it accepted a
+/// forged one (or refused the good one), 3 when it never answered.
+pub fn webhook_send(
+    url: &str,
+    secret_env: &str,
+    signature_header: &str,
+    timeout: std::time::Duration,
+) -> Exit {
+    let secret = match secret_from_env(secret_env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("launchgate webhook send: {e}");
+            return Exit::Usage;
+        }
+    };
+    if let Err(e) = crate::target::normalize_base_url(url) {
+        eprintln!("launchgate webhook send: {e}");
+        return Exit::Usage;
+    }
+    let redactor = Redactor::new([secret.clone()].iter());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("launchgate: cannot start the async runtime: {e}");
+            return Exit::Usage;
+        }
+    };
+    let result = rt.block_on(crate::giftcard::tools::send(
+        url,
+        secret.as_bytes(),
+        signature_header,
+        timeout,
+    ));
+    match result {
+        Err(e) => {
+            eprintln!("launchgate webhook send: {}", redactor.redact(&e));
+            Exit::Unreachable
+        }
+        Ok(outcomes) => {
+            println!("webhook receiver at {}:", redactor.redact(url));
+            for o in &outcomes {
+                println!("  {}", redactor.redact(&o.line()));
+            }
+            let failed = outcomes.iter().filter(|o| o.failed).count();
+            if failed > 0 {
+                println!("FAIL: the receiver mishandled {failed} of {} deliveries; it must verify X-Signature-256 over the raw body and refuse what does not match", outcomes.len());
+                Exit::Failed
+            } else {
+                println!("ok: forged and unsigned events were refused");
+                Exit::Passed
+            }
+        }
+    }
 }

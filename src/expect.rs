@@ -122,6 +122,9 @@ pub fn check(expect: &ExpectSpec, resp: &Response, scope: &Scope) -> Vec<Mismatc
         }
     }
     for (name, m) in &expect.headers {
+        // Header names may be templates (`"{{ target.replay_header }}"`).
+        let expanded = crate::template::expand_str(name, scope);
+        let name = expanded.as_deref().unwrap_or(name);
         let actual = resp.header(name).map(Value::String);
         if let Err(e) = check_matcher(&m.value.0, actual.as_ref(), scope, true) {
             out.push(Mismatch::new(
@@ -213,6 +216,14 @@ fn is_node_list(path: &str) -> bool {
 pub fn query_first(body: &Value, path: &str) -> Result<Option<Value>, String> {
     let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
     Ok(jp.query(body).all().first().map(|v| (*v).clone()))
+}
+
+/// Every node a JSONPath selects, as an array (captures with `all: true`).
+pub fn query_all(body: &Value, path: &str) -> Result<Value, String> {
+    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
+    Ok(Value::Array(
+        jp.query(body).all().into_iter().cloned().collect(),
+    ))
 }
 
 /// Evaluates a JSONPath: `None` when nothing matches.
@@ -491,6 +502,35 @@ pub fn check_matcher(
             return Err(MatchError {
                 expected: format!("only values from {}", show(Some(&allowed))),
                 actual: format!("{} (not needed: {})", show(actual), show(Some(&extra))),
+            });
+        }
+    }
+    if let Some(wanted) = &m.superset_of {
+        let wanted = op(wanted)?;
+        let (Value::Array(items), Value::Array(wanted_items)) = (v, &wanted) else {
+            return Err(fail(format!(
+                "an array containing all of {}",
+                show(Some(&wanted))
+            )));
+        };
+        let missing: Vec<Value> = wanted_items
+            .iter()
+            .filter(|w| !items.iter().any(|i| values_equal(w, i, coerce)))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            // The missing elements are the finding (e.g. orders whose webhook never came),
+            // so they are listed in full, not elided like other values.
+            let list: Vec<String> = missing
+                .iter()
+                .map(|m| match m {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            return Err(MatchError {
+                expected: format!("each of the {} values wanted", wanted_items.len()),
+                actual: format!("{} missing: {}", missing.len(), list.join(", ")),
             });
         }
     }

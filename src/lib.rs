@@ -8,6 +8,7 @@
 pub mod app;
 pub mod checklist;
 pub mod expect;
+pub mod giftcard;
 pub mod http;
 pub mod mock;
 pub mod plan;

@@ -50,6 +50,23 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
+    /// Tools for your own webhook receiver: sign a body, or send it signed,
+    /// tampered, unsigned and replayed events and see which it accepts.
+    Webhook {
+        /// The environment variable holding the shared secret (never the secret itself).
+        #[arg(long, global = true, value_name = "VAR")]
+        secret_env: Option<String>,
+        /// The header carrying the signature (`send`).
+        #[arg(
+            long,
+            global = true,
+            default_value = "X-Signature-256",
+            value_name = "NAME"
+        )]
+        signature_header: String,
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// Validate scenario files without running them.
     Check {
         /// Scenario files or directories (default: the built-in suite).
@@ -71,6 +88,24 @@ enum JunitAction {
         /// The reports to merge, e.g. one per `--partition k/n` shard.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Print the hex HMAC-SHA256 signature of a file's raw bytes (`-`: standard input).
+    Sign {
+        /// The body to sign, byte for byte.
+        file: PathBuf,
+    },
+    /// Deliver signed, tampered, unsigned, replayed and re-serialised events to your
+    /// receiver; exit 1 if it accepts a tampered or unsigned one.
+    Send {
+        /// Your receiver's URL.
+        url: String,
+        /// Per-delivery timeout.
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        timeout: Duration,
     },
 }
 
@@ -96,8 +131,12 @@ fn parse_partition(s: &str) -> Result<(u32, u32), String> {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Scenario files or directories (default: the built-in launch suite).
+    /// Scenario files or directories (default: the built-in suite of --api).
     paths: Vec<PathBuf>,
+    /// Which API: `agent` (the Agent API launch suite and mock) or `giftcard` (the
+    /// vendor pack, `scenarios/giftcard/`, against the embedded vendor mock by default).
+    #[arg(long, value_enum, default_value_t = app::Api::Agent)]
+    api: app::Api,
     /// `mock` (the embedded mock), a base URL, or a target file (YAML).
     #[arg(long, short = 't', default_value = "mock")]
     target: String,
@@ -185,6 +224,28 @@ struct RunArgs {
     /// Embedded mock: the rate-limit window (the real server uses 60s).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     mock_rate_window: Duration,
+    /// Embedded mock: seed for random decisions (e.g. which webhooks `webhook-drop` loses).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    mock_seed: u64,
+    /// Webhook receiver: listen here (default 127.0.0.1 on a free port).
+    #[arg(long, value_name = "ADDR")]
+    webhook_listen: Option<std::net::SocketAddr>,
+    /// Webhook receiver: the URL the vendor delivers to, when you expose the receiver
+    /// elsewhere (a tunnel); `{{ run.webhook_url }}` in scenarios.
+    #[arg(long, value_name = "URL")]
+    webhook_url: Option<String>,
+    /// Webhook receiver: answer 503 to the first N deliveries of each event, to see retries
+    /// (default 1 against the embedded vendor mock, 0 elsewhere).
+    #[arg(long, value_name = "N")]
+    webhook_refuse: Option<u32>,
+    /// Where to write the vendor scorecard (Markdown; `.json` and `-junit.xml` beside it),
+    /// when cases are tagged `vendor:`.
+    #[arg(
+        long,
+        default_value = "target/launchgate/scorecard.md",
+        value_name = "PATH"
+    )]
+    scorecard: PathBuf,
 }
 
 #[derive(Args)]
@@ -264,17 +325,38 @@ fn run(a: RunArgs) -> Exit {
     let mut mock = MockOptions {
         rate_window: a.mock_rate_window,
         feature_off: a.mock_feature_off,
+        seed: a.mock_seed,
         ..MockOptions::default()
     };
+    let mut vendor = launchgate::giftcard::VendorOptions {
+        seed: a.mock_seed,
+        ..Default::default()
+    };
     for q in &a.mock_quirks {
-        match q.parse() {
-            Ok(q) => mock.quirks.push(q),
-            Err(e) => {
-                eprintln!("launchgate: --mock-quirk: {e}");
-                return Exit::Usage;
-            }
+        let parsed = match a.api {
+            app::Api::Agent => q
+                .parse()
+                .map(|q| mock.quirks.push(q))
+                .map_err(|e| e.to_string()),
+            app::Api::Giftcard => q
+                .parse::<launchgate::giftcard::VendorQuirkArg>()
+                .map(|q| vendor.quirks.push(q)),
+        };
+        if let Err(e) = parsed {
+            eprintln!("launchgate: --mock-quirk: {e}");
+            return Exit::Usage;
         }
     }
+    if let Some(u) = &a.webhook_url {
+        if let Err(e) = launchgate::target::normalize_base_url(u) {
+            eprintln!("launchgate: --webhook-url: {e}");
+            return Exit::Usage;
+        }
+    }
+    let target = match (a.api, a.target.as_str()) {
+        (app::Api::Giftcard, "mock") => TargetChoice::Vendor(vendor),
+        _ => TargetChoice::parse(&a.target, mock),
+    };
     let libtest = libtest_mimic::Arguments {
         filter: a.filter,
         exact: a.exact,
@@ -286,7 +368,14 @@ fn run(a: RunArgs) -> Exit {
     };
     app::run(RunConfig {
         paths: a.paths,
-        target: TargetChoice::parse(&a.target, mock),
+        api: a.api,
+        webhooks: app::WebhookConfig {
+            listen: a.webhook_listen,
+            public_url: a.webhook_url,
+            refuse_first: a.webhook_refuse,
+        },
+        scorecard: a.scorecard,
+        target,
         secrets: a.secrets,
         allow_writes: a.allow_writes,
         run: RunOptions {
@@ -324,6 +413,22 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(a) => run(*a),
         Command::Check { paths } => app::check(&paths),
+        Command::Webhook {
+            secret_env,
+            signature_header,
+            command,
+        } => match secret_env {
+            None => {
+                eprintln!("launchgate webhook: pass --secret-env VAR, the environment variable holding the shared secret");
+                Exit::Usage
+            }
+            Some(secret_env) => match command {
+                WebhookCommand::Sign { file } => app::webhook_sign(&secret_env, &file),
+                WebhookCommand::Send { url, timeout } => {
+                    app::webhook_send(&url, &secret_env, &signature_header, timeout)
+                }
+            },
+        },
         Command::Referee(a) => referee(a),
         Command::Checklist {
             report,

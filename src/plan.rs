@@ -54,7 +54,7 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
         for m in e.headers.values().chain(e.json.values()) {
             add_matcher(&m.value.0, refs);
         }
-        for p in e.json.keys() {
+        for p in e.json.keys().chain(e.headers.keys()) {
             add_value(&Value::String(p.clone()), refs);
         }
     }
@@ -69,20 +69,40 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
     for v in case.vars.values() {
         add_value(&v.value, &mut refs);
     }
+    for (n, _) in &suite.spec.defaults.headers {
+        add_str(n, &mut refs);
+    }
     for step in &case.steps {
         let s = &step.value;
-        add_str(&s.request.path.value, &mut refs);
-        for v in s.request.headers.values() {
-            add_str(&v.value, &mut refs);
+        if let Some(r) = &s.request {
+            add_str(&r.path.value, &mut refs);
+            for (n, v) in &r.headers {
+                add_str(n, &mut refs);
+                add_str(&v.value, &mut refs);
+            }
+            for (k, v) in &r.query {
+                add_str(k, &mut refs);
+                add_value(&v.value, &mut refs);
+            }
+            if let Some(j) = &r.json {
+                add_value(&j.value, &mut refs);
+            }
+            if let Some(b) = &r.body {
+                add_str(&b.value, &mut refs);
+            }
         }
-        for v in s.request.query.values() {
-            add_value(&v.value, &mut refs);
+        if let Some(r) = &s.receive {
+            add_str(&r.value.within.value, &mut refs);
+            add_expect(&r.value.until, &mut refs);
+            if let Some(sig) = &r.value.signature {
+                add_str(&sig.header, &mut refs);
+                add_str(&sig.secret, &mut refs);
+            }
         }
-        if let Some(j) = &s.request.json {
-            add_value(&j.value, &mut refs);
-        }
-        if let Some(b) = &s.request.body {
-            add_str(&b.value, &mut refs);
+        for c in s.capture.values() {
+            if let Some(p) = &c.value.json {
+                add_str(p, &mut refs);
+            }
         }
         if let Some(w) = &s.wait {
             add_str(&w.value, &mut refs);
@@ -132,10 +152,17 @@ pub fn skip_reason(
     }
     let mut missing = Vec::new();
     for (ns, name) in references(case, suite) {
-        if ns == Namespace::Target && !target.facts.contains_key(&name) {
-            missing.push(format!(
-                "target fact `{name}` (declare `{name}:` in the target file)"
-            ));
+        if ns == Namespace::Target
+            && !target.facts.contains_key(&name)
+            && !suite.spec.defaults.target.contains_key(&name)
+        {
+            // role, needs and integration_key are fields of their own; anything else is a fact.
+            let where_ = if matches!(name.as_str(), "role" | "needs" | "integration_key") {
+                format!("declare `{name}:` in the target file")
+            } else {
+                "declare it under `facts:` in the target file".to_string()
+            };
+            missing.push(format!("target fact `{name}` ({where_})"));
         }
     }
     for k in &keys {
@@ -153,11 +180,12 @@ pub fn skip_reason(
     }
     if target.kind == Kind::Remote && !policy.allow_writes {
         if let Some(step) = case.steps.iter().find(|s| s.value.writes) {
-            let name = step
-                .value
-                .name
-                .clone()
-                .unwrap_or_else(|| step.value.request.path.value.clone());
+            let name = step.value.name.clone().unwrap_or_else(|| {
+                step.value
+                    .request
+                    .as_ref()
+                    .map_or_else(String::new, |r| r.path.value.clone())
+            });
             return Some(format!(
                 "step `{name}` writes to the target; pass --allow-writes to run it against a real environment"
             ));

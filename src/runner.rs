@@ -12,14 +12,15 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::Value;
-use serde_saphyr::Location;
+use serde_saphyr::{Location, Spanned};
 
 use crate::expect::{self, Mismatch, Response};
+use crate::giftcard::receiver::{Receiver, Verify};
 use crate::http::{Http, Request, TransportError};
 use crate::plan::PlannedCase;
 use crate::redact::Redactor;
 use crate::report::{CaseReport, FailureReport, Outcome, StepReport};
-use crate::scenario::{load::parse_wait, CaseSpec, StepSpec, Suite};
+use crate::scenario::{load::parse_wait, CaseSpec, ReceiveSpec, RequestSpec, StepSpec, Suite};
 use crate::snapshot;
 use crate::target::Target;
 use crate::template::{expand_str, expand_value, Scope};
@@ -73,6 +74,7 @@ pub struct Runner {
     deadline_hit: AtomicBool,
     serial: tokio::sync::RwLock<()>,
     locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    receiver: Option<Arc<Receiver>>,
 }
 
 /// How a step ended.
@@ -116,7 +118,19 @@ impl Runner {
             deadline_hit: AtomicBool::new(false),
             serial: tokio::sync::RwLock::new(()),
             locks: Mutex::new(BTreeMap::new()),
+            receiver: None,
         }
+    }
+
+    /// Gives `receive:` steps a webhook receiver, and templates `{{ run.webhook_url }}`
+    /// and `{{ run.webhook_refuse }}`.
+    pub fn with_receiver(mut self, receiver: Arc<Receiver>) -> Runner {
+        self.run_vars
+            .insert("webhook_url".into(), receiver.url().to_string());
+        self.run_vars
+            .insert("webhook_refuse".into(), receiver.refuse_first().to_string());
+        self.receiver = Some(receiver);
+        self
     }
 
     /// Requests sent and responses received so far.
@@ -163,6 +177,7 @@ impl Runner {
             reason: None,
             failure: None,
             checklist: case.checklist.iter().map(|c| c.value.clone()).collect(),
+            vendor: case.vendor.iter().map(|c| c.value.clone()).collect(),
             started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_ms: 0,
             steps: Vec::new(),
@@ -251,14 +266,209 @@ impl Runner {
         }
     }
 
-    fn scope(&self) -> Scope<'_> {
+    fn scope(&self, suite: &Suite) -> Scope<'_> {
+        // The suite's `defaults.target` fill in facts the target does not declare.
+        let mut target = self.target_vars.clone();
+        for (k, v) in &suite.spec.defaults.target {
+            target.entry(k.clone()).or_insert_with(|| v.clone());
+        }
         Scope {
             vars: BTreeMap::new(),
             keys: Some(&self.target.inputs.keys),
             fixtures: Some(&self.target.inputs.fixtures),
             run: self.run_vars.clone(),
-            target: self.target_vars.clone(),
+            target,
         }
+    }
+
+    /// A `receive:` step: waits (bounded) until the deliveries at the receiver match
+    /// `until`, then returns them as a JSON pseudo-response.
+    async fn receive(
+        &self,
+        suite: &Suite,
+        recv: &Spanned<ReceiveSpec>,
+        at: Location,
+        scope: &Scope<'_>,
+        rep: &mut StepReport,
+    ) -> Result<(Response, String), Verdict> {
+        let fail = |msg: String| Verdict::Error(self.bare_failure(suite, at, &msg));
+        let Some(receiver) = &self.receiver else {
+            return Err(fail(
+                "no webhook receiver is running for this run (it starts when a loaded suite has a `receive:` step)".into(),
+            ));
+        };
+        let spec = &recv.value;
+        let within = expand_str(&spec.within.value, scope)
+            .map_err(|e| fail(format!("receive.within: {e}")))?;
+        let within = parse_wait(&within)
+            .ok_or_else(|| fail(format!("receive.within: `{within}` is not a duration")))?;
+        let within = within.min(self.options.max_wait).min(self.remaining());
+        let verify = match &spec.signature {
+            None => None,
+            Some(sig) => {
+                let header = expand_str(&sig.header, scope)
+                    .map_err(|e| fail(format!("receive.signature.header: {e}")))?;
+                let secret = expand_str(&sig.secret, scope)
+                    .map_err(|e| fail(format!("receive.signature.secret: {e}")))?;
+                Some(Verify {
+                    header,
+                    secret: secret.into_bytes(),
+                })
+            }
+        };
+        let line = format!("RECEIVE {}", receiver.url());
+        rep.request = self.redactor.redact(&line).into_owned();
+        rep.attempts = 1;
+        let t0 = Instant::now();
+        let mut changes = receiver.subscribe();
+        loop {
+            changes.borrow_and_update();
+            let body = receiver.snapshot(verify.as_ref());
+            let count = body["count"].as_u64().unwrap_or(0);
+            let resp = Response {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: serde_json::to_vec(&body).unwrap_or_default(),
+                truncated: false,
+            };
+            let done = if spec.until.is_empty() {
+                count > 0
+            } else {
+                expect::check(&spec.until, &resp, scope).is_empty()
+            };
+            let left = within.saturating_sub(t0.elapsed());
+            if done || left.is_zero() {
+                let waited = humantime::format_duration(Duration::from_millis(
+                    t0.elapsed().as_millis() as u64,
+                ));
+                self.note(
+                    rep,
+                    if done {
+                        format!("{count} deliveries at the receiver; condition met after {waited}")
+                    } else {
+                        format!(
+                            "{count} deliveries at the receiver; condition not met within {waited}"
+                        )
+                    },
+                );
+                return Ok((resp, line));
+            }
+            // Woken by the next delivery, or by the end of the wait.
+            let _ = tokio::time::timeout(left, changes.changed()).await;
+        }
+    }
+
+    /// A `parallel: N` step: sends N copies of the request at once (each built
+    /// separately, so `{{ uuid() }}` differs) and returns a pseudo-response listing them.
+    async fn parallel(
+        &self,
+        suite: &Suite,
+        request: &RequestSpec,
+        n: u32,
+        expected: Option<&crate::scenario::StatusSpec>,
+        scope: &Scope<'_>,
+        rep: &mut StepReport,
+    ) -> Result<(Response, String), String> {
+        let mut reqs = Vec::new();
+        for _ in 0..n {
+            reqs.push(self.build_request(suite, request, scope)?);
+        }
+        let line = reqs
+            .first()
+            .map(|r| format!("{} {} (x{n} in parallel)", r.method, r.url))
+            .unwrap_or_default();
+        rep.request = self.redactor.redact(&line).into_owned();
+        rep.attempts = n;
+        let mut set = tokio::task::JoinSet::new();
+        for (i, req) in reqs.into_iter().enumerate() {
+            let http = self.http.clone();
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            set.spawn(async move {
+                let t = Instant::now();
+                let r = http.send(&req).await;
+                (i, r, t.elapsed())
+            });
+        }
+        let mut results: Vec<Option<(Result<Response, TransportError>, Duration)>> =
+            (0..n).map(|_| None).collect();
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, r, d)) = joined {
+                if r.is_ok() {
+                    self.received.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some((r, d));
+                }
+            }
+        }
+        let mut responses = Vec::new();
+        let mut statuses = Vec::new();
+        let mut ok_bodies = std::collections::BTreeSet::new();
+        let mut first_status = None;
+        let mut first_unexpected = None;
+        let mut slowest = Duration::ZERO;
+        for slot in results {
+            let Some((r, d)) = slot else {
+                responses
+                    .push(serde_json::json!({"status": null, "error": "the request task failed"}));
+                statuses.push(Value::Null);
+                continue;
+            };
+            slowest = slowest.max(d);
+            match r {
+                Ok(resp) => {
+                    let mut headers = serde_json::Map::new();
+                    for (k, v) in &resp.headers {
+                        headers.insert(
+                            k.clone(),
+                            Value::String(self.redactor.header_value(k, v).into_owned()),
+                        );
+                    }
+                    let body = resp.json().unwrap_or_else(|_| {
+                        Value::String(String::from_utf8_lossy(&resp.body).into_owned())
+                    });
+                    if (200..300).contains(&resp.status) {
+                        ok_bodies.insert(resp.body.clone());
+                    }
+                    first_status.get_or_insert(resp.status);
+                    if expected.is_some_and(|e| !e.accepts(resp.status)) {
+                        first_unexpected.get_or_insert(resp.status);
+                    }
+                    statuses.push(Value::from(resp.status));
+                    responses.push(serde_json::json!({
+                        "status": resp.status,
+                        "headers": headers,
+                        "body": body,
+                    }));
+                }
+                Err(e) => {
+                    statuses.push(Value::Null);
+                    responses.push(serde_json::json!({"status": null, "error": e.message}));
+                }
+            }
+        }
+        rep.request_ms = Some(slowest.as_secs_f64() * 1000.0);
+        self.note(
+            rep,
+            format!("parallel: statuses {}", Value::Array(statuses.clone())),
+        );
+        let body = serde_json::json!({
+            "responses": responses,
+            "statuses": statuses,
+            "distinct_bodies": ok_bodies.len(),
+        });
+        // `status:` must hold for every response: the pseudo-response carries the
+        // first status that breaks it, else the first status seen (0: none came).
+        let status = first_unexpected.or(first_status).unwrap_or(0);
+        Ok((
+            Response {
+                status,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: serde_json::to_vec(&body).unwrap_or_default(),
+                truncated: false,
+            },
+            line,
+        ))
     }
 
     async fn run_steps(
@@ -267,7 +477,7 @@ impl Runner {
         case: &CaseSpec,
         steps: &mut Vec<StepReport>,
     ) -> Verdict {
-        let mut scope = self.scope();
+        let mut scope = self.scope(suite);
         for (name, v) in &case.vars {
             match expand_value(&v.value, &scope) {
                 Ok(x) => {
@@ -295,13 +505,12 @@ impl Runner {
     }
 
     fn step_name(step: &StepSpec) -> String {
-        step.name.clone().unwrap_or_else(|| {
-            let m = step
-                .request
-                .method
-                .as_ref()
-                .map_or("GET", |m| m.value.as_str());
-            format!("{} {}", m.to_ascii_uppercase(), step.request.path.value)
+        step.name.clone().unwrap_or_else(|| match &step.request {
+            Some(r) => {
+                let m = r.method.as_ref().map_or("GET", |m| m.value.as_str());
+                format!("{} {}", m.to_ascii_uppercase(), r.path.value)
+            }
+            None => "receive webhooks".to_string(),
         })
     }
 
@@ -484,7 +693,26 @@ impl Runner {
             tokio::time::sleep(d).await;
         }
 
-        let req = match self.build_request(suite, step, scope) {
+        if let Some(recv) = &step.receive {
+            return match self.receive(suite, recv, at, scope, rep).await {
+                Ok((resp, line)) => self.judge(suite, step, at, scope, rep, &resp, &line),
+                Err(v) => v,
+            };
+        }
+        let Some(request) = &step.request else {
+            return err("a step needs `request:` or `receive:`".into());
+        };
+        if let Some(n) = &step.parallel {
+            let expected = step.expect.status.as_ref().map(|s| &s.value);
+            return match self
+                .parallel(suite, request, n.value, expected, scope, rep)
+                .await
+            {
+                Ok((resp, line)) => self.judge(suite, step, at, scope, rep, &resp, &line),
+                Err(e) => err(e),
+            };
+        }
+        let req = match self.build_request(suite, request, scope) {
             Ok(r) => r,
             Err(e) => return err(e),
         };
@@ -625,9 +853,27 @@ impl Runner {
                 };
             }
         };
+        self.judge(suite, step, at, scope, rep, &resp, &request_line)
+    }
+
+    /// Judges a response (real, or a pseudo-response of `parallel:` / `receive:`):
+    /// expectations, warnings, captures, snapshot.
+    #[allow(clippy::too_many_arguments)]
+    fn judge(
+        &self,
+        suite: &Suite,
+        step: &StepSpec,
+        at: Location,
+        scope: &mut Scope<'_>,
+        rep: &mut StepReport,
+        resp: &Response,
+        request_line: &str,
+    ) -> Verdict {
+        let name = rep.name.clone();
+        let request_line = request_line.to_string();
         rep.status = Some(resp.status);
 
-        let mismatches = expect::check(&step.expect, &resp, scope);
+        let mismatches = expect::check(&step.expect, resp, scope);
         if !mismatches.is_empty() {
             return Verdict::Fail(self.failure(
                 suite,
@@ -635,10 +881,10 @@ impl Runner {
                 at,
                 &mismatches,
                 &request_line,
-                Some(&resp),
+                Some(resp),
             ));
         }
-        for w in expect::check(&step.warn, &resp, scope) {
+        for w in expect::check(&step.warn, resp, scope) {
             let l = self.location(suite, w.at, at);
             self.note(rep, format!("warning: {} ({l})", w.line()));
         }
@@ -651,7 +897,16 @@ impl Runner {
                 resp.header(h).map(|v| number_or_string(&v))
             } else if let Some(p) = &c.json {
                 let expanded = expand_str(p, scope).map_err(|e| e.to_string());
-                match expanded.and_then(|p| resp.json().and_then(|b| expect::query_first(&b, &p))) {
+                let all = c.all;
+                match expanded.and_then(|p| {
+                    resp.json().and_then(|b| {
+                        if all {
+                            expect::query_all(&b, &p).map(Some)
+                        } else {
+                            expect::query_first(&b, &p)
+                        }
+                    })
+                }) {
                     Ok(v) => v,
                     Err(e) => {
                         let m = Mismatch {
@@ -669,7 +924,7 @@ impl Runner {
                             at,
                             &[m],
                             &request_line,
-                            Some(&resp),
+                            Some(resp),
                         ));
                     }
                 }
@@ -701,7 +956,7 @@ impl Runner {
                         at,
                         &[m],
                         &request_line,
-                        Some(&resp),
+                        Some(resp),
                     ));
                 }
             }
@@ -753,10 +1008,9 @@ impl Runner {
     fn build_request(
         &self,
         suite: &Suite,
-        step: &StepSpec,
+        r: &RequestSpec,
         scope: &Scope,
     ) -> Result<Request, String> {
-        let r = &step.request;
         let method_name = r
             .method
             .as_ref()
@@ -769,6 +1023,7 @@ impl Runner {
             let mut pairs = url::form_urlencoded::Serializer::new(String::new());
             for (k, v) in &r.query {
                 let v = expand_value(&v.value, scope).map_err(|e| format!("query {k}: {e}"))?;
+                let k = &expand_str(k, scope).map_err(|e| format!("query name {k}: {e}"))?;
                 match v {
                     Value::Array(items) => {
                         for i in items {
@@ -789,16 +1044,12 @@ impl Runner {
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             headers.push((name.to_string(), value));
         };
-        for (n, v) in &suite.spec.defaults.headers {
+        // Header names may be templates too (`"{{ target.auth_header }}": ...`), so a
+        // target can rename the headers a suite sends.
+        for (n, v) in suite.spec.defaults.headers.iter().chain(&r.headers) {
+            let name = expand_str(n, scope).map_err(|e| format!("header name {n}: {e}"))?;
             set(
-                n,
-                expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?,
-                &mut headers,
-            );
-        }
-        for (n, v) in &r.headers {
-            set(
-                n,
+                &name,
                 expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?,
                 &mut headers,
             );

@@ -104,6 +104,11 @@ pub struct TargetFile {
     pub role: Option<String>,
     /// Which key is the integration's own (default `partner`); scenarios see it as `keys.integration`.
     pub integration_key: Option<String>,
+    /// More facts scenarios read as `{{ target.NAME }}`: what to order from a vendor
+    /// sandbox (`brand_id`, `amount`), and the paths, headers and field names of an API
+    /// that differs from the one a suite was written for. Never secrets.
+    #[serde(default)]
+    pub facts: BTreeMap<String, serde_json::Value>,
 }
 
 /// The scopes of the point-of-sale preset (contract §A.6): what the mock's integration needs.
@@ -260,6 +265,26 @@ impl Target {
         }
     }
 
+    /// A target for the embedded gift-card vendor mock at `base_url`: its API key
+    /// (`keys.vendor`), webhook secret (`keys.webhook_secret`), and the brands and
+    /// amount a target file would declare as facts.
+    pub fn vendor_mock(base_url: &str) -> Target {
+        let inputs = crate::giftcard::mock::fixture_inputs();
+        let secrets = inputs.keys.values().cloned().collect();
+        let mut facts = crate::giftcard::mock::fixture_facts();
+        facts.extend(base_facts(Kind::Mock, "vendor-mock"));
+        Target {
+            kind: Kind::Mock,
+            name: "vendor-mock".into(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            inputs,
+            key_vars: BTreeMap::new(),
+            fixture_vars: BTreeMap::new(),
+            facts,
+            secrets,
+        }
+    }
+
     /// A remote target from a URL, with the default variable names.
     pub fn from_url(url: &str, source: &SecretSource) -> Result<Target, TargetError> {
         Self::from_file_spec(
@@ -368,7 +393,9 @@ impl Target {
         let mut secrets: Vec<String> = inputs.keys.values().cloned().collect();
         secrets.extend(source.file.values().filter(|v| v.len() >= 8).cloned());
         let name = spec.name.unwrap_or_else(|| "remote".into());
-        let mut facts = base_facts(Kind::Remote, &name);
+        // Declared facts first; the built-in ones (kind, name, role...) win over them.
+        let mut facts = spec.facts;
+        facts.extend(base_facts(Kind::Remote, &name));
         facts.insert("integration_key".into(), integration_key.into());
         if let Some(needs) = spec.needs {
             facts.insert("needs".into(), serde_json::json!(needs));

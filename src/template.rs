@@ -64,6 +64,8 @@ pub enum Call {
     Today(i64),
     /// Seconds since the Unix epoch, plus an offset in seconds.
     Epoch(i64),
+    /// Now (UTC) plus an offset in seconds, as an RFC 3339 timestamp.
+    Now(i64),
 }
 
 /// One piece of a template.
@@ -94,7 +96,7 @@ pub enum TemplateError {
     UnknownNamespace(String),
     /// An unknown or malformed generator call.
     #[error(
-        "bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS) or epoch(SECONDS), offsets within 1000000 days or 100000000000 seconds"
+        "bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS), epoch(SECONDS) or now(SECONDS), offsets within 1000000 days or 100000000000 seconds"
     )]
     BadCall(String),
     /// A reference whose name is not set at run time.
@@ -179,6 +181,8 @@ fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
             "fake_key" => Call::FakeKey(
                 unquote(args).ok_or_else(|| TemplateError::BadCall(expr.to_string()))?,
             ),
+            "now" if args.is_empty() => Call::Now(0),
+            "now" => Call::Now(offset(args, MAX_EPOCH_OFFSET, expr)?),
             "today" if args.is_empty() => Call::Today(0),
             "today" => Call::Today(offset(args, MAX_TODAY_OFFSET, expr)?),
             _ => return Err(TemplateError::BadCall(expr.to_string())),
@@ -286,6 +290,13 @@ fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
             Call::Epoch(offset) => {
                 Value::from(chrono::Utc::now().timestamp().saturating_add(*offset))
             }
+            Call::Now(offset) => {
+                let now = chrono::Utc::now();
+                let at = now
+                    .checked_add_signed(chrono::Duration::seconds(*offset))
+                    .unwrap_or(now);
+                Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }
         }),
     }
 }
@@ -307,12 +318,16 @@ fn walk_strings(
     match v {
         Value::String(s) => f(s),
         Value::Array(items) => items.iter().try_for_each(|i| walk_strings(i, f)),
-        Value::Object(map) => map.values().try_for_each(|i| walk_strings(i, f)),
+        Value::Object(map) => map.iter().try_for_each(|(k, i)| {
+            f(k)?;
+            walk_strings(i, f)
+        }),
         _ => Ok(()),
     }
 }
 
-/// Expands every template string inside a JSON value (object keys are left alone).
+/// Expands every template string inside a JSON value, object keys included (so a
+/// target can rename the fields a suite sends: `"{{ target.amount_field }}": 5`).
 pub fn expand_value(v: &Value, scope: &Scope) -> Result<Value, TemplateError> {
     Ok(match v {
         Value::String(s) => Template::parse(s)?.render(scope)?,
@@ -324,7 +339,7 @@ pub fn expand_value(v: &Value, scope: &Scope) -> Result<Value, TemplateError> {
         ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, i)| Ok((k.clone(), expand_value(i, scope)?)))
+                .map(|(k, i)| Ok((expand_str(k, scope)?, expand_value(i, scope)?)))
                 .collect::<Result<_, TemplateError>>()?,
         ),
         other => other.clone(),

@@ -27,6 +27,7 @@ fn case(id: &str, outcome: Outcome, tags: &[&str]) -> CaseReport {
             response: None,
         }),
         checklist: tags.iter().map(|t| t.to_string()).collect(),
+        vendor: Vec::new(),
         started_at: "2026-11-25T10:00:00.000Z".into(),
         duration_ms: 12,
         steps: vec![],

@@ -33,9 +33,39 @@ fn parse_window(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+fn vendor_quirk_help() -> String {
+    format!(
+        "With --api giftcard: switch on a vendor quirk (repeatable). Each breaks one answer:\n{}",
+        crate::giftcard::VendorQuirk::catalogue()
+    )
+}
+
+/// Which API `launchgate mock` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum MockApi {
+    /// The Reward Loyalty Agent API (contract Part A).
+    #[default]
+    Agent,
+    /// The gift-card vendor API (contract Part B).
+    Giftcard,
+}
+
 /// Flags of `launchgate mock`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MockArgs {
+    /// Which API to serve: `agent` (default) or `giftcard` (the vendor mock of contract Part B).
+    #[arg(long, value_enum, default_value_t = MockApi::Agent)]
+    pub api: MockApi,
+    /// With --api giftcard: a vendor quirk, e.g. `no-idempotency` or `webhook-drop=0.001` (repeatable).
+    #[arg(long = "vendor-quirk", value_name = "NAME[=RATE]", long_help = vendor_quirk_help())]
+    pub vendor_quirks: Vec<crate::giftcard::VendorQuirkArg>,
+    /// With --api giftcard: deliver webhooks to this URL (repeatable; clients may also
+    /// `POST /api/v1/webhooks {"url": ...}`).
+    #[arg(long = "webhook-url", value_name = "URL")]
+    pub webhook_urls: Vec<String>,
+    /// With --api giftcard: the first webhook retry waits this long, each further one twice as long.
+    #[arg(long, value_name = "D", default_value = "1s", value_parser = parse_window)]
+    pub webhook_backoff: Duration,
     /// Address to listen on. Anything but loopback needs --allow-non-loopback.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub bind: IpAddr,
@@ -116,10 +146,60 @@ impl MockArgs {
     }
 }
 
+impl MockArgs {
+    /// The vendor mock's options these flags describe (`--api giftcard`).
+    pub fn vendor_options(&self) -> crate::giftcard::VendorOptions {
+        crate::giftcard::VendorOptions {
+            quirks: self.vendor_quirks.clone(),
+            seed: self.seed,
+            webhook_urls: self.webhook_urls.clone(),
+            webhook_backoff: self.webhook_backoff,
+            ..Default::default()
+        }
+    }
+}
+
+async fn serve_vendor(args: MockArgs, addr: SocketAddr) -> Result<(), MockError> {
+    if !args.quirks.is_empty() {
+        return Err(MockError::Options(
+            "--quirk names Agent API quirks; with --api giftcard use --vendor-quirk".into(),
+        ));
+    }
+    let server = crate::giftcard::VendorMock::start(args.vendor_options(), addr).await?;
+    println!("launchgate vendor mock listening on {}", server.base_url());
+    println!("gift-card API: {}/api/v1", server.base_url());
+    println!(
+        "control:       {}/__launchgate/{{reset,webhooks,fixtures}}",
+        server.base_url()
+    );
+    if !args.vendor_quirks.is_empty() {
+        let names: Vec<String> = args
+            .vendor_quirks
+            .iter()
+            .map(|q| match q.rate {
+                Some(r) => format!("{}={r}", q.quirk),
+                None => q.quirk.to_string(),
+            })
+            .collect();
+        println!("quirks:        {}", names.join(", "));
+    }
+    for u in &args.webhook_urls {
+        println!("webhooks to:   {u}");
+    }
+    print!("{}", crate::giftcard::mock::fixture_summary());
+    println!("press Ctrl-C to stop");
+    let stopped = tokio::signal::ctrl_c().await;
+    server.shutdown().await;
+    stopped.map_err(MockError::Serve)
+}
+
 /// Starts the mock on the current tokio runtime, prints its URL and fixtures, and serves
 /// until Ctrl-C, then shuts down gracefully.
 pub async fn serve(args: MockArgs) -> Result<(), MockError> {
     let addr = args.addr()?;
+    if args.api == MockApi::Giftcard {
+        return serve_vendor(args, addr).await;
+    }
     let server = MockServer::start(args.options(), addr).await?;
     println!("launchgate mock listening on {}", server.base_url());
     println!("Agent API:  {}/api/agent/v1", server.base_url());

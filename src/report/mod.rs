@@ -113,6 +113,9 @@ pub struct CaseReport {
     pub failure: Option<FailureReport>,
     /// Checklist items this case is evidence for.
     pub checklist: Vec<String>,
+    /// Vendor scorecard questions this case answers (`vendor:` in the scenario).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vendor: Vec<String>,
     /// When it started (RFC 3339).
     pub started_at: String,
     /// Wall time in milliseconds.

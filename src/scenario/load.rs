@@ -317,6 +317,7 @@ impl Ctx<'_> {
 
     fn expect(&mut self, e: &ExpectSpec) {
         for (name, m) in &e.headers {
+            self.template(m.referenced, name);
             self.matcher(m.referenced, &m.value.0);
             if name.trim().is_empty() {
                 self.err(m.referenced, "empty header name");
@@ -409,8 +410,24 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
         if c.steps.is_empty() {
             cx.err(c.name.referenced, "a case needs at least one step");
         }
+        for tag in &c.vendor {
+            if crate::giftcard::scorecard::Question::from_id(&tag.value).is_none() {
+                let d = cx.err(
+                    tag.referenced,
+                    format!("unknown vendor scorecard question `{}`", tag.value),
+                );
+                d.help = Some(format!(
+                    "known questions: {}",
+                    crate::giftcard::scorecard::Question::ALL
+                        .iter()
+                        .map(|q| q.id())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
         for step in &c.steps {
-            validate_step(&mut cx, &step.value);
+            validate_step(&mut cx, &step.value, step.referenced);
         }
     }
 }
@@ -429,8 +446,92 @@ fn literal_secret_header(cx: &mut Ctx, name: &str, v: &Spanned<String>) {
     }
 }
 
-fn validate_step(cx: &mut Ctx, s: &StepSpec) {
-    let r = &s.request;
+fn validate_step(cx: &mut Ctx, s: &StepSpec, case_at: Location) {
+    match (&s.request, &s.receive) {
+        (Some(r), None) => validate_request(cx, s, r),
+        (None, Some(recv)) => validate_receive(cx, s, recv),
+        (Some(_), Some(recv)) => {
+            cx.err(
+                recv.referenced,
+                "a step has either `request:` or `receive:`, not both",
+            );
+        }
+        (None, None) => {
+            cx.err(
+                case_at,
+                "a step needs `request:` (send a request) or `receive:` (wait for webhooks)",
+            );
+        }
+    }
+    validate_common(cx, s);
+}
+
+fn validate_receive(cx: &mut Ctx, s: &StepSpec, recv: &Spanned<ReceiveSpec>) {
+    let r = &recv.value;
+    cx.template(r.within.referenced, &r.within.value);
+    if !r.within.value.contains("{{") && parse_wait(&r.within.value).is_none() {
+        cx.err(
+            r.within.referenced,
+            format!(
+                "bad receive.within `{}`: write a duration such as `10s`",
+                r.within.value
+            ),
+        );
+    }
+    cx.expect(&r.until);
+    if let Some(sig) = &r.signature {
+        cx.template(recv.referenced, &sig.header);
+        cx.template(recv.referenced, &sig.secret);
+        // The secret is a key like any other: never written in a scenario file.
+        let from_keys = Template::parse(&sig.secret).is_ok_and(|t| {
+            !t.is_literal()
+                && t.references()
+                    .all(|(ns, _)| ns == crate::template::Namespace::Keys)
+        });
+        if !from_keys {
+            cx.err(
+                recv.referenced,
+                "receive.signature.secret must be a key reference such as `{{ keys.webhook_secret }}`",
+            )
+            .help = Some("set the secret in LAUNCHGATE_WEBHOOK_SECRET_KEY (or `--secrets FILE`), never in a file".into());
+        }
+    }
+    for (what, bad) in [
+        ("parallel", s.parallel.is_some()),
+        ("repeat", s.repeat.is_some()),
+        ("snapshot", s.snapshot.is_some()),
+        ("writes", s.writes),
+    ] {
+        if bad {
+            cx.err(
+                recv.referenced,
+                format!("`{what}:` needs a request; a `receive:` step sends none"),
+            );
+        }
+    }
+}
+
+fn validate_request(cx: &mut Ctx, s: &StepSpec, r: &RequestSpec) {
+    if let Some(p) = &s.parallel {
+        if !(2..=50).contains(&p.value) {
+            cx.err(
+                p.referenced,
+                format!("parallel is {}; it must be between 2 and 50", p.value),
+            );
+        }
+        if s.repeat.is_some() || s.snapshot.is_some() {
+            cx.err(
+                p.referenced,
+                "`parallel:` cannot be combined with `repeat:` or `snapshot:`",
+            );
+        }
+        if !s.expect.headers.is_empty() {
+            cx.err(
+                p.referenced,
+                "with `parallel:`, judge headers through the pseudo-body: `$.responses[*].headers.NAME`",
+            );
+        }
+    }
     if let Some(m) = &r.method {
         if !METHODS.contains(&m.value.to_ascii_uppercase().as_str()) {
             cx.err(
@@ -451,10 +552,12 @@ fn validate_step(cx: &mut Ctx, s: &StepSpec) {
         );
     }
     for (name, v) in &r.headers {
+        cx.template(v.referenced, name);
         cx.template(v.referenced, &v.value);
         literal_secret_header(cx, name, v);
     }
-    for v in r.query.values() {
+    for (k, v) in &r.query {
+        cx.template(v.referenced, k);
         cx.template_value(v.referenced, &v.value);
     }
     if let Some(j) = &r.json {
@@ -492,6 +595,9 @@ fn validate_step(cx: &mut Ctx, s: &StepSpec) {
             );
         }
     }
+}
+
+fn validate_common(cx: &mut Ctx, s: &StepSpec) {
     for g in &s.guard {
         cx.template_value(g.referenced, &g.value.value);
         cx.matcher(g.referenced, &g.value.is.0);
@@ -536,6 +642,12 @@ fn validate_step(cx: &mut Ctx, s: &StepSpec) {
         }
         if let Some(p) = &c.value.json {
             cx.json_path(c.referenced, p);
+        }
+        if c.value.all && c.value.json.is_none() {
+            cx.err(
+                c.referenced,
+                format!("capture `{name}`: `all: true` needs `json:`"),
+            );
         }
     }
     if let Some(snap) = &s.snapshot {

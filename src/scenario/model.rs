@@ -40,6 +40,11 @@ pub struct DefaultsSpec {
     /// Headers sent with every request unless a step sets the same header.
     #[serde(default)]
     pub headers: IndexMap<String, Spanned<String>>,
+    /// Values for `{{ target.NAME }}` when the target does not declare `NAME`
+    /// (a target file's `facts:` win). Lets a suite name the paths and fields
+    /// of a reference API while real targets rename them.
+    #[serde(default)]
+    pub target: IndexMap<String, Value>,
 }
 
 /// Snapshot normalization settings.
@@ -63,6 +68,9 @@ pub struct CaseSpec {
     /// Final Launch Checklist items this case is evidence for.
     #[serde(default)]
     pub checklist: Vec<Spanned<String>>,
+    /// Vendor scorecard questions this case answers (`idempotency`, `webhooks`, `reconciliation`).
+    #[serde(default)]
+    pub vendor: Vec<Spanned<String>>,
     /// Inputs and target kinds the case needs; when missing the case is skipped.
     #[serde(default)]
     pub requires: RequiresSpec,
@@ -116,8 +124,13 @@ pub struct StepSpec {
     pub guard: Vec<Spanned<GuardSpec>>,
     /// Pause before the request: a duration (`2s`, `500ms`) or a number of seconds; templates allowed.
     pub wait: Option<Spanned<String>>,
-    /// The request to send.
-    pub request: RequestSpec,
+    /// The request to send (a step has either `request:` or `receive:`).
+    pub request: Option<RequestSpec>,
+    /// Wait for webhook deliveries at launchgate's receiver instead of sending a request.
+    pub receive: Option<Spanned<ReceiveSpec>>,
+    /// Send the request this many times at once (2..=50); expectations then judge
+    /// every status and a pseudo-body listing the responses.
+    pub parallel: Option<Spanned<u32>>,
     /// The request mutates state on the target (skipped against a real target unless `--allow-writes`).
     #[serde(default)]
     pub writes: bool,
@@ -134,6 +147,29 @@ pub struct StepSpec {
     pub capture: IndexMap<String, Spanned<CaptureSpec>>,
     /// Compare the normalized response with `snapshots/<suite>/<name>.json`.
     pub snapshot: Option<Spanned<String>>,
+}
+
+/// Waiting for webhook deliveries at launchgate's receiver (`{{ run.webhook_url }}`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveSpec {
+    /// The longest wait, e.g. `10s` (capped by `--max-wait`); templates allowed.
+    pub within: Spanned<String>,
+    /// Stop waiting as soon as the deliveries match this; when empty, at the first delivery.
+    #[serde(default)]
+    pub until: ExpectSpec,
+    /// How deliveries are signed, so each gets `signature_valid`.
+    pub signature: Option<SignatureSpec>,
+}
+
+/// A webhook signature scheme: hex HMAC-SHA256 of the raw body in a header.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureSpec {
+    /// The header carrying the signature (templates allowed), e.g. `X-Signature-256`.
+    pub header: String,
+    /// The shared secret, always a key: `{{ keys.webhook_secret }}`.
+    pub secret: String,
 }
 
 /// An HTTP request.
@@ -321,6 +357,9 @@ pub struct CaptureSpec {
     /// Capture the HTTP status.
     #[serde(default)]
     pub status: bool,
+    /// With `json:`, capture the array of every match instead of the first.
+    #[serde(default)]
+    pub all: bool,
 }
 
 /// A JSON type name for `type:` matchers.
@@ -403,6 +442,8 @@ pub struct Matcher {
     pub contains: Option<Value>,
     /// An array whose every element is one of these (e.g. granted scopes ⊆ needed scopes).
     pub subset_of: Option<Value>,
+    /// An array containing every element of this one; a mismatch lists the missing elements.
+    pub superset_of: Option<Value>,
     /// An array whose every element meets this matcher.
     pub each: Option<Box<MatcherSpec>>,
     /// At least one of these matchers holds.
@@ -470,6 +511,7 @@ impl Matcher {
             &self.ge,
             &self.contains,
             &self.subset_of,
+            &self.superset_of,
         ]
         .into_iter()
         .chain(length)

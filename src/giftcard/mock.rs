@@ -1,0 +1,1010 @@
+//! The embedded gift-card vendor mock: contract Part B, as a production-grade
+//! vendor would do it, with [`VendorQuirk`]s that each break one answer.
+//!
+//! Orders are idempotent by key (replays are byte-identical, a reused key with
+//! another body is refused, concurrent duplicates never create two orders);
+//! every status change is delivered as a signed webhook to each registered URL
+//! with bounded exponential backoff; reconciliation lists one record per order,
+//! paginated by cursor. State sits behind one lock that is never held across an
+//! await; orders, idempotency keys and the delivery log are bounded.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::quirk::{VendorQuirk, VendorQuirkArg};
+use super::signature;
+use crate::mock::MockError;
+use crate::target::Inputs;
+
+/// The mock's API key (a published test value, like the Agent API mock's fixture keys).
+pub const FIXTURE_API_KEY: &str = "gc_test_4fJ8kQ2mZr7Lx0VbN3sW9pYd";
+/// The mock's webhook signing secret (a published test value).
+pub const FIXTURE_WEBHOOK_SECRET: &str = "whsec_test_Hq7Tz2Kd9Mv4Xw1Lp8Rb";
+/// A brand whose orders end `fulfilled`.
+pub const BRAND_FULFILLED: &str = "GC_DEMO";
+/// A brand whose orders end `failed` (provokes the failed status).
+pub const BRAND_FAILED: &str = "GC_DECLINED";
+/// A brand whose orders are fulfilled, then `refunded`.
+pub const BRAND_REFUNDED: &str = "GC_REFUNDED";
+
+/// How the vendor mock behaves. `Default` is the faithful Part B vendor.
+#[derive(Debug, Clone)]
+pub struct VendorOptions {
+    /// Quirks switched on (with the drop rate for `webhook-drop`).
+    pub quirks: Vec<VendorQuirkArg>,
+    /// Seed for the webhook-drop dice.
+    pub seed: u64,
+    /// URLs that receive webhooks from the start (more via `POST /api/v1/webhooks`).
+    pub webhook_urls: Vec<String>,
+    /// The first retry waits this long; each further one twice as long.
+    pub webhook_backoff: Duration,
+    /// Delivery attempts per event and URL (first try included).
+    pub webhook_attempts: u32,
+    /// How long an order stays `pending` before its final status.
+    pub fulfil_after: Duration,
+    /// How long a request holds its idempotency key before the order exists (so
+    /// concurrent duplicates meet an in-flight key).
+    pub processing: Duration,
+    /// How long an idempotency key is remembered (24 h in Part B).
+    pub retention: Duration,
+    /// Orders kept; the oldest (and its key) are forgotten first.
+    pub max_orders: usize,
+    /// Delivery log entries kept.
+    pub log_capacity: usize,
+}
+
+impl Default for VendorOptions {
+    fn default() -> Self {
+        VendorOptions {
+            quirks: Vec::new(),
+            seed: 0,
+            webhook_urls: Vec::new(),
+            webhook_backoff: Duration::from_millis(500),
+            webhook_attempts: 5,
+            fulfil_after: Duration::from_millis(100),
+            processing: Duration::from_millis(20),
+            retention: Duration::from_secs(24 * 3600),
+            max_orders: 50_000,
+            log_capacity: 10_000,
+        }
+    }
+}
+
+impl VendorOptions {
+    fn has(&self, q: VendorQuirk) -> bool {
+        self.quirks.iter().any(|a| a.quirk == q)
+    }
+
+    fn drop_rate(&self) -> f64 {
+        self.quirks
+            .iter()
+            .filter(|a| a.quirk == VendorQuirk::WebhookDrop)
+            .filter_map(|a| a.rate)
+            .fold(0.0, f64::max)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Order {
+    seq: u64,
+    id: String,
+    idempotency_key: Option<String>,
+    reference: Option<String>,
+    customer_id: String,
+    brand_id: String,
+    amount: Value,
+    currency: String,
+    status: &'static str,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    drop_webhooks: bool,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Order {
+    fn json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "idempotency_key": self.idempotency_key,
+            "reference": self.reference,
+            "customer_id": self.customer_id,
+            "brand_id": self.brand_id,
+            "amount": self.amount,
+            "currency": self.currency,
+            "status": self.status,
+            "created_at": ts(self.created_at),
+            "updated_at": ts(self.updated_at),
+        })
+    }
+}
+
+#[derive(Debug)]
+enum KeyEntry {
+    InFlight {
+        fingerprint: [u8; 32],
+    },
+    Done {
+        fingerprint: [u8; 32],
+        status: u16,
+        body: Bytes,
+        at: Instant,
+    },
+}
+
+/// One event's deliveries to one URL, for `GET /__launchgate/webhooks`.
+#[derive(Debug, Clone, serde::Serialize)]
+struct DeliveryLog {
+    event_id: String,
+    order_id: String,
+    #[serde(rename = "type")]
+    type_: String,
+    url: String,
+    dropped: bool,
+    /// HTTP status per attempt (0: no response).
+    attempts: Vec<u16>,
+    delivered: bool,
+}
+
+#[derive(Debug, Default)]
+struct VState {
+    seq: u64,
+    orders: BTreeMap<u64, Order>,
+    by_id: HashMap<String, u64>,
+    keys: HashMap<String, KeyEntry>,
+    key_order: VecDeque<(String, Instant)>,
+    webhooks: Vec<String>,
+    log: VecDeque<DeliveryLog>,
+}
+
+struct Shared {
+    state: Mutex<VState>,
+    opts: VendorOptions,
+    http: reqwest::Client,
+    deliveries: tokio::sync::Semaphore,
+}
+
+/// A running vendor mock.
+pub struct VendorMock {
+    base_url: String,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl VendorMock {
+    /// Starts the vendor mock on `addr` (port 0: any free port) on the current runtime.
+    pub async fn start(opts: VendorOptions, addr: SocketAddr) -> Result<VendorMock, MockError> {
+        if opts.webhook_attempts == 0 {
+            return Err(MockError::Options(
+                "webhook_attempts must be at least 1".into(),
+            ));
+        }
+        let http = crate::http::control_client(Duration::from_secs(5))
+            .map_err(|e| MockError::Options(e.to_string()))?;
+        let mut state = VState::default();
+        for u in &opts.webhook_urls {
+            valid_url(u).map_err(MockError::Options)?;
+            state.webhooks.push(u.clone());
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            opts,
+            http,
+            deliveries: tokio::sync::Semaphore::new(32),
+        });
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| MockError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| MockError::Bind { addr, source })?;
+        let app = Router::new()
+            .route("/api/v1/orders", post(create_order))
+            .route("/api/v1/orders/{id}", get(get_order))
+            .route("/api/v1/reconciliation", get(reconciliation))
+            .route(
+                "/api/v1/webhooks",
+                post(register_webhook).get(list_webhooks),
+            )
+            .route("/__launchgate/reset", post(control_reset))
+            .route("/__launchgate/webhooks", get(control_webhooks))
+            .route("/__launchgate/fixtures", get(control_fixtures))
+            .fallback(not_found)
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+            .with_state(shared.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(VendorMock {
+            base_url: format!("http://{local}"),
+            addr: local,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The server root (the API lives under `/api/v1`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The listening address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Registers a webhook URL, as `POST /api/v1/webhooks` does.
+    pub fn register_webhook(&self, url: &str) -> Result<(), String> {
+        valid_url(url)?;
+        let mut st = self.shared.state.lock();
+        if !st.webhooks.iter().any(|u| u == url) {
+            st.webhooks.push(url.to_string());
+        }
+        Ok(())
+    }
+
+    /// Stops accepting connections and waits for in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for VendorMock {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// The keys a scenario uses against the mock: `vendor` (API key) and `webhook_secret`.
+pub fn fixture_inputs() -> Inputs {
+    let mut inputs = Inputs::default();
+    inputs.keys.insert("vendor".into(), FIXTURE_API_KEY.into());
+    inputs
+        .keys
+        .insert("webhook_secret".into(), FIXTURE_WEBHOOK_SECRET.into());
+    inputs
+}
+
+/// The facts a target file would declare for the mock: what to order, and the
+/// brands that provoke each final status.
+pub fn fixture_facts() -> BTreeMap<String, Value> {
+    let mut f = BTreeMap::new();
+    f.insert("brand_id".into(), BRAND_FULFILLED.into());
+    f.insert("brand_failed".into(), BRAND_FAILED.into());
+    f.insert("brand_refunded".into(), BRAND_REFUNDED.into());
+    f.insert("amount".into(), json!(25));
+    f.insert("currency".into(), "USD".into());
+    f.insert("customer_id".into(), "cust_launchgate".into());
+    f
+}
+
+/// A listing of the fixture key, secret and brands, as `launchgate mock --api giftcard` prints.
+pub fn fixture_summary() -> String {
+    format!(
+        "API key (Authorization: Bearer):  {FIXTURE_API_KEY}\nwebhook secret (X-Signature-256):   {FIXTURE_WEBHOOK_SECRET}\nbrands: {BRAND_FULFILLED} (fulfilled), {BRAND_FAILED} (failed), {BRAND_REFUNDED} (fulfilled, then refunded)\n"
+    )
+}
+
+fn valid_url(u: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(u).map_err(|e| format!("`{u}` is not a URL: {e}"))?;
+    if matches!(parsed.scheme(), "http" | "https") {
+        Ok(())
+    } else {
+        Err(format!("`{u}` must be http or https"))
+    }
+}
+
+/// An early answer from a parsing helper: boxed, so `Result`s stay small.
+type Refusal = Box<Response>;
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "code": code, "message": message }))).into_response()
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|k| k.trim() == FIXTURE_API_KEY)
+}
+
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED",
+        "send Authorization: Bearer <API key>",
+    )
+}
+
+/// Sorts object keys recursively, so two bodies that differ only in key order
+/// count as the same request.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for k in keys {
+                out.insert(k.clone(), canonical(&m[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+fn fingerprint(v: &Value) -> [u8; 32] {
+    let bytes = serde_json::to_vec(&canonical(v)).unwrap_or_default();
+    Sha256::digest(bytes).into()
+}
+
+/// A reproducible draw in 0..1 from the seed and a text (FNV-1a), so which
+/// orders lose their webhooks does not depend on request interleaving.
+fn draw(seed: u64, text: &str) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for b in text.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // Mix the low bits up, so nearby texts do not draw nearby values.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Releases an in-flight idempotency key if its request never finished (the
+/// client went away mid-request), so the key does not stay "in progress" forever.
+struct InFlight {
+    shared: Arc<Shared>,
+    key: Option<String>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(k) = self.key.take() {
+            let mut st = self.shared.state.lock();
+            if matches!(st.keys.get(&k), Some(KeyEntry::InFlight { .. })) {
+                st.keys.remove(&k);
+            }
+        }
+    }
+}
+
+struct NewOrder {
+    key: Option<String>,
+    reference: Option<String>,
+    customer_id: String,
+    brand_id: String,
+    amount: Value,
+    currency: String,
+}
+
+fn parse_order(body: &Value, require_key: bool) -> Result<NewOrder, Refusal> {
+    let Some(obj) = body.as_object() else {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "the body must be a JSON object",
+        )));
+    };
+    let key = match obj.get("idempotency_key") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 255 => Some(s.clone()),
+        Some(_) => {
+            return Err(Box::new(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+                "idempotency_key must be a non-empty string of at most 255 characters",
+            )))
+        }
+    };
+    if require_key && key.is_none() {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "IDEMPOTENCY_KEY_REQUIRED",
+            "idempotency_key is required: retries must not create a second order",
+        )));
+    }
+    let text = |name: &str| -> Result<String, Refusal> {
+        match obj.get(name) {
+            Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 255 => Ok(s.clone()),
+            _ => Err(Box::new(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+                &format!("{name} must be a non-empty string"),
+            ))),
+        }
+    };
+    let customer_id = text("customer_id")?;
+    let brand_id = text("brand_id")?;
+    let currency = text("currency")?;
+    let amount = match obj.get("amount") {
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f > 0.0 && f < 1e9) => {
+            Value::Number(n.clone())
+        }
+        _ => {
+            return Err(Box::new(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+                "amount must be a positive number",
+            )))
+        }
+    };
+    let reference = match obj.get("reference") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.len() <= 255 => Some(s.clone()),
+        Some(_) => {
+            return Err(Box::new(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+                "reference must be a string of at most 255 characters",
+            )))
+        }
+    };
+    Ok(NewOrder {
+        key,
+        reference,
+        customer_id,
+        brand_id,
+        amount,
+        currency,
+    })
+}
+
+fn json_response(status: u16, body: Bytes, replayed: bool) -> Response {
+    let mut r = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    r
+}
+
+impl VState {
+    /// Forgets idempotency keys past the retention window.
+    fn expire_keys(&mut self, retention: Duration) {
+        while let Some((k, at)) = self.key_order.front() {
+            if at.elapsed() < retention {
+                break;
+            }
+            let k = k.clone();
+            self.key_order.pop_front();
+            if matches!(self.keys.get(&k), Some(KeyEntry::Done { at, .. }) if at.elapsed() >= retention)
+            {
+                self.keys.remove(&k);
+            }
+        }
+    }
+}
+
+async fn create_order(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            "the body is not JSON",
+        );
+    };
+    let opts = &shared.opts;
+    let honour_keys = !opts.has(VendorQuirk::NoIdempotency);
+    let new = match parse_order(&parsed, honour_keys) {
+        Ok(n) => n,
+        Err(r) => return *r,
+    };
+    let fp = fingerprint(&parsed);
+    let mut guard = InFlight {
+        shared: shared.clone(),
+        key: None,
+    };
+    if let (true, Some(key)) = (honour_keys, &new.key) {
+        let mut st = shared.state.lock();
+        st.expire_keys(opts.retention);
+        let same = |other: &[u8; 32]| *other == fp || opts.has(VendorQuirk::IdempotencyIgnoresBody);
+        match st.keys.get(key) {
+            Some(KeyEntry::Done {
+                fingerprint,
+                status,
+                body,
+                ..
+            }) => {
+                if !same(fingerprint) {
+                    return error(
+                        StatusCode::CONFLICT,
+                        "IDEMPOTENCY_KEY_REUSED",
+                        "this idempotency key was used with a different request body",
+                    );
+                }
+                return json_response(*status, body.clone(), true);
+            }
+            Some(KeyEntry::InFlight { fingerprint }) => {
+                let code = if same(fingerprint) {
+                    "IDEMPOTENCY_IN_PROGRESS"
+                } else {
+                    "IDEMPOTENCY_KEY_REUSED"
+                };
+                return error(
+                    StatusCode::CONFLICT,
+                    code,
+                    "a request with this idempotency key is being processed; retry later",
+                );
+            }
+            None => {
+                st.keys
+                    .insert(key.clone(), KeyEntry::InFlight { fingerprint: fp });
+                guard.key = Some(key.clone());
+            }
+        }
+    }
+    // The key is held while the "payment" is processed: a concurrent duplicate
+    // meets IDEMPOTENCY_IN_PROGRESS rather than creating a second order.
+    tokio::time::sleep(opts.processing).await;
+
+    let now = Utc::now();
+    let drop_rate = opts.drop_rate();
+    let (order, bytes) = {
+        let mut st = shared.state.lock();
+        st.seq += 1;
+        let seq = st.seq;
+        let id = format!("ord_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let drop_webhooks = drop_rate > 0.0
+            && draw(opts.seed, new.key.as_deref().unwrap_or(id.as_str())) < drop_rate;
+        let order = Order {
+            seq,
+            id: id.clone(),
+            idempotency_key: new.key.clone(),
+            reference: new.reference,
+            customer_id: new.customer_id,
+            brand_id: new.brand_id,
+            amount: new.amount,
+            currency: new.currency,
+            status: "pending",
+            created_at: now,
+            updated_at: now,
+            drop_webhooks,
+        };
+        let bytes = Bytes::from(serde_json::to_vec(&order.json()).unwrap_or_default());
+        st.by_id.insert(id, seq);
+        st.orders.insert(seq, order.clone());
+        while st.orders.len() > opts.max_orders.max(1) {
+            if let Some((_, old)) = st.orders.pop_first() {
+                st.by_id.remove(&old.id);
+                if let Some(k) = &old.idempotency_key {
+                    st.keys.remove(k);
+                }
+            }
+        }
+        if let (true, Some(key)) = (honour_keys, &new.key) {
+            st.keys.insert(
+                key.clone(),
+                KeyEntry::Done {
+                    fingerprint: fp,
+                    status: 201,
+                    body: bytes.clone(),
+                    at: Instant::now(),
+                },
+            );
+            st.key_order.push_back((key.clone(), Instant::now()));
+            // The key map is bounded like the orders.
+            while st.key_order.len() > opts.max_orders.max(1) {
+                if let Some((k, _)) = st.key_order.pop_front() {
+                    st.keys.remove(&k);
+                }
+            }
+        }
+        (order, bytes)
+    };
+    guard.key = None;
+    spawn_lifecycle(shared.clone(), &order);
+    json_response(201, bytes, false)
+}
+
+/// pending → fulfilled (or failed), then refunded for the refund brand; one
+/// webhook per change.
+fn spawn_lifecycle(shared: Arc<Shared>, order: &Order) {
+    let seq = order.seq;
+    let steps: &'static [&'static str] = match order.brand_id.as_str() {
+        BRAND_FAILED => &["failed"],
+        BRAND_REFUNDED => &["fulfilled", "refunded"],
+        _ => &["fulfilled"],
+    };
+    tokio::spawn(async move {
+        for status in steps {
+            tokio::time::sleep(shared.opts.fulfil_after).await;
+            if !transition(&shared, seq, status) {
+                return;
+            }
+        }
+    });
+}
+
+/// Applies a status change and sends its webhook; false when the order is gone (reset, evicted).
+fn transition(shared: &Arc<Shared>, seq: u64, status: &'static str) -> bool {
+    let opts = &shared.opts;
+    let now = Utc::now();
+    let (event_id, order_id, type_, body, sig, urls, dropped) = {
+        let mut st = shared.state.lock();
+        let Some(order) = st.orders.get_mut(&seq) else {
+            return false;
+        };
+        order.status = status;
+        order.updated_at = now;
+        let order_json = order.json();
+        let order_id = order.id.clone();
+        let dropped = order.drop_webhooks;
+        let event_id = format!("evt_{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
+        let type_ = format!("order.{status}");
+        let event = json!({
+            "id": event_id,
+            "type": type_,
+            "created_at": ts(now),
+            "data": { "order": order_json },
+        });
+        let compact = serde_json::to_vec(&event).unwrap_or_default();
+        let sig = (!opts.has(VendorQuirk::UnsignedWebhooks))
+            .then(|| signature::sign(FIXTURE_WEBHOOK_SECRET.as_bytes(), &compact));
+        // The quirk: what is sent is not what was signed.
+        let body = if opts.has(VendorQuirk::SignatureOverReserializedJson) {
+            serde_json::to_vec_pretty(&event).unwrap_or(compact)
+        } else {
+            compact
+        };
+        let urls = st.webhooks.clone();
+        for url in &urls {
+            st.log.push_back(DeliveryLog {
+                event_id: event_id.clone(),
+                order_id: order_id.clone(),
+                type_: type_.clone(),
+                url: url.clone(),
+                dropped,
+                attempts: Vec::new(),
+                delivered: false,
+            });
+        }
+        while st.log.len() > opts.log_capacity.max(1) {
+            st.log.pop_front();
+        }
+        (event_id, order_id, type_, body, sig, urls, dropped)
+    };
+    let _ = (order_id, type_);
+    if dropped {
+        return true;
+    }
+    let body = Bytes::from(body);
+    for url in urls {
+        let shared = shared.clone();
+        let body = body.clone();
+        let sig = sig.clone();
+        let event_id = event_id.clone();
+        tokio::spawn(async move { deliver(shared, url, event_id, body, sig).await });
+    }
+    true
+}
+
+async fn deliver(
+    shared: Arc<Shared>,
+    url: String,
+    event_id: String,
+    body: Bytes,
+    sig: Option<String>,
+) {
+    let opts = &shared.opts;
+    for attempt in 0..opts.webhook_attempts {
+        let status = {
+            let Ok(_permit) = shared.deliveries.acquire().await else {
+                return;
+            };
+            let mut req = shared
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-webhook-timestamp", Utc::now().timestamp().to_string())
+                .header("user-agent", "launchgate-vendor-mock")
+                .body(body.clone());
+            if let Some(s) = &sig {
+                req = req.header("x-signature-256", s.as_str());
+            }
+            match req.send().await {
+                Ok(r) => r.status().as_u16(),
+                Err(_) => 0,
+            }
+        };
+        let ok = (200..300).contains(&status);
+        {
+            let mut st = shared.state.lock();
+            if let Some(l) = st
+                .log
+                .iter_mut()
+                .rev()
+                .find(|l| l.event_id == event_id && l.url == url)
+            {
+                l.attempts.push(status);
+                l.delivered = ok;
+            }
+        }
+        if ok || opts.has(VendorQuirk::NoWebhookRetry) {
+            return;
+        }
+        let wait = opts.webhook_backoff.saturating_mul(1u32 << attempt.min(16));
+        if attempt + 1 < opts.webhook_attempts {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+async fn get_order(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    let st = shared.state.lock();
+    match st.by_id.get(&id).and_then(|s| st.orders.get(s)) {
+        Some(o) => Json(o.json()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such order"),
+    }
+}
+
+fn parse_time(name: &str, v: &str) -> Result<DateTime<Utc>, Refusal> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_PARAMETER",
+                &format!("{name} must be an RFC 3339 timestamp"),
+            ))
+        })
+}
+
+async fn reconciliation(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    let opts = &shared.opts;
+    if opts.has(VendorQuirk::NoReconciliation) {
+        return not_found().await;
+    }
+    let mut from = None;
+    let mut to = None;
+    let mut after = 0u64;
+    let mut limit = 100usize;
+    for (k, v) in url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()) {
+        match &*k {
+            "from" if !v.is_empty() => match parse_time("from", &v) {
+                Ok(t) => from = Some(t),
+                Err(r) => return *r,
+            },
+            "to" if !v.is_empty() => match parse_time("to", &v) {
+                Ok(t) => to = Some(t),
+                Err(r) => return *r,
+            },
+            "cursor" if !v.is_empty() => {
+                match v.strip_prefix("c_").and_then(|n| n.parse::<u64>().ok()) {
+                    Some(n) => after = n,
+                    None => {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            "INVALID_CURSOR",
+                            "cursor must be a value returned as next_cursor",
+                        )
+                    }
+                }
+            }
+            "limit" => match v.parse::<usize>() {
+                Ok(n) if (1..=500).contains(&n) => limit = n,
+                _ => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "INVALID_PARAMETER",
+                        "limit must be between 1 and 500",
+                    )
+                }
+            },
+            _ => {}
+        }
+    }
+    let in_range =
+        |o: &Order| from.is_none_or(|f| o.updated_at >= f) && to.is_none_or(|t| o.updated_at < t);
+    let st = shared.state.lock();
+    if opts.has(VendorQuirk::AggregatedReconciliation) {
+        // Daily totals: what the article calls a dashboard, not a reconciliation API.
+        let mut days: BTreeMap<(String, String), (u64, f64)> = BTreeMap::new();
+        for o in st.orders.values().filter(|o| in_range(o)) {
+            let e = days
+                .entry((
+                    o.updated_at.format("%Y-%m-%d").to_string(),
+                    o.currency.clone(),
+                ))
+                .or_default();
+            e.0 += 1;
+            e.1 += o.amount.as_f64().unwrap_or(0.0);
+        }
+        let data: Vec<Value> = days
+            .into_iter()
+            .map(|((date, currency), (count, amount))| {
+                json!({"date": date, "currency": currency, "count": count, "amount": amount})
+            })
+            .collect();
+        return Json(json!({ "data": data, "next_cursor": null })).into_response();
+    }
+    let echo = !opts.has(VendorQuirk::ReferenceNotEchoed);
+    let mut page: Vec<&Order> = st
+        .orders
+        .range(after.saturating_add(1)..)
+        .map(|(_, o)| o)
+        .filter(|o| in_range(o))
+        .take(limit + 1)
+        .collect();
+    let next = (page.len() > limit).then(|| {
+        page.truncate(limit);
+        page.last().map(|o| format!("c_{}", o.seq))
+    });
+    let data: Vec<Value> = page
+        .iter()
+        .map(|o| {
+            json!({
+                "order_id": o.id,
+                "idempotency_key": o.idempotency_key,
+                "reference": if echo { json!(o.reference) } else { Value::Null },
+                "amount": o.amount,
+                "currency": o.currency,
+                "status": o.status,
+                "updated_at": ts(o.updated_at),
+            })
+        })
+        .collect();
+    Json(json!({ "data": data, "next_cursor": next.flatten() })).into_response()
+}
+
+async fn register_webhook(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    let url = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("url").and_then(Value::as_str).map(str::to_string));
+    let Some(url) = url else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+            "send {\"url\": \"https://...\"}",
+        );
+    };
+    if let Err(e) = valid_url(&url) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED", &e);
+    }
+    let mut st = shared.state.lock();
+    if !st.webhooks.contains(&url) {
+        if st.webhooks.len() >= 20 {
+            return error(
+                StatusCode::CONFLICT,
+                "TOO_MANY_WEBHOOKS",
+                "at most 20 webhook URLs",
+            );
+        }
+        st.webhooks.push(url.clone());
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({ "url": url, "registered": st.webhooks })),
+    )
+        .into_response()
+}
+
+async fn list_webhooks(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    let st = shared.state.lock();
+    Json(json!({ "registered": st.webhooks })).into_response()
+}
+
+async fn control_reset(State(shared): State<Arc<Shared>>) -> Response {
+    let mut st = shared.state.lock();
+    let webhooks = std::mem::take(&mut st.webhooks);
+    let seq = st.seq;
+    // Sequence numbers keep growing, so lifecycle tasks of forgotten orders find nothing.
+    *st = VState {
+        seq,
+        webhooks,
+        ..VState::default()
+    };
+    Json(json!({ "reset": true })).into_response()
+}
+
+async fn control_webhooks(State(shared): State<Arc<Shared>>) -> Response {
+    let st = shared.state.lock();
+    let log: Vec<&DeliveryLog> = st.log.iter().collect();
+    let dropped: std::collections::BTreeSet<&str> = st
+        .log
+        .iter()
+        .filter(|l| l.dropped)
+        .map(|l| l.order_id.as_str())
+        .collect();
+    Json(json!({ "deliveries": log, "dropped_orders": dropped })).into_response()
+}
+
+async fn control_fixtures() -> Response {
+    let inputs = fixture_inputs();
+    Json(json!({ "keys": inputs.keys, "facts": fixture_facts() })).into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_are_reproducible_and_spread() {
+        assert_eq!(draw(7, "k1"), draw(7, "k1"));
+        assert_ne!(draw(7, "k1"), draw(8, "k1"));
+        let hits = (0..10_000)
+            .filter(|i| draw(1, &format!("key-{i}")) < 0.1)
+            .count();
+        assert!((800..1200).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn bodies_differing_in_key_order_match() {
+        let a: Value = serde_json::from_str(r#"{"a":1,"b":{"c":2,"d":3}}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"b":{"d":3,"c":2},"a":1}"#).unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+    }
+}

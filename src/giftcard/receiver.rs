@@ -1,0 +1,330 @@
+//! launchgate's own webhook receiver: a small HTTP listener that records every
+//! delivery a vendor makes, so `receive:` steps can judge them as a JSON
+//! pseudo-response.
+//!
+//! It keeps the raw bytes of each body: a signature is only meaningful over
+//! exactly what was sent (contract §B.2), so verification happens when a step
+//! asks, with the header name and secret that step names. Memory is bounded:
+//! the oldest deliveries are forgotten first.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::signature;
+
+/// How the receiver listens and answers.
+#[derive(Debug, Clone)]
+pub struct ReceiverOptions {
+    /// Where to listen (`127.0.0.1:0` by default: loopback, any free port).
+    pub listen: SocketAddr,
+    /// The URL vendors are told to deliver to, when it is not the listening address
+    /// (a tunnel or a public host the evaluator exposes). Without it, `http://<listen>/webhooks`.
+    pub public_url: Option<String>,
+    /// Answer 503 to the first N deliveries of every event, to see whether the vendor retries.
+    pub refuse_first: u32,
+    /// Deliveries kept (oldest forgotten first).
+    pub capacity: usize,
+    /// Largest body accepted; bigger deliveries get 413 and are not recorded.
+    pub max_body: usize,
+}
+
+impl Default for ReceiverOptions {
+    fn default() -> Self {
+        ReceiverOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            refuse_first: 0,
+            capacity: 10_000,
+            max_body: 256 * 1024,
+        }
+    }
+}
+
+/// How a step wants signatures checked.
+#[derive(Debug, Clone)]
+pub struct Verify {
+    /// The signature header (any case).
+    pub header: String,
+    /// The shared secret.
+    pub secret: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Delivery {
+    seq: u64,
+    method: String,
+    path: String,
+    received_at: String,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+    event: String,
+    attempt: u32,
+    answered: u16,
+}
+
+#[derive(Debug, Default)]
+struct RecvState {
+    deliveries: VecDeque<Delivery>,
+    attempts: HashMap<String, u32>,
+    seq: u64,
+}
+
+struct RecvShared {
+    state: Mutex<RecvState>,
+    changed: tokio::sync::watch::Sender<u64>,
+    opts: ReceiverOptions,
+}
+
+/// A running receiver.
+pub struct Receiver {
+    url: String,
+    local: SocketAddr,
+    shared: Arc<RecvShared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Receiver {
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(opts: ReceiverOptions) -> Result<Receiver, String> {
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the receiver's address: {e}"))?;
+        let url = match &opts.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{local}/webhooks"),
+        };
+        let (changed, _) = tokio::sync::watch::channel(0);
+        let shared = Arc::new(RecvShared {
+            state: Mutex::new(RecvState::default()),
+            changed,
+            opts: opts.clone(),
+        });
+        let max_body = opts.max_body;
+        let app = Router::new()
+            .fallback(deliver)
+            .layer(axum::extract::DefaultBodyLimit::max(max_body))
+            .with_state(shared.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Receiver {
+            url,
+            local,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The URL vendors deliver to (`{{ run.webhook_url }}`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The listening address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// How many deliveries of each event are refused before one is accepted.
+    pub fn refuse_first(&self) -> u32 {
+        self.shared.opts.refuse_first
+    }
+
+    /// A watch that changes whenever a delivery arrives.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.changed.subscribe()
+    }
+
+    /// Every delivery kept, as the JSON pseudo-body of a `receive:` step.
+    pub fn snapshot(&self, verify: Option<&Verify>) -> Value {
+        let st = self.shared.state.lock();
+        let mut events = std::collections::BTreeSet::new();
+        let deliveries: Vec<Value> = st
+            .deliveries
+            .iter()
+            .map(|d| {
+                events.insert(d.event.clone());
+                describe(d, verify)
+            })
+            .collect();
+        json!({
+            "url": self.url,
+            "count": deliveries.len(),
+            "events": events.len(),
+            "refuse_first": self.shared.opts.refuse_first,
+            "deliveries": deliveries,
+        })
+    }
+
+    /// Stops listening.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// One delivery as the pseudo-body shows it.
+fn describe(d: &Delivery, verify: Option<&Verify>) -> Value {
+    let parsed: Option<Value> = serde_json::from_slice(&d.body).ok();
+    let text_body = || Value::String(String::from_utf8_lossy(&d.body).into_owned());
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|b| b.get(name))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let mut headers = serde_json::Map::new();
+    for (n, v) in &d.headers {
+        headers.insert(n.clone(), Value::String(v.clone()));
+    }
+    let (present, valid, reserialized) = match verify {
+        None => (Value::Null, Value::Null, Value::Null),
+        Some(v) => match header(&d.headers, &v.header) {
+            None => (false.into(), false.into(), false.into()),
+            Some(sig) => {
+                let raw_ok = signature::verify(&v.secret, &d.body, sig);
+                // What a receiver that re-serialises the parsed body (JSON.stringify)
+                // would compute: shows a vendor that signs something else than it sends.
+                let re_ok = parsed
+                    .as_ref()
+                    .and_then(|b| serde_json::to_vec(b).ok())
+                    .is_some_and(|bytes| signature::verify(&v.secret, &bytes, sig));
+                (true.into(), raw_ok.into(), re_ok.into())
+            }
+        },
+    };
+    json!({
+        "seq": d.seq,
+        "method": d.method,
+        "path": d.path,
+        "received_at": d.received_at,
+        "id": field("id"),
+        "type": field("type"),
+        "event": d.event,
+        "attempt": d.attempt,
+        "answered": d.answered,
+        "accepted": (200..300).contains(&d.answered),
+        "headers": headers,
+        "signature_present": present,
+        "signature_valid": valid,
+        "signature_valid_reserialized": reserialized,
+        "body": parsed.unwrap_or_else(text_body),
+    })
+}
+
+/// The event a delivery belongs to: the body's `id`, else a hash of the body, so
+/// redeliveries of one event count as attempts of it.
+fn event_key(body: &[u8]) -> String {
+    let id = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| match v.get("id") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        });
+    id.unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(body))))
+}
+
+async fn deliver(
+    State(shared): State<Arc<RecvShared>>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let event = event_key(&body);
+    let answered;
+    let seq;
+    {
+        let mut st = shared.state.lock();
+        // The attempt map is bounded like the deliveries: forgetting it only
+        // means a very old event would be refused again.
+        if st.attempts.len() >= shared.opts.capacity.saturating_mul(2).max(1) {
+            st.attempts.clear();
+        }
+        let attempt = {
+            let a = st.attempts.entry(event.clone()).or_insert(0);
+            *a = a.saturating_add(1);
+            *a
+        };
+        answered = if attempt <= shared.opts.refuse_first {
+            503
+        } else {
+            200
+        };
+        st.seq += 1;
+        seq = st.seq;
+        let d = Delivery {
+            seq,
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            received_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            headers,
+            body,
+            event,
+            attempt,
+            answered,
+        };
+        st.deliveries.push_back(d);
+        while st.deliveries.len() > shared.opts.capacity.max(1) {
+            st.deliveries.pop_front();
+        }
+    }
+    shared.changed.send_replace(seq);
+    let status = StatusCode::from_u16(answered).unwrap_or(StatusCode::OK);
+    let text = if answered == 200 {
+        "received"
+    } else {
+        "refused on purpose by launchgate (--webhook-refuse): please retry"
+    };
+    (status, axum::Json(json!({ "status": text }))).into_response()
+}

@@ -1,0 +1,460 @@
+//! The vendor scorecard: the article's three questions (contract §B.4), each
+//! answered **yes**, **no** or **could not tell** from the cases tagged
+//! `vendor: [QUESTION]`, with the evidence and the request that showed it.
+//!
+//! Like the Final Launch Checklist, it only reads a finished [`RunReport`]:
+//! a failed tagged case answers "no" (the sandbox showed the gap), every tagged
+//! case passing answers "yes", and anything else (skipped, inconclusive,
+//! errored, nothing tagged) is "could not tell", never a "yes".
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::html::ExtraTable;
+use crate::report::{CaseReport, FailureReport, Outcome, RunReport, SuiteReport};
+
+/// One of the three questions a vendor must answer before signing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Question {
+    /// Idempotency keys: a replay gives one order and the identical response; a reused key with another body is refused.
+    Idempotency,
+    /// Signed webhooks: signature over the raw body, retried after a refusal, none silently lost.
+    Webhooks,
+    /// A reconciliation API with transaction-level records echoing the caller's reference.
+    Reconciliation,
+}
+
+impl Question {
+    /// In report order.
+    pub const ALL: &'static [Question] = &[
+        Question::Idempotency,
+        Question::Webhooks,
+        Question::Reconciliation,
+    ];
+
+    /// The tag used in scenarios (`vendor: [idempotency]`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Question::Idempotency => "idempotency",
+            Question::Webhooks => "webhooks",
+            Question::Reconciliation => "reconciliation",
+        }
+    }
+
+    /// The question as the article asks it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Question::Idempotency => "Do you support idempotency keys?",
+            Question::Webhooks => "Are webhooks signed, retried and delivered?",
+            Question::Reconciliation => {
+                "Is there a reconciliation API with transaction-level records?"
+            }
+        }
+    }
+
+    /// The tag's question, if it is one.
+    pub fn from_id(id: &str) -> Option<Question> {
+        Question::ALL.iter().copied().find(|q| q.id() == id)
+    }
+}
+
+/// An answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// Every probe for the question ran and passed.
+    Yes,
+    /// A probe showed the vendor does not do it.
+    No,
+    /// Probes were skipped, inconclusive or errored, or none was run.
+    CouldNotTell,
+}
+
+impl Answer {
+    /// `yes`, `no`, `could not tell`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Answer::Yes => "yes",
+            Answer::No => "no",
+            Answer::CouldNotTell => "could not tell",
+        }
+    }
+}
+
+/// One probe (case) behind an answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The case id (`suite::name`).
+    pub case: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why: the failure message, the skip reason, or the case name when it passed.
+    pub summary: String,
+    /// The request that showed it (the failing step's, else the case's last).
+    pub request: String,
+}
+
+/// One answered question.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// Which question.
+    pub question: Question,
+    /// The question's wording.
+    pub title: String,
+    /// The answer.
+    pub answer: Answer,
+    /// One sentence: why this answer.
+    pub why: String,
+    /// Every probe tagged with the question.
+    pub evidence: Vec<Evidence>,
+}
+
+/// The whole scorecard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Scorecard {
+    /// The target's name and URL (never a key).
+    pub target: String,
+    /// True when the target was launchgate's own vendor mock: the answers describe the mock.
+    pub mock: bool,
+    /// When the run started.
+    pub started_at: String,
+    /// One row per question.
+    pub rows: Vec<Row>,
+}
+
+fn evidence(c: &CaseReport) -> Evidence {
+    let last_request = c
+        .steps
+        .iter()
+        .rev()
+        .map(|s| s.request.clone())
+        .find(|r| !r.is_empty())
+        .unwrap_or_default();
+    let (summary, request) = match (&c.failure, &c.reason) {
+        (Some(f), _) => (
+            f.message.clone(),
+            if f.request.is_empty() {
+                last_request
+            } else {
+                f.request.clone()
+            },
+        ),
+        (None, Some(r)) => (r.clone(), last_request),
+        (None, None) => (c.name.clone(), last_request),
+    };
+    Evidence {
+        case: c.id.clone(),
+        outcome: c.outcome,
+        summary,
+        request,
+    }
+}
+
+/// True when some case of the run carries a `vendor:` tag.
+pub fn applies(report: &RunReport) -> bool {
+    report.cases().any(|c| !c.vendor.is_empty())
+}
+
+/// Answers the three questions from a run.
+pub fn evaluate(report: &RunReport) -> Scorecard {
+    let rows = Question::ALL
+        .iter()
+        .map(|&q| {
+            let cases: Vec<&CaseReport> = report
+                .cases()
+                .filter(|c| c.vendor.iter().any(|t| t == q.id()))
+                .collect();
+            let evidence: Vec<Evidence> = cases.iter().map(|c| evidence(c)).collect();
+            let failed = cases.iter().filter(|c| c.outcome == Outcome::Failed).count();
+            let passed = cases.iter().filter(|c| c.outcome == Outcome::Passed).count();
+            let (answer, why) = if failed > 0 {
+                (
+                    Answer::No,
+                    format!("{failed} of {} probes showed the gap", cases.len()),
+                )
+            } else if cases.is_empty() {
+                (
+                    Answer::CouldNotTell,
+                    "no probe for this question was selected".to_string(),
+                )
+            } else if passed == cases.len() {
+                (Answer::Yes, format!("all {passed} probes passed"))
+            } else {
+                (
+                    Answer::CouldNotTell,
+                    format!(
+                        "{} of {} probes did not run to a verdict (skipped, inconclusive or errored)",
+                        cases.len() - passed,
+                        cases.len()
+                    ),
+                )
+            };
+            Row {
+                question: q,
+                title: q.title().to_string(),
+                answer,
+                why,
+                evidence,
+            }
+        })
+        .collect();
+    Scorecard {
+        target: format!("{} ({})", report.target.name, report.target.base_url),
+        mock: report.target.kind == "mock",
+        started_at: report.started_at.clone(),
+        rows,
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The scorecard as Markdown (a pull-request comment or a CI job summary).
+pub fn render_markdown(s: &Scorecard) -> String {
+    let mut out = String::from("# Vendor scorecard\n\n");
+    out.push_str(&format!(
+        "Target: {}. Run started {}.\n",
+        cell(&s.target),
+        s.started_at
+    ));
+    if s.mock {
+        out.push_str("\nThis run was against launchgate's own vendor mock: the answers describe the mock, not a vendor.\n");
+    }
+    out.push_str("\n| Question | Answer | Why | Request that showed it |\n|---|---|---|---|\n");
+    for r in &s.rows {
+        let shown = r
+            .evidence
+            .iter()
+            .find(|e| e.outcome == Outcome::Failed)
+            .or_else(|| r.evidence.first())
+            .map(|e| format!("`{}`", cell(&e.request)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| {} | **{}** | {} | {} |\n",
+            r.title,
+            r.answer.label(),
+            cell(&r.why),
+            shown
+        ));
+    }
+    for r in &s.rows {
+        out.push_str(&format!("\n## {} **{}**\n\n", r.title, r.answer.label()));
+        if r.evidence.is_empty() {
+            out.push_str("- no probe ran\n");
+        }
+        for e in &r.evidence {
+            out.push_str(&format!(
+                "- {} `{}`: {}\n",
+                e.outcome.as_str(),
+                e.case,
+                cell(&e.summary)
+            ));
+            if !e.request.is_empty() {
+                out.push_str(&format!("  - request: `{}`\n", cell(&e.request)));
+            }
+        }
+    }
+    out
+}
+
+/// The scorecard as a run report of three cases (one per question), so the
+/// JUnit renderer shows it: yes passes, no fails, could not tell is skipped.
+pub fn as_run(s: &Scorecard, report: &RunReport) -> RunReport {
+    let cases = s
+        .rows
+        .iter()
+        .map(|r| {
+            let details: Vec<String> = r
+                .evidence
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {}: {} ({})",
+                        e.outcome.as_str(),
+                        e.case,
+                        e.summary,
+                        e.request
+                    )
+                })
+                .collect();
+            let first_failed = r.evidence.iter().find(|e| e.outcome == Outcome::Failed);
+            CaseReport {
+                id: format!("vendor-scorecard::{}", r.question.id()),
+                name: format!("{} {}", r.title, r.answer.label()),
+                file: "vendor-scorecard".into(),
+                line: 0,
+                outcome: match r.answer {
+                    Answer::Yes => Outcome::Passed,
+                    Answer::No => Outcome::Failed,
+                    Answer::CouldNotTell => Outcome::Skipped,
+                },
+                reason: (r.answer == Answer::CouldNotTell)
+                    .then(|| format!("could not tell: {}", r.why)),
+                failure: (r.answer == Answer::No).then(|| FailureReport {
+                    step: first_failed.map(|e| e.case.clone()).unwrap_or_default(),
+                    location: "vendor scorecard".into(),
+                    message: format!(
+                        "no: {}",
+                        first_failed.map_or(r.why.as_str(), |e| e.summary.as_str())
+                    ),
+                    details: details.clone(),
+                    request: first_failed.map(|e| e.request.clone()).unwrap_or_default(),
+                    response: None,
+                }),
+                checklist: Vec::new(),
+                vendor: vec![r.question.id().to_string()],
+                started_at: s.started_at.clone(),
+                duration_ms: 0,
+                steps: Vec::new(),
+            }
+        })
+        .collect();
+    RunReport {
+        suites: vec![SuiteReport {
+            name: "vendor-scorecard".into(),
+            file: "vendor-scorecard".into(),
+            cases,
+        }],
+        key_findings: Vec::new(),
+        ..report.clone()
+    }
+}
+
+/// The scorecard as the HTML report's "Vendor scorecard" table.
+pub fn as_table(s: &Scorecard) -> ExtraTable {
+    ExtraTable {
+        intro: Some(if s.mock {
+            "The article's three questions, answered by probes against launchgate's own vendor mock (not a vendor's answer).".into()
+        } else {
+            format!(
+                "The article's three questions, answered by probes against {}.",
+                s.target
+            )
+        }),
+        headers: vec![
+            "Question".into(),
+            "Answer".into(),
+            "Why".into(),
+            "Evidence".into(),
+        ],
+        rows: s
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.title.clone(),
+                    r.answer.label().into(),
+                    r.why.clone(),
+                    r.evidence
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{} {}: {} [{}]",
+                                e.outcome.as_str(),
+                                e.case,
+                                e.summary,
+                                e.request
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ]
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{StepReport, TargetSummary};
+
+    fn case(outcome: Outcome, tag: &str) -> CaseReport {
+        CaseReport {
+            id: format!("giftcard.x::{tag} {}", outcome.as_str()),
+            name: "n".into(),
+            file: "f".into(),
+            line: 1,
+            outcome,
+            reason: outcome.is_skip().then(|| "missing key".to_string()),
+            failure: (outcome == Outcome::Failed).then(|| FailureReport {
+                step: "s".into(),
+                location: "l".into(),
+                message: "$.x: expected 1, got 2".into(),
+                details: vec![],
+                request: "POST http://h/api/v1/orders".into(),
+                response: None,
+            }),
+            checklist: vec![],
+            vendor: vec![tag.into()],
+            started_at: "2024-01-01T00:00:00Z".into(),
+            duration_ms: 1,
+            steps: vec![StepReport {
+                name: "s".into(),
+                request: "GET http://h/api/v1/reconciliation".into(),
+                status: Some(200),
+                attempts: 1,
+                duration_ms: 1,
+                request_ms: None,
+                notes: vec![],
+                outcome,
+            }],
+        }
+    }
+
+    fn report(cases: Vec<CaseReport>) -> RunReport {
+        RunReport {
+            version: "0".into(),
+            target: TargetSummary {
+                kind: "remote".into(),
+                name: "sandbox".into(),
+                base_url: "https://sandbox.example".into(),
+            },
+            hostname: "h".into(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            duration_ms: 1,
+            requests_sent: 1,
+            responses_received: 1,
+            deadline_hit: false,
+            suites: vec![SuiteReport {
+                name: "giftcard.x".into(),
+                file: "f".into(),
+                cases,
+            }],
+            key_findings: vec![],
+            scenarios_commit: None,
+        }
+    }
+
+    #[test]
+    fn answers_follow_outcomes() {
+        let r = report(vec![
+            case(Outcome::Passed, "idempotency"),
+            case(Outcome::Failed, "idempotency"),
+            case(Outcome::Passed, "webhooks"),
+            case(Outcome::Skipped, "reconciliation"),
+        ]);
+        let s = evaluate(&r);
+        let answers: Vec<Answer> = s.rows.iter().map(|r| r.answer).collect();
+        assert_eq!(answers, vec![Answer::No, Answer::Yes, Answer::CouldNotTell]);
+        let md = render_markdown(&s);
+        assert!(
+            md.contains("| Do you support idempotency keys? | **no** |"),
+            "{md}"
+        );
+        assert!(md.contains("`POST http://h/api/v1/orders`"), "{md}");
+        let run = as_run(&s, &r);
+        let outcomes: Vec<Outcome> = run.cases().map(|c| c.outcome).collect();
+        assert_eq!(
+            outcomes,
+            vec![Outcome::Failed, Outcome::Passed, Outcome::Skipped]
+        );
+    }
+
+    #[test]
+    fn nothing_tagged_is_could_not_tell() {
+        let s = evaluate(&report(vec![]));
+        assert!(s.rows.iter().all(|r| r.answer == Answer::CouldNotTell));
+    }
+}
