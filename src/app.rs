@@ -558,77 +558,73 @@ pub fn run(cfg: RunConfig) -> Exit {
         key_findings,
         scenarios_commit: scenarios_commit(&cfg.paths),
     };
-    let mut write_failed = false;
-    let junit_xml = redactor
-        .redact(&junit::render(&report, cfg.junit_profile))
-        .into_owned();
-    let json_text = redactor.redact(&report::json::render(&report)).into_owned();
-    let list =
-        checklist::evaluate_with_referee(&report, &report.key_findings, referee_report.as_ref());
-    let checklist_md = redactor
-        .redact(&checklist::render_markdown(&list))
-        .into_owned();
-    let checklist_json = redactor
-        .redact(&serde_json::to_string_pretty(&list).unwrap_or_default())
-        .into_owned();
-    let checklist_json_path = cfg.checklist.with_extension("json");
-    let scorecard = crate::giftcard::scorecard::applies(&report)
-        .then(|| crate::giftcard::scorecard::evaluate(&report));
-    let html = cfg.html.as_ref().map(|p| {
-        let page = report::html::render(
-            &report,
-            &list,
-            &html_extras(referee_report.as_ref(), scorecard.as_ref()),
-        );
-        (p, redactor.redact(&page).into_owned())
-    });
-    let scorecard_json_path = cfg.scorecard.with_extension("json");
-    let scorecard_junit_path = scorecard_junit_path(&cfg.scorecard);
-    let scorecard_files = scorecard.as_ref().map(|s| {
-        use crate::giftcard::scorecard as sc;
-        [
-            (
-                &cfg.scorecard,
-                redactor.redact(&sc::render_markdown(s)).into_owned(),
-            ),
-            (
-                &scorecard_json_path,
-                redactor
-                    .redact(&serde_json::to_string_pretty(s).unwrap_or_default())
-                    .into_owned(),
-            ),
-            (
-                &scorecard_junit_path,
-                redactor
-                    .redact(&junit::render(&sc::as_run(s, &report), cfg.junit_profile))
-                    .into_owned(),
-            ),
-        ]
-    });
-    for (path, text) in [
-        (&cfg.junit, junit_xml),
-        (&cfg.json, json_text),
-        (&cfg.checklist, checklist_md),
-        (&checklist_json_path, checklist_json),
-    ]
-    .into_iter()
-    .chain(html)
-    .chain(scorecard_files.into_iter().flatten())
-    {
-        if let Err(e) = report::write_atomic(path, text.as_bytes()) {
+    let write_failed = !write_reports(&cfg, &report, &redactor, referee_report.as_ref());
+    exit_status(&report, cfg.fail_on_skip, write_failed)
+}
+
+/// Renders and writes every report of a run (atomically, redacted), and prints
+/// where they went. False when one could not be written.
+fn write_reports(
+    cfg: &RunConfig,
+    report: &RunReport,
+    redactor: &Redactor,
+    referee: Option<&crate::referee::RefereeReport>,
+) -> bool {
+    use crate::giftcard::scorecard as sc;
+    // The Final Launch Checklist speaks of the Agent API: only a run with cases
+    // tagged for it (or a referee report) has anything to say there.
+    let list = (report.cases().any(|c| !c.checklist.is_empty()) || referee.is_some())
+        .then(|| checklist::evaluate_with_referee(report, &report.key_findings, referee));
+    let scorecard = sc::applies(report).then(|| sc::evaluate(report));
+    let scorecard_junit = scorecard_junit_path(&cfg.scorecard);
+
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (cfg.junit.clone(), junit::render(report, cfg.junit_profile)),
+        (cfg.json.clone(), report::json::render(report)),
+    ];
+    if let Some(list) = &list {
+        files.push((cfg.checklist.clone(), checklist::render_markdown(list)));
+        files.push((cfg.checklist.with_extension("json"), to_json(list)));
+    }
+    if let Some(s) = &scorecard {
+        files.push((cfg.scorecard.clone(), sc::render_markdown(s)));
+        files.push((cfg.scorecard.with_extension("json"), to_json(s)));
+        files.push((
+            scorecard_junit.clone(),
+            junit::render(&sc::as_run(s, report), cfg.junit_profile),
+        ));
+    }
+    if let Some(p) = &cfg.html {
+        let fallback;
+        let list = match &list {
+            Some(l) => l,
+            None => {
+                fallback = checklist::evaluate_with_referee(report, &report.key_findings, referee);
+                &fallback
+            }
+        };
+        let page = report::html::render(report, list, &html_extras(referee, scorecard.as_ref()));
+        files.push((p.clone(), page));
+    }
+    let mut ok = true;
+    for (path, text) in &files {
+        if let Err(e) = report::write_atomic(path, redactor.redact(text).as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", path.display());
-            write_failed = true;
+            ok = false;
         }
     }
-    println!("{}", report::console::summary(&report));
+
+    println!("{}", report::console::summary(report));
     println!(
-        "reports: {} (JUnit, {:?}), {} (JSON), {} (checklist: {})",
+        "reports: {} (JUnit, {:?}), {} (JSON)",
         cfg.junit.display(),
         cfg.junit_profile,
-        cfg.json.display(),
-        cfg.checklist.display(),
-        list.decision.label()
+        cfg.json.display()
     );
+    match &list {
+        Some(l) => println!("checklist: {} ({})", cfg.checklist.display(), l.decision.label()),
+        None => println!("checklist: not written (no case in this run is evidence for the Final Launch Checklist)"),
+    }
     if let Some(p) = &cfg.html {
         println!("HTML report: {}", p.display());
     }
@@ -640,10 +636,15 @@ pub fn run(cfg: RunConfig) -> Exit {
         println!(
             "  {} (Markdown), {} (JUnit)",
             cfg.scorecard.display(),
-            scorecard_junit_path.display()
+            scorecard_junit.display()
         );
     }
-    exit_status(&report, cfg.fail_on_skip, write_failed)
+    ok
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    // Plain data with string keys: serialization cannot fail.
+    serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 /// `scorecard.md` → `scorecard-junit.xml` beside it.
