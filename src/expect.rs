@@ -72,7 +72,8 @@ pub struct Mismatch {
 }
 
 impl Mismatch {
-    fn new(
+    /// A mismatch of the expectation written at `at`.
+    pub fn new(
         at: Location,
         subject: impl Into<String>,
         expected: impl Into<String>,

@@ -755,18 +755,12 @@ impl Runner {
                     break Ok(resp);
                 }
                 if rep.attempts >= repeat.value.max {
-                    let m = Mismatch {
-                        at: Some((
-                            repeat.referenced.line() as usize,
-                            repeat.referenced.column() as usize,
-                        )),
-                        subject: "repeat.until".into(),
-                        expected: format!(
-                            "a matching response within {} requests",
-                            repeat.value.max
-                        ),
-                        actual: format!("HTTP {} on the last one", resp.status),
-                    };
+                    let m = Mismatch::new(
+                        repeat.referenced,
+                        "repeat.until",
+                        format!("a matching response within {} requests", repeat.value.max),
+                        format!("HTTP {} on the last one", resp.status),
+                    );
                     return Verdict::Fail(self.failure(
                         suite,
                         &name,
@@ -909,15 +903,12 @@ impl Runner {
                 }) {
                     Ok(v) => v,
                     Err(e) => {
-                        let m = Mismatch {
-                            at: Some((
-                                cap.referenced.line() as usize,
-                                cap.referenced.column() as usize,
-                            )),
-                            subject: format!("capture {var}"),
-                            expected: format!("a value at {p}"),
-                            actual: e,
-                        };
+                        let m = Mismatch::new(
+                            cap.referenced,
+                            format!("capture {var}"),
+                            format!("a value at {p}"),
+                            e,
+                        );
                         return Verdict::Fail(self.failure(
                             suite,
                             &name,
@@ -941,15 +932,12 @@ impl Runner {
                         .clone()
                         .or_else(|| c.header.clone().map(|h| format!("header {h}")))
                         .unwrap_or_default();
-                    let m = Mismatch {
-                        at: Some((
-                            cap.referenced.line() as usize,
-                            cap.referenced.column() as usize,
-                        )),
-                        subject: format!("capture {var}"),
-                        expected: format!("a value at {source}"),
-                        actual: "nothing".into(),
-                    };
+                    let m = Mismatch::new(
+                        cap.referenced,
+                        format!("capture {var}"),
+                        format!("a value at {source}"),
+                        "nothing",
+                    );
                     return Verdict::Fail(self.failure(
                         suite,
                         &name,
@@ -985,15 +973,12 @@ impl Runner {
                     suite,
                     &name,
                     at,
-                    &[Mismatch {
-                        at: Some((
-                            snap.referenced.line() as usize,
-                            snap.referenced.column() as usize,
-                        )),
-                        subject: "snapshot".into(),
-                        expected: format!("the response recorded in {}", mm.path.display()),
-                        actual: "a different response".into(),
-                    }],
+                    &[Mismatch::new(
+                        snap.referenced,
+                        "snapshot",
+                        format!("the response recorded in {}", mm.path.display()),
+                        "a different response",
+                    )],
                     &request_line,
                     None,
                 );

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::quirk::{VendorQuirk, VendorQuirkArg};
 use super::signature;
+use crate::mock::serve_until_stopped;
 use crate::mock::MockError;
 use crate::target::Inputs;
 
@@ -229,14 +230,7 @@ impl VendorMock {
             .fallback(not_found)
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
             .with_state(shared.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let (stop, task) = serve_until_stopped(listener, app);
         Ok(VendorMock {
             base_url: format!("http://{local}"),
             addr: local,

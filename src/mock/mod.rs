@@ -219,6 +219,26 @@ pub fn fixture_summary(inputs: &Inputs) -> String {
     out
 }
 
+/// Serves `app` on `listener` in a task until the returned sender is used (or dropped):
+/// the graceful-shutdown plumbing both mocks share.
+pub(crate) fn serve_until_stopped(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (stop, task)
+}
+
 /// A running mock server.
 pub struct MockServer {
     base_url: String,
@@ -263,14 +283,7 @@ impl MockServer {
             .route("/__launchgate/fixtures", get(control_fixtures))
             .fallback(fallback)
             .with_state(shared);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let (stop, task) = serve_until_stopped(listener, app);
         Ok(MockServer {
             base_url: format!("http://{local}"),
             addr: local,
