@@ -1,0 +1,146 @@
+//! Small tools: `launchgate junit merge` and `launchgate webhook sign|send`.
+
+use super::*;
+
+/// `launchgate junit merge OUT IN...`: one JUnit report from the shards of a CI matrix.
+pub fn junit_merge(out: &Path, inputs: &[PathBuf]) -> Exit {
+    let mut texts = Vec::new();
+    for p in inputs {
+        match std::fs::read_to_string(p) {
+            Ok(t) => texts.push((p.display().to_string(), t)),
+            Err(e) => {
+                eprintln!("launchgate: cannot read {}: {e}", p.display());
+                return Exit::Usage;
+            }
+        }
+    }
+    let merged = match junit::merge(texts.iter().map(|(l, t)| (l.as_str(), t.as_str()))) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("launchgate: {e}");
+            return Exit::Usage;
+        }
+    };
+    for d in &merged.duplicates {
+        eprintln!("launchgate: warning: `{d}` appears more than once (was a shard given twice?)");
+    }
+    if let Err(e) = report::write_atomic(out, merged.xml.as_bytes()) {
+        eprintln!("launchgate: cannot write {}: {e}", out.display());
+        return Exit::Failed;
+    }
+    println!(
+        "launchgate: merged {} report{} ({} cases) into {}",
+        inputs.len(),
+        if inputs.len() == 1 { "" } else { "s" },
+        merged.cases,
+        out.display()
+    );
+    Exit::Passed
+}
+
+/// Reads a webhook secret from the environment variable `var` (never from a file or argument).
+fn secret_from_env(var: &str) -> Result<String, String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(format!(
+            "the environment variable {var} holding the webhook secret is not set"
+        )),
+    }
+}
+
+/// `launchgate webhook sign`: prints the hex HMAC-SHA256 signature of a file's raw bytes
+/// (`-` reads standard input).
+pub fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
+    let secret = match secret_from_env(secret_env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("launchgate webhook sign: {e}");
+            return Exit::Usage;
+        }
+    };
+    let body = if file == Path::new("-") {
+        let mut buf = Vec::new();
+        match std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf) {
+            Ok(_) => buf,
+            Err(e) => {
+                eprintln!("launchgate webhook sign: cannot read standard input: {e}");
+                return Exit::Usage;
+            }
+        }
+    } else {
+        match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "launchgate webhook sign: cannot read {}: {e}",
+                    file.display()
+                );
+                return Exit::Usage;
+            }
+        }
+    };
+    println!(
+        "{}",
+        crate::giftcard::signature::sign(secret.as_bytes(), &body)
+    );
+    Exit::Passed
+}
+
+/// `launchgate webhook send`: delivers signed, tampered, unsigned, replayed and
+/// re-serialised events to the team's own receiver; exit 1 when it accepted a
+/// forged one (or refused the good one), 3 when it never answered.
+pub fn webhook_send(
+    url: &str,
+    secret_env: &str,
+    signature_header: &str,
+    timeout: std::time::Duration,
+) -> Exit {
+    let secret = match secret_from_env(secret_env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("launchgate webhook send: {e}");
+            return Exit::Usage;
+        }
+    };
+    if let Err(e) = crate::target::normalize_base_url(url) {
+        eprintln!("launchgate webhook send: {e}");
+        return Exit::Usage;
+    }
+    let redactor = Redactor::new([secret.clone()].iter());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("launchgate: cannot start the async runtime: {e}");
+            return Exit::Usage;
+        }
+    };
+    let result = rt.block_on(crate::giftcard::tools::send(
+        url,
+        secret.as_bytes(),
+        signature_header,
+        timeout,
+    ));
+    match result {
+        Err(e) => {
+            eprintln!("launchgate webhook send: {}", redactor.redact(&e));
+            Exit::Unreachable
+        }
+        Ok(outcomes) => {
+            println!("webhook receiver at {}:", redactor.redact(url));
+            for o in &outcomes {
+                println!("  {}", redactor.redact(&o.line()));
+            }
+            let failed = outcomes.iter().filter(|o| o.failed).count();
+            if failed > 0 {
+                println!("FAIL: the receiver mishandled {failed} of {} deliveries; it must verify X-Signature-256 over the raw body and refuse what does not match", outcomes.len());
+                Exit::Failed
+            } else {
+                println!("ok: forged and unsigned events were refused");
+                Exit::Passed
+            }
+        }
+    }
+}
