@@ -501,3 +501,21 @@ cases:
         Err(e) => panic!("xmllint is required in CI: {e}"),
     }
 }
+
+#[test]
+fn a_checklist_named_like_the_json_report_does_not_overwrite_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("report.md");
+    let o = run_in(
+        dir.path(),
+        &["-k", "feature flag", "--checklist", md.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let report: serde_json::Value = serde_json::from_str(&o.json).unwrap();
+    assert!(
+        report["suites"].is_array(),
+        "report.json is still the run report"
+    );
+    assert!(dir.path().join("report-checklist.json").exists());
+}

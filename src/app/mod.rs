@@ -590,11 +590,17 @@ fn write_reports(
     ];
     if let Some(list) = &list {
         files.push((cfg.checklist.clone(), checklist::render_markdown(list)));
-        files.push((cfg.checklist.with_extension("json"), to_json(list)));
+        files.push((
+            json_beside(&cfg.checklist, "checklist", &cfg.json),
+            to_json(list),
+        ));
     }
     if let Some(s) = &scorecard {
         files.push((cfg.scorecard.clone(), sc::render_markdown(s)));
-        files.push((cfg.scorecard.with_extension("json"), to_json(s)));
+        files.push((
+            json_beside(&cfg.scorecard, "scorecard", &cfg.json),
+            to_json(s),
+        ));
         files.push((
             scorecard_junit.clone(),
             junit::render(&sc::as_run(s, report), cfg.junit_profile),
@@ -646,6 +652,19 @@ fn write_reports(
         );
     }
     ok
+}
+
+/// The JSON file beside a Markdown report (`checklist.md` → `checklist.json`),
+/// renamed (`x-checklist.json`) when that would overwrite the run's JSON report.
+fn json_beside(md: &Path, kind: &str, run_json: &Path) -> PathBuf {
+    let plain = md.with_extension("json");
+    if plain != run_json {
+        return plain;
+    }
+    let stem = md
+        .file_stem()
+        .map_or_else(|| kind.to_string(), |s| s.to_string_lossy().into_owned());
+    md.with_file_name(format!("{stem}-{kind}.json"))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
