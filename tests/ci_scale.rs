@@ -2,6 +2,8 @@
 //! and put back together with `launchgate junit merge`, and `--jobs` respecting
 //! `locks:` and `serial:` (proved by a stub target that records what was in flight).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,12 +16,7 @@ use axum::routing::get;
 use parking_lot::Mutex;
 
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("launchgate").expect("binary builds");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LAUNCHGATE_") {
-            c.env_remove(k);
-        }
-    }
+    let mut c = common::bin();
     c.timeout(Duration::from_secs(300));
     c
 }

@@ -1,22 +1,14 @@
 //! End-to-end tests of the real `launchgate` binary over loopback.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use base64::Engine;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("launchgate").expect("binary builds");
-    // No ambient LAUNCHGATE_* variables from the developer's shell.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LAUNCHGATE_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
+use common::bin;
 
 struct Out {
     code: i32,

@@ -3,21 +3,14 @@
 //! vendor quirk flips exactly its answer to no, webhook-drop names exactly the
 //! orders it dropped, and the default run stays the Agent API suite.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use launchgate::giftcard::VendorQuirk;
 use serde_json::Value;
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("launchgate").expect("binary builds");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LAUNCHGATE_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
+use common::bin;
 
 struct Run {
     code: i32,

@@ -11,6 +11,8 @@
 //! Every hostile server is a std `TcpListener` on 127.0.0.1:0 with a bounded life:
 //! it stops when the test drops it, or after [`SERVER_LIFETIME`] at the latest.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
@@ -19,7 +21,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use base64::Engine;
 
 /// A canary partner key: key-shaped, so every redaction layer applies.
@@ -153,15 +154,7 @@ fn clip(s: &str) -> String {
     format!("{head}… ({} bytes)", s.len())
 }
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("launchgate").expect("binary builds");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LAUNCHGATE_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
+use common::bin;
 
 /// The one case every hostile server is judged by: a well-behaved JSON answer.
 const SCENARIO: &str = r#"cases:

@@ -2,23 +2,16 @@
 //! hostile run, parsed with a real HTML parser, and checked for being
 //! self-contained, escaped and free of secrets.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use base64::Engine;
 use scraper::{Html, Selector};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("launchgate").expect("binary builds");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LAUNCHGATE_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
+use common::bin;
 
 struct Run {
     code: i32,
