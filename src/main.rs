@@ -221,8 +221,9 @@ struct RunArgs {
     /// Embedded mock: answer every Agent API route with a bare 404, as with FEATURE_AGENT_API=false.
     #[arg(long)]
     mock_feature_off: bool,
-    /// Embedded mock: the rate-limit window (the real server uses 60s).
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    /// Embedded mock: the rate-limit window (the real server uses 60s; 1s keeps the
+    /// rate-limit case's Retry-After wait, the longest step of the suite, at one second).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
     mock_rate_window: Duration,
     /// Embedded mock: seed for random decisions (e.g. which webhooks `webhook-drop` loses).
     #[arg(long, default_value_t = 0, value_name = "N")]
