@@ -97,6 +97,13 @@ fn faithful_vendor_mock_answers_yes_to_all_three() {
         .map(|c| c.text().collect::<String>())
         .collect();
     assert_eq!(cells.iter().filter(|c| *c == "yes").count(), 3, "{cells:?}");
+    // A vendor evaluation is not an Agent API launch decision.
+    assert!(page.contains("launchgate evaluation report"));
+    assert!(
+        !page.contains("Final Launch Checklist</h2>"),
+        "no Agent API checklist on a vendor run"
+    );
+    assert!(!dir.path().join("checklist.md").exists());
     assert_eq!(answers(&r), ["yes", "yes", "yes"]);
     let t = r.report["suites"]
         .as_array()

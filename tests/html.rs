@@ -526,12 +526,12 @@ fn optional_sections_show_when_given_and_escape_their_cells() {
         vendor_scorecard: Some(table("<script>x</script>")),
         referee_verdicts: Some(table("ok")),
     };
-    let html = render(&report, &list, &extras);
+    let html = render(&report, Some(&list), &extras);
     let doc = parse_and_check(&html);
     assert_eq!(doc.select(&sel("#scorecard table tbody tr")).count(), 1);
     assert_eq!(doc.select(&sel("#referee table tbody tr")).count(), 1);
     assert!(text_of(&doc, "#scorecard").contains("<script>x</script>"));
-    let html = render(&report, &list, &Extras::default());
+    let html = render(&report, Some(&list), &Extras::default());
     assert!(!html.contains("id=\"scorecard\"") && !html.contains("id=\"referee\""));
 
     // A few hundred cases stay one readable, parseable file of bounded size.
@@ -550,7 +550,7 @@ fn optional_sections_show_when_given_and_escape_their_cells() {
     let cases = big.cases().count();
     assert!(cases >= 300, "{cases}");
     let list = launchgate::checklist::evaluate(&big, &big.key_findings);
-    let html = render(&big, &list, &Extras::default());
+    let html = render(&big, Some(&list), &Extras::default());
     let doc = parse_and_check(&html);
     assert_eq!(doc.select(&sel("details.case")).count(), cases);
     assert!(

@@ -607,15 +607,11 @@ fn write_reports(
         ));
     }
     if let Some(p) = &cfg.html {
-        let fallback;
-        let list = match &list {
-            Some(l) => l,
-            None => {
-                fallback = checklist::evaluate_with_referee(report, &report.key_findings, referee);
-                &fallback
-            }
-        };
-        let page = report::html::render(report, list, &html_extras(referee, scorecard.as_ref()));
+        let page = report::html::render(
+            report,
+            list.as_ref(),
+            &html_extras(referee, scorecard.as_ref()),
+        );
         files.push((p.clone(), page));
     }
     let mut ok = true;
@@ -814,7 +810,7 @@ pub fn checklist_from(
             .then(|| crate::giftcard::scorecard::evaluate(&run));
         let page = report::html::render(
             &run,
-            &list,
+            Some(&list),
             &html_extras(referee_report.as_ref(), scorecard.as_ref()),
         );
         let page = Redactor::default().redact(&page).into_owned();

@@ -419,7 +419,36 @@ fn case_chips(ctx: &Ctx, refs: &[crate::checklist::CaseRef]) -> Markup {
     }
 }
 
-fn header(report: &RunReport, list: &ChecklistReport) -> Markup {
+/// The header of a run that is not about the Final Launch Checklist (a vendor
+/// evaluation): outcome counts instead of a launch decision.
+fn evaluation_header(report: &RunReport) -> Markup {
+    let t = report.totals();
+    let failed = t.failed + t.errored;
+    let class = if failed > 0 { "d-nogo" } else { "d-open" };
+    html! {
+        header {
+            h1 { "launchgate evaluation report" }
+            div class={ "decision " (class) } {
+                div.label { @if failed > 0 { (failed) " failed" } @else { "Evaluation" } }
+                p {
+                    "This run is not about the Agent API launch checklist; its answers are in the sections below (the vendor scorecard, when there is one). "
+                    (t.passed) " passed, " (failed) " failed or errored, " (t.skipped + t.inconclusive) " skipped or inconclusive, of " (t.total) " cases."
+                }
+            }
+            dl.meta {
+                dt { "Target" } dd { (report.target.name) " (" (display_url(&report.target.base_url)) ")" }
+                dt { "Run started" } dd { (display_time(&report.started_at)) " · took " (format_ms(report.duration_ms as f64)) }
+                dt { "launchgate" } dd { "version " (report.version) }
+                dt { "Scenarios commit" } dd.mono { (report.scenarios_commit.as_deref().unwrap_or("unknown")) }
+            }
+        }
+    }
+}
+
+fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
+    let Some(list) = checklist else {
+        return evaluation_header(report);
+    };
     let (class, says) = match list.decision {
         Decision::Go => ("d-go", "Every checklist item is verified."),
         Decision::GoWithOpenItems => (
@@ -840,11 +869,14 @@ fn extra_section(id: &str, title: &str, t: &ExtraTable) -> Markup {
 ///
 /// `checklist` is [`evaluate`](crate::checklist::evaluate) of the same report. The
 /// caller redacts the result (as for every report) before writing it.
-pub fn render(report: &RunReport, checklist: &ChecklistReport, extras: &Extras) -> String {
+///
+/// `checklist` is `None` for a run with no case tagged for the Final Launch
+/// Checklist (a vendor evaluation): the page then leads with the run itself.
+pub fn render(report: &RunReport, checklist: Option<&ChecklistReport>, extras: &Extras) -> String {
     let ctx = Ctx::new(report);
     let title = format!(
         "{} — launchgate report, {}",
-        checklist.decision.label(),
+        checklist.map_or("Evaluation", |c| c.decision.label()),
         display_time(&report.started_at)
     );
     let doc = html! {
@@ -863,7 +895,7 @@ pub fn render(report: &RunReport, checklist: &ChecklistReport, extras: &Extras) 
                 main {
                     (header(report, checklist))
                     (attention_section(&ctx))
-                    (checklist_section(&ctx, checklist))
+                    @if let Some(list) = checklist { (checklist_section(&ctx, list)) }
                     @if let Some(t) = &extras.referee_verdicts { (extra_section("referee", "Client referee verdicts", t)) }
                     @if let Some(t) = &extras.vendor_scorecard { (extra_section("scorecard", "Vendor scorecard", t)) }
                     (timeline_section(&ctx))
