@@ -884,49 +884,12 @@ impl Runner {
         }
 
         for (var, cap) in &step.capture {
-            let c = &cap.value;
-            let value = if c.status {
-                Some(Value::from(resp.status))
-            } else if let Some(h) = &c.header {
-                resp.header(h).map(|v| number_or_string(&v))
-            } else if let Some(p) = &c.json {
-                let expanded = expand_str(p, scope).map_err(|e| e.to_string());
-                let all = c.all;
-                match expanded.and_then(|p| {
-                    resp.json().and_then(|b| {
-                        if all {
-                            expect::query_all(&b, &p).map(Some)
-                        } else {
-                            expect::query_first(&b, &p)
-                        }
-                    })
-                }) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        let m = Mismatch::new(
-                            cap.referenced,
-                            format!("capture {var}"),
-                            format!("a value at {p}"),
-                            e,
-                        );
-                        return Verdict::Fail(self.failure(
-                            suite,
-                            &name,
-                            at,
-                            &[m],
-                            &request_line,
-                            Some(resp),
-                        ));
-                    }
-                }
-            } else {
-                None
-            };
-            match value {
-                Some(v) => {
+            match capture(&cap.value, resp, scope) {
+                Ok(v) => {
                     scope.vars.insert(var.clone(), v);
                 }
-                None => {
+                Err(actual) => {
+                    let c = &cap.value;
                     let source = c
                         .json
                         .clone()
@@ -936,7 +899,7 @@ impl Runner {
                         cap.referenced,
                         format!("capture {var}"),
                         format!("a value at {source}"),
-                        "nothing",
+                        actual,
                     );
                     return Verdict::Fail(self.failure(
                         suite,
@@ -1083,6 +1046,30 @@ fn shorten(s: &str, max: usize) -> String {
     }
     let cut: String = s.chars().take(max).collect();
     format!("{cut}…")
+}
+
+/// The value a capture takes from a response, or what was there instead.
+fn capture(
+    c: &crate::scenario::CaptureSpec,
+    resp: &Response,
+    scope: &Scope,
+) -> Result<Value, String> {
+    let found = if c.status {
+        Some(Value::from(resp.status))
+    } else if let Some(h) = &c.header {
+        resp.header(h).map(|v| number_or_string(&v))
+    } else if let Some(p) = &c.json {
+        let path = expand_str(p, scope).map_err(|e| e.to_string())?;
+        let body = resp.json()?;
+        if c.all {
+            Some(expect::query_all(&body, &path)?)
+        } else {
+            expect::query_first(&body, &path)?
+        }
+    } else {
+        None
+    };
+    found.ok_or_else(|| "nothing".to_string())
 }
 
 fn scalar_text(v: &Value) -> String {
