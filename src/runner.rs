@@ -67,7 +67,6 @@ pub struct Runner {
     options: RunOptions,
     snapshots: snapshot::Store,
     run_vars: BTreeMap<String, String>,
-    target_vars: BTreeMap<String, Value>,
     started: Instant,
     sent: AtomicU64,
     received: AtomicU64,
@@ -102,7 +101,6 @@ impl Runner {
             "date".to_string(),
             chrono::Utc::now().format("%Y-%m-%d").to_string(),
         );
-        let target_vars = target.facts.clone();
         Runner {
             http,
             target,
@@ -111,7 +109,6 @@ impl Runner {
             options,
             snapshots,
             run_vars,
-            target_vars,
             started: Instant::now(),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
@@ -268,7 +265,7 @@ impl Runner {
 
     fn scope(&self, suite: &Suite) -> Scope<'_> {
         // The suite's `defaults.target` fill in facts the target does not declare.
-        let mut target = self.target_vars.clone();
+        let mut target = self.target.facts.clone();
         for (k, v) in &suite.spec.defaults.target {
             target.entry(k.clone()).or_insert_with(|| v.clone());
         }

@@ -248,21 +248,11 @@ impl Target {
     /// its role `partner`, and it needs the point-of-sale scopes.
     pub fn mock(base_url: &str, mut inputs: Inputs) -> Target {
         alias_integration(&mut inputs, "partner_pos");
-        let secrets = inputs.keys.values().cloned().collect();
         let mut facts = base_facts(Kind::Mock, "mock");
         facts.insert("role".into(), "partner".into());
         facts.insert("needs".into(), serde_json::json!(POS_SCOPES));
         facts.insert("integration_key".into(), "partner_pos".into());
-        Target {
-            kind: Kind::Mock,
-            name: "mock".into(),
-            base_url: base_url.trim_end_matches('/').to_string(),
-            inputs,
-            key_vars: BTreeMap::new(),
-            fixture_vars: BTreeMap::new(),
-            facts,
-            secrets,
-        }
+        Target::embedded("mock", base_url, inputs, facts)
     }
 
     /// A target for the embedded gift-card vendor mock at `base_url`: its API key
@@ -270,12 +260,22 @@ impl Target {
     /// amount a target file would declare as facts.
     pub fn vendor_mock(base_url: &str) -> Target {
         let inputs = crate::giftcard::mock::fixture_inputs();
-        let secrets = inputs.keys.values().cloned().collect();
         let mut facts = crate::giftcard::mock::fixture_facts();
         facts.extend(base_facts(Kind::Mock, "vendor-mock"));
+        Target::embedded("vendor-mock", base_url, inputs, facts)
+    }
+
+    /// One of launchgate's own mocks: every key it publishes is still a secret to redact.
+    fn embedded(
+        name: &str,
+        base_url: &str,
+        inputs: Inputs,
+        facts: BTreeMap<String, serde_json::Value>,
+    ) -> Target {
+        let secrets = inputs.keys.values().cloned().collect();
         Target {
             kind: Kind::Mock,
-            name: "vendor-mock".into(),
+            name: name.into(),
             base_url: base_url.trim_end_matches('/').to_string(),
             inputs,
             key_vars: BTreeMap::new(),
