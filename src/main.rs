@@ -49,6 +49,9 @@ enum Command {
         /// Also write the self-contained HTML report (decision, checklist, every case).
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Exit 0 instead of 4 when the decision for a real target is INCOMPLETE.
+        #[arg(long)]
+        allow_incomplete: bool,
     },
     /// Tools for your own webhook receiver: sign a body, or send it signed,
     /// tampered, unsigned and replayed events and see which it accepts.
@@ -194,6 +197,10 @@ struct RunArgs {
     /// Exit 4 when any case was skipped or inconclusive.
     #[arg(long)]
     fail_on_skip: bool,
+    /// Accept an INCOMPLETE launch decision against a real target (exit 0 instead of 4),
+    /// for partial checks: a filtered run, one shard, a subset of the inputs.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// Run only shard k of n (stable assignment by case id), e.g. `--partition 2/3`.
     #[arg(long, value_parser = parse_partition, value_name = "K/N")]
     partition: Option<(u32, u32)>,
@@ -394,6 +401,7 @@ fn run(a: RunArgs) -> Exit {
         snapshots: a.snapshots,
         update_snapshots: a.update_snapshots,
         fail_on_skip: a.fail_on_skip,
+        allow_incomplete: a.allow_incomplete,
         partition: a.partition,
         libtest,
     })
@@ -437,12 +445,17 @@ fn main() -> ExitCode {
             markdown,
             json,
             html,
+            allow_incomplete,
         } => app::checklist_from(
             &report,
             referee.as_deref(),
             markdown.as_deref(),
             json.as_deref(),
             html.as_deref(),
+            app::GatePolicy {
+                fail_on_skip: false,
+                allow_incomplete,
+            },
         ),
         Command::Junit {
             action: JunitAction::Merge { out, inputs },

@@ -147,10 +147,12 @@ fn unreachable_target_exits_3_and_still_writes_reports() {
     );
     assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
     let (cases, failures, errors, skipped) = junit_counts(&o.junit);
+    // Every case that sent a request errored; the one failure is the launch decision (NO-GO).
     assert!(
-        cases > 0 && errors > 0 && failures == 0,
+        cases > 0 && errors > 0 && failures == 1,
         "{cases} {errors} {skipped}"
     );
+    assert!(o.junit.contains("message=\"NO-GO"), "{}", o.junit);
     assert!(o.stderr.contains("never answered"));
 }
 
@@ -350,6 +352,22 @@ fn real_target_skips_writes_and_missing_inputs_with_reasons() {
         ],
         &[],
     );
+    // Skips pass no case, and leave a required launch-time test unverified: the
+    // launch decision is INCOMPLETE, which a real target turns into exit 4 ...
+    assert_eq!(o.code, 4, "{}", o.stderr);
+    assert!(o.stdout.contains("decision: INCOMPLETE"), "{}", o.stdout);
+    let o = run_in(
+        dir.path(),
+        &[
+            "--target",
+            "http://127.0.0.1:9",
+            "-k",
+            "rate limit exceeded",
+            "--allow-incomplete",
+        ],
+        &[],
+    );
+    // ... unless a partial check is accepted explicitly.
     assert_eq!(o.code, 0, "skips alone pass: {}", o.stderr);
     assert!(
         o.junit

@@ -192,6 +192,26 @@ pub struct RunReport {
     /// absent when unknown (not in a git work tree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenarios_commit: Option<String>,
+    /// Inputs (keys, fixtures, target facts) that cases needed and the target lacked,
+    /// each with where to supply it: what the checklist names for an INCOMPLETE decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_inputs: Vec<MissingInput>,
+    /// Ids of cases that do not apply to this kind of target (`requires: {target: mock}`
+    /// against a real one): no evidence either way, never counted by the launch decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<String>,
+}
+
+/// An input a run lacked, and the cases that needed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingInput {
+    /// What it is: ``key `ratelimit` ``, ``fixture `card_id` ``, ``target fact `role` ``.
+    pub input: String,
+    /// Where to supply it: an environment variable (`LAUNCHGATE_RATELIMIT_KEY`) or what to
+    /// declare in the target file.
+    pub supply: String,
+    /// The ids of the cases that needed it.
+    pub cases: Vec<String>,
 }
 
 impl RunReport {
