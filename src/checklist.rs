@@ -926,7 +926,7 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
             let _ = writeln!(s, "  - `{}`: {}", c.id, c.outcome.as_str());
         }
     }
-    s
+    crate::report::xml_safe(&s).into_owned()
 }
 
 fn write_decision_why(s: &mut String, r: &ChecklistReport) {

@@ -492,7 +492,7 @@ cases:
         .attribute("message")
         .unwrap()
         .starts_with(&format!("{}:10:", f.display())));
-    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-strict.xsd");
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
     match std::process::Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")

@@ -276,7 +276,7 @@ fn failing_run_shows_no_go_and_the_failure_first_and_open() {
     assert_eq!(open.len(), 2, "two cases fail with this quirk");
     let body: String = open[0].text().collect();
     assert!(
-        body.contains("expectation at scenarios/agent-api/not-found.yaml:31:19"),
+        body.contains("at scenarios/agent-api/not-found.yaml:31:19"),
         "{body}"
     );
     assert!(body.contains("status: expected 404, got 403"), "{body}");

@@ -651,7 +651,8 @@ fn write_reports(
     }
     let mut ok = true;
     for (path, text) in &files {
-        if let Err(e) = report::write_atomic(path, redactor.redact(text).as_bytes()) {
+        let text = redactor.redact(text);
+        if let Err(e) = report::write_atomic(path, report::xml_safe(&text).as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", path.display());
             ok = false;
         }
@@ -815,7 +816,7 @@ pub fn checklist_from(
     }
     if let Some(p) = json {
         let j = serde_json::to_string_pretty(&list).unwrap_or_default();
-        if let Err(e) = report::write_atomic(p, j.as_bytes()) {
+        if let Err(e) = report::write_atomic(p, report::xml_safe(&j).as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", p.display());
             return Exit::Usage;
         }

@@ -792,7 +792,10 @@ fn failure_block(f: &crate::report::FailureReport) -> Markup {
     html! {
         div.failure {
             p { strong { (f.message) } }
-            p.small { "Step " code { (f.step) } " · expectation at " code { (f.location) } }
+            p.small {
+                @if !f.step.is_empty() { "Step " code { (f.step) } " · " }
+                "at " code { (f.location) }
+            }
             @if !f.details.is_empty() {
                 div.small { "Expected vs actual:" }
                 ul.mono { @for d in &f.details { li { (d) } } }
@@ -930,7 +933,8 @@ pub fn render(report: &RunReport, checklist: Option<&ChecklistReport>, extras: &
             }
         }
     };
-    doc.into_string()
+    // Characters XML forbids are as unreadable in HTML (a NUL, U+FFFE from a target).
+    super::xml_safe(&doc.into_string()).into_owned()
 }
 
 #[cfg(test)]

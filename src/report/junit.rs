@@ -117,15 +117,22 @@ pub fn render_with(report: &RunReport, profile: Profile, extra: Option<&ExtraCas
         ts.extra
             .insert("hostname".into(), report.hostname.as_str().into());
         ts.extra.insert("id".into(), index.to_string().into());
-        ts.extra
-            .insert("package".into(), suite.file.as_str().into());
+        // Scorecard answers and referee verdicts live in no file: name none, or
+        // annotators would pin them on an unrelated path.
+        let has_file = suite.cases.iter().any(|c| c.line > 0);
+        if has_file {
+            ts.extra
+                .insert("package".into(), suite.file.as_str().into());
+        }
         ts.add_properties([
             Property::new("launchgate.version", report.version.as_str()),
             Property::new("target.kind", report.target.kind.as_str()),
             Property::new("target.name", report.target.name.as_str()),
             Property::new("target.base_url", report.target.base_url.as_str()),
-            Property::new("file", suite.file.as_str()),
         ]);
+        if has_file {
+            ts.add_property(Property::new("file", suite.file.as_str()));
+        }
         for case in &suite.cases {
             ts.add_test_case(test_case(case, &suite.name, profile));
         }
@@ -139,6 +146,9 @@ pub fn render_with(report: &RunReport, profile: Profile, extra: Option<&ExtraCas
             "<?xml version=\"1.0\"?>\n<!-- junit serialization failed: {e} -->\n<testsuites/>\n"
         )
     });
+    // quick-junit drops control characters but keeps U+FFFE and U+FFFF, which are
+    // not XML either: no consumer could read the file.
+    let xml = super::xml_safe(&xml).into_owned();
     match profile {
         Profile::Generic => xml,
         Profile::Strict => strip_root_skipped(&xml),
@@ -165,8 +175,22 @@ fn strip_root_skipped(xml: &str) -> String {
     format!("{}{}{}", &xml[..start], cleaned, &xml[start + len..])
 }
 
+/// The line of the expectation that failed, when it is in the case's own file
+/// (`file:line:col` of the failure), else the case's line; 0 for no file.
+fn failing_line(case: &CaseReport) -> usize {
+    let Some(f) = case.failure.as_ref().filter(|_| case.line > 0) else {
+        return case.line;
+    };
+    let mut parts = f.location.rsplitn(3, ':');
+    let (_col, line, file) = (parts.next(), parts.next(), parts.next());
+    match (file, line.and_then(|l| l.parse().ok())) {
+        (Some(file), Some(line)) if file == case.file && line > 0 => line,
+        _ => case.line,
+    }
+}
+
 fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
-    let location = format!("{}:{}", case.file, case.line);
+    let line = failing_line(case);
     let status = match case.outcome {
         Outcome::Passed => TestCaseStatus::success(),
         Outcome::Skipped | Outcome::Inconclusive => {
@@ -180,7 +204,10 @@ fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
             } else {
                 ""
             };
+            // GitLab and the GitHub reporters read the element text, Jenkins the
+            // attribute: the reason goes in both.
             s.set_message(format!("{label}{reason}"));
+            s.set_description(format!("{label}{reason}"));
             s.set_type(case.outcome.as_str());
             s
         }
@@ -195,7 +222,10 @@ fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
                 Some(f) => {
                     let message = match profile {
                         Profile::Generic => f.message.clone(),
-                        Profile::Strict => format!("{}: {}", f.location, f.message),
+                        Profile::Strict if !f.location.is_empty() => {
+                            format!("{}: {}", f.location, f.message)
+                        }
+                        Profile::Strict => f.message.clone(),
                     };
                     s.set_message(message);
                     s.set_description(failure_text(f));
@@ -215,23 +245,41 @@ fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
     let mut tc = TestCase::new(case.name.as_str(), status);
     tc.set_classname(classname);
     tc.set_time(Duration::from_millis(case.duration_ms));
-    if profile == Profile::Generic {
+    if profile == Profile::Generic && line > 0 {
         tc.extra.insert("file".into(), case.file.as_str().into());
-        tc.extra.insert("line".into(), case.line.to_string().into());
+        tc.extra.insert("line".into(), line.to_string().into());
     }
     let out = steps_text(case);
     if !out.is_empty() {
-        tc.set_system_out(format!("{location}\n{out}"));
+        if line > 0 {
+            tc.set_system_out(format!("{}:{line}\n{out}", case.file));
+        } else {
+            tc.set_system_out(out);
+        }
     }
     tc
 }
 
-/// The failure body: location first (mikepenz and Jenkins read it), then details.
+/// The failure body: location first (mikepenz and Jenkins read it), then the message
+/// when there are no details, then details. Lines with nothing to say (an errored case
+/// may have no step or request) are left out.
 fn failure_text(f: &super::FailureReport) -> String {
-    let mut s = format!(
-        "{}\nstep: {}\nrequest:\n{}\n",
-        f.location, f.step, f.request
-    );
+    let mut s = String::new();
+    if !f.location.is_empty() {
+        s.push_str(&f.location);
+        s.push('\n');
+    }
+    // GitLab shows only the element text: without details, the message is all there is.
+    if f.details.is_empty() {
+        s.push_str(&f.message);
+        s.push('\n');
+    }
+    if !f.step.is_empty() {
+        s.push_str(&format!("step: {}\n", f.step));
+    }
+    if !f.request.is_empty() {
+        s.push_str(&format!("request:\n{}\n", f.request));
+    }
     for d in &f.details {
         s.push_str("  ");
         s.push_str(d);
@@ -361,6 +409,7 @@ pub fn merge<'a>(
         .map(|(id, _)| id)
         .collect();
     duplicates.sort();
+    let xml = super::xml_safe(&xml).into_owned();
     Ok(Merged {
         xml: if strict {
             strip_root_skipped(&xml)
