@@ -123,6 +123,28 @@ fn malformed_scenario_is_a_usage_error_with_file_line_col() {
 }
 
 #[test]
+fn a_malformed_pages_step_is_refused_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "pages.yaml",
+        "cases:\n  - name: walk\n    steps:\n      - request: {path: /x}\n        pages: {max: 0, items: \"$.data[*]\"}\n        parallel: 2\n        capture:\n          d: {json: $.x, regex: '(unclosed'}\n",
+    );
+    let o = bin().arg("check").arg(&f).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        "pages.max is 0",
+        "pages.items `$.data[*]` must name a top-level member",
+        "`pages:` cannot be combined with `parallel:`",
+        "capture regex",
+        "pages.yaml:5:",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in {err}");
+    }
+}
+
+#[test]
 fn check_accepts_the_shipped_scenarios() {
     let o = bin().arg("check").arg("scenarios").output().unwrap();
     assert_eq!(
