@@ -70,6 +70,25 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Check every input against a real target before a run (read-only requests):
+    /// keys, roles, scopes, fixtures and their guards; and what each case will do.
+    /// Exit 0 all set, 1 an input is wrong, 2 usage, 3 unreachable, 4 something missing.
+    Doctor(DoctorArgs),
+    /// Write a commented target file and a secrets template listing every input.
+    Init {
+        /// The environment's name: writes `<NAME>.yaml` and `<NAME>.env`.
+        #[arg(long, default_value = "staging")]
+        name: String,
+        /// The directory to write them to.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+        /// The environment's base URL, written into the target file.
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Validate scenario files without running them.
     Check {
         /// Scenario files or directories (default: the built-in suite).
@@ -257,6 +276,33 @@ struct RunArgs {
 }
 
 #[derive(Args)]
+struct DoctorArgs {
+    /// Scenario files or directories (default: the built-in suite of --api).
+    paths: Vec<PathBuf>,
+    /// Which built-in suite (the input checks are the Agent API suite's).
+    #[arg(long, value_enum, default_value_t = app::Api::Agent)]
+    api: app::Api,
+    /// A base URL or a target file (YAML).
+    #[arg(long, short = 't')]
+    target: String,
+    /// A `.env`-style file with keys and fixture ids (the environment wins over it).
+    #[arg(long, value_name = "FILE")]
+    secrets: Option<PathBuf>,
+    /// Plan as `run --allow-writes` would.
+    #[arg(long)]
+    allow_writes: bool,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// The run's deadline (the rate-limit key's wait must fit in it).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    deadline: Duration,
+    /// The longest Retry-After a run honours (the rate-limit key's window must fit in it).
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    max_wait: Duration,
+}
+
+#[derive(Args)]
 struct RefereeArgs {
     /// Stop after this long (the client is stopped too).
     #[arg(long = "for", default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
@@ -422,6 +468,27 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(a) => run(*a),
         Command::Check { paths } => app::check(&paths),
+        Command::Doctor(a) => app::doctor(app::DoctorConfig {
+            target: TargetChoice::parse(&a.target, MockOptions::default()),
+            secrets: a.secrets,
+            paths: a.paths,
+            api: a.api,
+            allow_writes: a.allow_writes,
+            timeout: a.timeout,
+            deadline: a.deadline,
+            max_wait: a.max_wait,
+        }),
+        Command::Init {
+            name,
+            dir,
+            base_url,
+            force,
+        } => app::init(app::InitConfig {
+            dir,
+            name,
+            base_url,
+            force,
+        }),
         Command::Webhook {
             secret_env,
             signature_header,

@@ -23,11 +23,15 @@ use crate::target::{SecretSource, Target};
 
 include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
+mod doctor;
 mod gate;
+mod init;
 mod referee;
 mod tools;
 
+pub use doctor::{doctor, DoctorConfig};
 pub use gate::{decision_exit, exit_status, GatePolicy};
+pub use init::{init, InitConfig};
 
 pub use referee::{referee, referee_as_run, RefereeConfig};
 pub use tools::{junit_merge, webhook_send, webhook_sign};
@@ -341,6 +345,21 @@ pub fn load_referee(path: &Path) -> Result<crate::referee::RefereeReport, String
         .map_err(|e| format!("{} is not a referee report: {e}", path.display()))
 }
 
+/// Reads the environment and the secrets file, saying (by name) which variables the
+/// environment overrides: it wins, as in the usual `.env` convention.
+fn load_secrets(file: Option<&Path>) -> Result<SecretSource, crate::target::TargetError> {
+    let source = SecretSource::load(file)?;
+    if let Some(f) = file {
+        for var in source.shadowed() {
+            eprintln!(
+                "launchgate: note: {var} is set in the environment and in {}; the environment's value is used",
+                f.display()
+            );
+        }
+    }
+    Ok(source)
+}
+
 /// `launchgate run`.
 pub fn run(cfg: RunConfig) -> Exit {
     let referee_report = match cfg.referee.as_deref().map(load_referee).transpose() {
@@ -433,7 +452,7 @@ pub fn run(cfg: RunConfig) -> Exit {
             }
         }
         TargetChoice::Url(u) => {
-            match SecretSource::load(cfg.secrets.as_deref()).and_then(|s| Target::from_url(u, &s)) {
+            match load_secrets(cfg.secrets.as_deref()).and_then(|s| Target::from_url(u, &s)) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("launchgate: target: {e}");
@@ -441,15 +460,15 @@ pub fn run(cfg: RunConfig) -> Exit {
                 }
             }
         }
-        TargetChoice::File(p) => match SecretSource::load(cfg.secrets.as_deref())
-            .and_then(|s| Target::from_file(p, &s))
-        {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("launchgate: target: {e}");
-                return Exit::Usage;
+        TargetChoice::File(p) => {
+            match load_secrets(cfg.secrets.as_deref()).and_then(|s| Target::from_file(p, &s)) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("launchgate: target: {e}");
+                    return Exit::Usage;
+                }
             }
-        },
+        }
     };
     let redactor = Redactor::new(&target.secrets);
     let http = match Http::new(cfg.run.body_cap, needs_tls_roots(&target)) {
