@@ -1,5 +1,6 @@
-//! Runs the mock standalone, as `launchgate mock` will (used by `bench/mock-load.sh`
-//! until the subcommand is wired into main.rs).
+//! The Agent API mock alone, with the same flags as `launchgate mock` (which serves
+//! the same mock): a small binary for `bench/mock-load.sh`, which load-tests it beside
+//! a bare axum server (`examples/hello_axum.rs`) to measure what the mock itself costs.
 
 use clap::Parser;
 

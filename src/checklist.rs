@@ -41,8 +41,9 @@ pub enum Evidence {
     Scenarios,
     /// Only a referee run of the integration's client proves it.
     Referee,
-    /// Partly machine-checkable, but a human must confirm it.
-    Manual,
+    /// launchgate checks it from the run's configuration (the keys it was given and
+    /// where they came from); a person confirms the part it cannot see (production).
+    Configuration,
 }
 
 impl Item {
@@ -117,7 +118,7 @@ impl Item {
             | Item::Pagination
             | Item::RateLimitHandling => Evidence::Referee,
             Item::SeparateKeys | Item::KeysInSecretStore | Item::PartnerKeysServerSide => {
-                Evidence::Manual
+                Evidence::Configuration
             }
         }
     }
@@ -136,6 +137,8 @@ impl Item {
 // ---------------------------------------------------------------------------
 // Evaluation: from a run's results to a verdict per item and a decision.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 
 use crate::report::{CaseReport, Outcome, RunReport};
@@ -144,14 +147,12 @@ use crate::report::{CaseReport, Outcome, RunReport};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Every case that is evidence for it ran and passed.
+    /// Every case that is evidence for it ran and passed (or the configuration check held).
     Verified,
-    /// At least one case that is evidence for it failed.
+    /// At least one case that is evidence for it failed (or the configuration check failed).
     Failed,
     /// No evidence yet: cases were skipped, inconclusive, or not run.
     NotVerified,
-    /// A human must confirm it.
-    Manual,
 }
 
 impl Verdict {
@@ -161,29 +162,28 @@ impl Verdict {
             Verdict::Verified => "✅ verified",
             Verdict::Failed => "❌ failed",
             Verdict::NotVerified => "⚠️ not verified",
-            Verdict::Manual => "👤 manual",
         }
     }
 }
 
-/// The launch decision.
+/// The launch decision (the rules are in README, "The launch decision").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
-    /// Every item verified.
+    /// Every required launch-time test and every machine-checkable item verified, nothing failed.
     Go,
-    /// Nothing failed, but some items are not verified or need a human.
-    GoWithOpenItems,
-    /// At least one item failed.
+    /// Nothing failed, but some required launch-time test or checkable item was not verified.
+    Incomplete,
+    /// Something failed: an item, a required test, or any case of the run.
     NoGo,
 }
 
 impl Decision {
-    /// `GO`, `GO with open items`, `NO-GO`.
+    /// `GO`, `INCOMPLETE`, `NO-GO`.
     pub fn label(self) -> &'static str {
         match self {
             Decision::Go => "GO",
-            Decision::GoWithOpenItems => "GO with open items",
+            Decision::Incomplete => "INCOMPLETE",
             Decision::NoGo => "NO-GO",
         }
     }
@@ -211,8 +211,11 @@ pub struct ItemResult {
     pub verdict: Verdict,
     /// One sentence: why this verdict.
     pub summary: String,
-    /// What to run, supply or confirm to close it (for open items).
+    /// What to run or supply to close it (for items not verified or failed).
     pub todo: Option<String>,
+    /// What a person must still confirm, beyond what launchgate can see (not counted by the decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_off: Option<String>,
     /// The cases that are its evidence.
     pub evidence: Vec<CaseRef>,
 }
@@ -228,13 +231,39 @@ pub struct RequiredTest {
     pub evidence: Vec<CaseRef>,
 }
 
-/// A key-management problem found in the target's configuration (names only, never values).
+/// How much a key finding weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The check failed: the item fails.
+    #[default]
+    Fail,
+    /// The check ran and held: the item is verified (when nothing failed it).
+    Pass,
+    /// Worth knowing, never a failure (e.g. two names holding one key, one of them unused).
+    Note,
+}
+
+/// A key-management finding from the target's configuration (names only, never values).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KeyFinding {
     /// The checklist item it concerns.
     pub item: String,
-    /// What is wrong, naming keys by name.
+    /// What was found, naming keys by name.
     pub problem: String,
+    /// Failure, pass or note (absent in reports written before levels existed: a failure).
+    #[serde(default)]
+    pub level: Level,
+}
+
+impl KeyFinding {
+    fn new(item: Item, level: Level, problem: String) -> KeyFinding {
+        KeyFinding {
+            item: item.id().into(),
+            problem,
+            level,
+        }
+    }
 }
 
 /// The whole checklist report.
@@ -242,6 +271,10 @@ pub struct KeyFinding {
 pub struct ChecklistReport {
     /// The decision.
     pub decision: Decision,
+    /// Why, one line each: what failed, or what was not verified.
+    pub decision_why: Vec<String>,
+    /// What to supply so the unverified evidence can run: variables, flags, a referee report.
+    pub to_supply: Vec<String>,
     /// True when the run used the embedded mock: the verdicts then describe the mock, not an environment.
     pub mock_target: bool,
     /// `kind name (base_url)`.
@@ -256,6 +289,24 @@ pub struct ChecklistReport {
     pub items: Vec<ItemResult>,
     /// The seven required launch-time tests.
     pub required_tests: Vec<RequiredTest>,
+    /// Notes on the configuration that are not failures (aliases, unused keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl ChecklistReport {
+    /// The decision as the console, Markdown, HTML and JUnit state it: the label, and
+    /// for a run against the embedded mock the reminder that it decides nothing.
+    pub fn headline(&self) -> String {
+        if self.mock_target {
+            format!(
+                "{} (not a launch decision: this run used launchgate's embedded mock)",
+                self.decision.label()
+            )
+        } else {
+            self.decision.label().to_string()
+        }
+    }
 }
 
 /// The seven required launch-time tests and the built-in cases that prove each.
@@ -307,6 +358,11 @@ const REQUIRED: &[(&str, bool, &[&str])] = &[
     ),
 ];
 
+/// The ids of the built-in cases behind the seven required launch-time tests.
+pub fn required_case_ids() -> impl Iterator<Item = &'static str> {
+    REQUIRED.iter().flat_map(|(_, _, ids)| ids.iter().copied())
+}
+
 fn case_ref(c: &CaseReport) -> CaseRef {
     let why = match c.outcome {
         Outcome::Passed => None,
@@ -343,10 +399,20 @@ fn verdict_of(cases: &[&CaseReport], any: bool) -> Verdict {
 }
 
 const REFEREE_TODO: &str = "only the integration's own client can prove this: run `launchgate referee -- <your client command>`, then pass its report with `--referee target/launchgate/referee.json`";
+const REFEREE_SUPPLY: &str = "a referee report of your client: `launchgate referee -- <your client command>`, then `--referee target/launchgate/referee.json`";
 
 /// Evaluates the checklist from a run's results and the key findings of its target.
 pub fn evaluate(report: &RunReport, key_findings: &[KeyFinding]) -> ChecklistReport {
     evaluate_with_referee(report, key_findings, None)
+}
+
+/// The cases that count as launch-time evidence: every case that applies to the target.
+fn counted(report: &RunReport) -> Vec<&CaseReport> {
+    let not_applicable: BTreeSet<&str> = report.not_applicable.iter().map(String::as_str).collect();
+    report
+        .cases()
+        .filter(|c| !not_applicable.contains(c.id.as_str()))
+        .collect()
 }
 
 /// Like [`evaluate`], with a referee run of the integration's client deciding the client items.
@@ -355,88 +421,11 @@ pub fn evaluate_with_referee(
     key_findings: &[KeyFinding],
     referee: Option<&crate::referee::RefereeReport>,
 ) -> ChecklistReport {
-    let cases: Vec<&CaseReport> = report.cases().collect();
-    let mock_target = report.target.kind == "mock";
-    let mut items = Vec::new();
-    for item in Item::ALL {
-        let tagged: Vec<&CaseReport> = cases
-            .iter()
-            .copied()
-            .filter(|c| c.checklist.iter().any(|t| t == item.id()))
-            .collect();
-        let evidence: Vec<CaseRef> = tagged.iter().map(|c| case_ref(c)).collect();
-        let findings: Vec<&KeyFinding> = key_findings
-            .iter()
-            .filter(|f| f.item == item.id())
-            .collect();
-        let (verdict, summary, todo) = match item.evidence() {
-            Evidence::Scenarios => {
-                let v = verdict_of(&tagged, false);
-                let passed = tagged
-                    .iter()
-                    .filter(|c| c.outcome == Outcome::Passed)
-                    .count();
-                let summary = match v {
-                    Verdict::Verified => format!("{passed} of {} cases passed", tagged.len()),
-                    Verdict::Failed => format!(
-                        "{} of {} cases failed",
-                        tagged.iter().filter(|c| c.outcome.is_failure()).count(),
-                        tagged.len()
-                    ),
-                    _ if tagged.is_empty() => "no case for this item was in the run".to_string(),
-                    _ => format!(
-                        "{passed} of {} cases passed; the others did not run",
-                        tagged.len()
-                    ),
-                };
-                let todo = (v == Verdict::NotVerified).then(|| {
-                    "supply the missing keys or fixtures named in the evidence (or pass --allow-writes), then run the built-in suite against the environment".to_string()
-                });
-                (v, summary, todo)
-            }
-            Evidence::Referee => {
-                match referee.and_then(|r| r.judgements.iter().find(|j| j.item == item.id())) {
-                    Some(j) => referee_verdict(j),
-                    None => (
-                        Verdict::NotVerified,
-                        "a property of the integration's client, not of the API".to_string(),
-                        Some(REFEREE_TODO.to_string()),
-                    ),
-                }
-            }
-            Evidence::Manual => {
-                if let Some(f) = findings.first() {
-                    (Verdict::Failed, f.problem.clone(), Some("use a distinct key for each environment and role; rotate the exposed key".to_string()))
-                } else {
-                    let (summary, todo) = manual_text(item);
-                    (Verdict::Manual, summary.to_string(), Some(todo.to_string()))
-                }
-            }
-        };
-        // A key finding also fails a scenario-proven item (e.g. a partner key where a member key fits).
-        let (verdict, summary) = match (findings.first(), item.evidence()) {
-            (Some(f), Evidence::Scenarios) => (Verdict::Failed, f.problem.clone()),
-            _ => (verdict, summary),
-        };
-        // The referee saw the client use a key of the wrong role.
-        let referee_key_fail = referee.and_then(|r| {
-            r.judgements
-                .iter()
-                .find(|j| j.item == item.id() && j.verdict == crate::referee::ClientVerdict::Fail)
-        });
-        let (verdict, summary) = match (referee_key_fail, item.evidence()) {
-            (Some(j), Evidence::Scenarios) => (Verdict::Failed, format!("referee: {}", j.summary)),
-            _ => (verdict, summary),
-        };
-        items.push(ItemResult {
-            id: item.id().to_string(),
-            title: item.title().to_string(),
-            verdict,
-            summary,
-            todo,
-            evidence,
-        });
-    }
+    let cases = counted(report);
+    let mut items: Vec<ItemResult> = Item::ALL
+        .into_iter()
+        .map(|item| evaluate_item(item, &cases, key_findings, referee))
+        .collect();
     let required_tests = REQUIRED
         .iter()
         .map(|(name, any, ids)| {
@@ -460,21 +449,22 @@ pub fn evaluate_with_referee(
                 .any(|r| r.verdict != Verdict::Verified)
         {
             eb.verdict = Verdict::NotVerified;
-            eb.summary = "some of the seven required launch-time tests did not run".into();
-            eb.todo = Some("see \"Required launch-time tests\" below".into());
+            eb.summary = "some of the seven required launch-time tests were not verified".into();
+            eb.todo = Some("see \"Required launch-time tests\"".into());
         }
     }
-    let decision = if items.iter().any(|i| i.verdict == Verdict::Failed) {
-        Decision::NoGo
-    } else if items.iter().all(|i| i.verdict == Verdict::Verified) {
-        Decision::Go
+    let (decision, decision_why) = decide(&items, &required_tests, &cases);
+    let to_supply = if decision == Decision::Incomplete {
+        to_supply(report, &items, &required_tests)
     } else {
-        Decision::GoWithOpenItems
+        Vec::new()
     };
     let t = report.totals();
     ChecklistReport {
         decision,
-        mock_target,
+        decision_why,
+        to_supply,
+        mock_target: report.target.kind == "mock",
         target: format!(
             "{} `{}` ({})",
             report.target.kind, report.target.name, report.target.base_url
@@ -487,6 +477,110 @@ pub fn evaluate_with_referee(
         ),
         items,
         required_tests,
+        notes: key_findings
+            .iter()
+            .filter(|f| f.level == Level::Note)
+            .map(|f| f.problem.clone())
+            .collect(),
+    }
+}
+
+fn evaluate_item(
+    item: Item,
+    cases: &[&CaseReport],
+    key_findings: &[KeyFinding],
+    referee: Option<&crate::referee::RefereeReport>,
+) -> ItemResult {
+    let tagged: Vec<&CaseReport> = cases
+        .iter()
+        .copied()
+        .filter(|c| c.checklist.iter().any(|t| t == item.id()))
+        .collect();
+    let findings: Vec<&KeyFinding> = key_findings
+        .iter()
+        .filter(|f| f.item == item.id())
+        .collect();
+    let judgement = referee.and_then(|r| r.judgements.iter().find(|j| j.item == item.id()));
+    let (mut verdict, mut summary, mut todo) = match item.evidence() {
+        Evidence::Scenarios => scenario_verdict(&tagged),
+        Evidence::Referee => match judgement {
+            Some(j) => referee_verdict(j),
+            None => (
+                Verdict::NotVerified,
+                "a property of the integration's client: no referee report was given".to_string(),
+                Some(REFEREE_TODO.to_string()),
+            ),
+        },
+        Evidence::Configuration => configuration_verdict(&findings),
+    };
+    // A failed configuration check also fails a scenario-proven item (a partner key
+    // where a member key belongs), and so does a referee that saw the client use a
+    // key of the wrong role.
+    if item.evidence() == Evidence::Scenarios {
+        if let Some(f) = findings.iter().find(|f| f.level == Level::Fail) {
+            (verdict, summary) = (Verdict::Failed, f.problem.clone());
+            todo = Some(KEY_TODO.into());
+        } else if let Some(j) =
+            judgement.filter(|j| j.verdict == crate::referee::ClientVerdict::Fail)
+        {
+            (verdict, summary) = (Verdict::Failed, format!("referee: {}", j.summary));
+        }
+    }
+    ItemResult {
+        id: item.id().to_string(),
+        title: item.title().to_string(),
+        verdict,
+        summary,
+        todo,
+        sign_off: sign_off_text(item).map(str::to_string),
+        evidence: tagged.iter().map(|c| case_ref(c)).collect(),
+    }
+}
+
+const KEY_TODO: &str =
+    "use a distinct key for each environment, purpose and role; rotate a key that was exposed";
+
+fn scenario_verdict(tagged: &[&CaseReport]) -> (Verdict, String, Option<String>) {
+    let v = verdict_of(tagged, false);
+    let count = |f: fn(&CaseReport) -> bool| tagged.iter().filter(|c| f(c)).count();
+    let passed = count(|c| c.outcome == Outcome::Passed);
+    let summary = match v {
+        Verdict::Verified => format!("{passed} of {} cases passed", tagged.len()),
+        Verdict::Failed => format!(
+            "{} of {} cases failed",
+            count(|c| c.outcome.is_failure()),
+            tagged.len()
+        ),
+        _ if tagged.is_empty() => "no case for this item was in the run".to_string(),
+        _ => format!(
+            "{passed} of {} cases passed; the others did not run or could not tell",
+            tagged.len()
+        ),
+    };
+    let todo = (v == Verdict::NotVerified).then(|| {
+        "supply the missing keys or fixtures named in the evidence (or pass --allow-writes), then run the built-in suite against the environment".to_string()
+    });
+    (v, summary, todo)
+}
+
+fn configuration_verdict(findings: &[&KeyFinding]) -> (Verdict, String, Option<String>) {
+    let of = |l: Level| findings.iter().filter(move |f| f.level == l);
+    if let Some(f) = of(Level::Fail).next() {
+        let more = of(Level::Fail).count() - 1;
+        let summary = if more > 0 {
+            format!("{} (and {more} more)", f.problem)
+        } else {
+            f.problem.clone()
+        };
+        return (Verdict::Failed, summary, Some(KEY_TODO.into()));
+    }
+    match of(Level::Pass).next() {
+        Some(f) => (Verdict::Verified, f.problem.clone(), None),
+        None => (
+            Verdict::NotVerified,
+            "no key was configured, so there was nothing to check".into(),
+            Some("supply the keys the suite uses (see `launchgate doctor`)".into()),
+        ),
     }
 }
 
@@ -507,74 +601,275 @@ fn referee_verdict(j: &crate::referee::Judgement) -> (Verdict, String, Option<St
     }
 }
 
-fn manual_text(item: Item) -> (&'static str, &'static str) {
+/// What a person must confirm for an item, beyond what launchgate can see.
+fn sign_off_text(item: Item) -> Option<&'static str> {
     match item {
-        Item::SeparateKeys => (
-            "no two configured keys share a value (launchgate compares them; a `LAUNCHGATE_PROD_*_KEY` variable is compared too)",
-            "confirm that local, staging and production each have their own keys, and each integration surface its own",
-        ),
-        Item::KeysInSecretStore => (
-            "launchgate read every key from the environment or a secrets file; it cannot see how production stores them",
-            "confirm production keys live in environment variables or a secrets manager, never in code or config files",
-        ),
-        Item::PartnerKeysServerSide => (
-            "no partner key is configured where a member key fits",
-            "confirm partner keys are used only server-side: never in browser code or mobile apps",
-        ),
-        _ => ("", ""),
+        Item::SeparateKeys => Some("local, staging and production each have their own keys, and each integration surface (a POS fleet, a reporting job) its own; launchgate compares production keys only when given as LAUNCHGATE_PROD_<NAME>_KEY"),
+        Item::KeysInSecretStore => Some("production keys live in environment variables or a secrets manager, never in code or committed configuration"),
+        Item::PartnerKeysServerSide => Some("partner keys are used only server-side: never in browser code or mobile apps"),
+        _ => None,
     }
 }
 
-/// Finds key-management problems in a target's keys, by name only.
+/// The decision and its reasons: NO-GO on any failure, INCOMPLETE when a required
+/// launch-time test or a checkable item is not verified, else GO.
+fn decide(
+    items: &[ItemResult],
+    required: &[RequiredTest],
+    cases: &[&CaseReport],
+) -> (Decision, Vec<String>) {
+    let mut failures: Vec<String> = items
+        .iter()
+        .filter(|i| i.verdict == Verdict::Failed)
+        .map(|i| format!("{} failed: {}", i.title, i.summary))
+        .collect();
+    let evidence: BTreeSet<&str> = items
+        .iter()
+        .flat_map(|i| i.evidence.iter().map(|c| c.id.as_str()))
+        .collect();
+    let stray: Vec<&&CaseReport> = cases
+        .iter()
+        .filter(|c| c.outcome.is_failure() && !evidence.contains(c.id.as_str()))
+        .collect();
+    for c in stray.iter().take(10) {
+        failures.push(format!("case `{}` {}", c.id, c.outcome.as_str()));
+    }
+    if stray.len() > 10 {
+        failures.push(format!("… and {} more failed cases", stray.len() - 10));
+    }
+    if !failures.is_empty() {
+        return (Decision::NoGo, failures);
+    }
+    let mut open: Vec<String> = required
+        .iter()
+        .filter(|t| t.verdict != Verdict::Verified)
+        .map(|t| {
+            let why = t
+                .evidence
+                .iter()
+                .find_map(|c| c.why.clone())
+                .unwrap_or_else(|| "no case for it was in the run".into());
+            format!("required launch-time test `{}` not verified: {why}", t.name)
+        })
+        .collect();
+    let unverified =
+        |i: &&ItemResult| i.verdict == Verdict::NotVerified && i.id != Item::ErrorBranches.id();
+    let unrefereed = |i: &&ItemResult| i.todo.as_deref() == Some(REFEREE_TODO);
+    open.extend(
+        items
+            .iter()
+            .filter(|i| unverified(i) && !unrefereed(i))
+            .map(|i| format!("{} not verified: {}", i.title, i.summary)),
+    );
+    let client: Vec<&str> = items
+        .iter()
+        .filter(|i| unverified(i) && unrefereed(i))
+        .map(|i| i.title.as_str())
+        .collect();
+    if !client.is_empty() {
+        open.push(format!(
+            "{} client item{} not verified, for want of a referee report of the integration's client: {}",
+            client.len(),
+            if client.len() == 1 { "" } else { "s" },
+            client.join("; ")
+        ));
+    }
+    if let Some(eb) = items
+        .iter()
+        .find(|i| i.id == Item::ErrorBranches.id() && i.verdict == Verdict::NotVerified)
+    {
+        if required.iter().all(|t| t.verdict == Verdict::Verified) {
+            open.push(format!("{} not verified: {}", eb.title, eb.summary));
+        }
+    }
+    if open.is_empty() {
+        (Decision::Go, Vec::new())
+    } else {
+        (Decision::Incomplete, open)
+    }
+}
+
+/// What to supply for an INCOMPLETE run: the variables (or `--allow-writes`) the
+/// unverified evidence lacked, and a referee report for the client items.
+fn to_supply(report: &RunReport, items: &[ItemResult], required: &[RequiredTest]) -> Vec<String> {
+    let open_cases: BTreeSet<&str> = items
+        .iter()
+        .filter(|i| i.verdict == Verdict::NotVerified)
+        .flat_map(|i| &i.evidence)
+        .chain(
+            required
+                .iter()
+                .filter(|t| t.verdict != Verdict::Verified)
+                .flat_map(|t| &t.evidence),
+        )
+        .filter(|c| c.outcome != Outcome::Passed)
+        .map(|c| c.id.as_str())
+        .collect();
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for m in &report.missing_inputs {
+        if m.cases.iter().any(|c| open_cases.contains(c.as_str())) {
+            out.entry(m.supply.clone())
+                .or_insert_with(|| format!("{} ({})", m.supply, m.input));
+        }
+    }
+    let mut lines: Vec<String> = out.into_values().collect();
+    if items
+        .iter()
+        .any(|i| i.verdict == Verdict::NotVerified && i.todo.as_deref() == Some(REFEREE_TODO))
+    {
+        lines.push(REFEREE_SUPPLY.into());
+    }
+    lines
+}
+
+/// Key-management findings from a target's keys, by name only.
 ///
-/// - the same value under two names (`prod_partner` and `partner`: one key for two environments);
-/// - a partner or admin key under a member name, or as the integration key of a member integration.
+/// Only keys that serve a purpose in the run are compared: those its cases use
+/// (`used`, by name), and `prod_*` keys, whose purpose is to be compared with the
+/// others. Two such names holding one key fail "Separate keys per environment"; a name
+/// no case uses that holds the same key as another is an alias: a note.
 pub fn key_findings(
-    keys: &std::collections::BTreeMap<String, String>,
+    keys: &BTreeMap<String, String>,
     role: Option<&str>,
+    used: &BTreeSet<String>,
 ) -> Vec<KeyFinding> {
-    let mut out = Vec::new();
+    let purposeful = |n: &str| used.contains(n) || n.starts_with("prod_");
     let names: Vec<(&String, &String)> = keys
         .iter()
         .filter(|(n, _)| n.as_str() != "integration")
         .collect();
+    let mut out = Vec::new();
+    let mut compared = 0;
     for (i, (a, va)) in names.iter().enumerate() {
+        compared += usize::from(purposeful(a));
         for (b, vb) in &names[i + 1..] {
-            if va == vb {
-                let envs = a.starts_with("prod") || b.starts_with("prod");
-                out.push(KeyFinding {
-                    item: Item::SeparateKeys.id().into(),
-                    problem: if envs {
-                        format!("keys `{a}` and `{b}` are the same key: one key serves two environments")
-                    } else {
-                        format!("keys `{a}` and `{b}` are the same key: one key serves two purposes")
-                    },
-                });
+            if va != vb {
+                continue;
             }
+            let (level, problem) = if purposeful(a) && purposeful(b) {
+                let what = if a.starts_with("prod") != b.starts_with("prod") {
+                    "one key serves two environments"
+                } else {
+                    "one key serves two purposes"
+                };
+                (
+                    Level::Fail,
+                    format!("keys `{a}` and `{b}` are the same key: {what}"),
+                )
+            } else {
+                let unused = if purposeful(a) { b } else { a };
+                (Level::Note, format!("keys `{a}` and `{b}` hold the same key; `{unused}` is used by no case of this run, so it is taken as an alias"))
+            };
+            out.push(KeyFinding::new(Item::SeparateKeys, level, problem));
         }
     }
-    for (name, value) in &names {
+    if compared > 0 && !out.iter().any(|f| f.level == Level::Fail) {
+        out.push(KeyFinding::new(
+            Item::SeparateKeys,
+            Level::Pass,
+            format!("the {compared} keys this run uses are all different keys"),
+        ));
+    }
+    out.extend(partner_key_findings(
+        &names,
+        role,
+        keys.get("integration"),
+        &purposeful,
+    ));
+    out
+}
+
+/// A partner or admin key where a member key belongs.
+fn partner_key_findings(
+    names: &[(&String, &String)],
+    role: Option<&str>,
+    integration: Option<&String>,
+    purposeful: &dyn Fn(&str) -> bool,
+) -> Vec<KeyFinding> {
+    let mut out = Vec::new();
+    for (name, value) in names {
         if name.starts_with("member")
             && (value.starts_with("rl_agent_") || value.starts_with("rl_admin_"))
         {
-            out.push(KeyFinding {
-                item: Item::PartnerKeysServerSide.id().into(),
-                problem: format!("key `{name}` is meant for member wallet operations but holds a partner or admin key"),
-            });
+            let level = if purposeful(name) {
+                Level::Fail
+            } else {
+                Level::Note
+            };
+            out.push(KeyFinding::new(
+                Item::PartnerKeysServerSide,
+                level,
+                format!("key `{name}` is meant for member wallet operations but holds a partner or admin key"),
+            ));
         }
     }
-    if role == Some("member") {
-        if let Some(v) = keys.get("integration") {
-            if !v.starts_with("rl_member_") {
-                out.push(KeyFinding {
-                    item: Item::KeyType.id().into(),
-                    problem: "the integration's role is `member`, but its key is not a member key"
-                        .into(),
-                });
-            }
-        }
+    if role == Some("member") && integration.is_some_and(|v| !v.starts_with("rl_member_")) {
+        out.push(KeyFinding::new(
+            Item::KeyType,
+            Level::Fail,
+            "the integration's role is `member`, but its key is not a member key".into(),
+        ));
+    }
+    if !names.is_empty() && !out.iter().any(|f| f.level == Level::Fail) {
+        out.push(KeyFinding::new(
+            Item::PartnerKeysServerSide,
+            Level::Pass,
+            "no partner or admin key is configured where a member key belongs".into(),
+        ));
     }
     out
+}
+
+/// Where a run's keys came from, for "Keys stored in environment variables or a secrets manager".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// launchgate's embedded mock: its published test keys.
+    Mock,
+    /// The environment, and perhaps a `--secrets` file.
+    Environment {
+        /// The secrets file, if one was given.
+        secrets_file: Option<String>,
+        /// True when that file is tracked by git (its keys are committed).
+        tracked_by_git: bool,
+    },
+}
+
+/// The finding for "Keys stored in environment variables or a secrets manager".
+pub fn secret_store_finding(source: &KeySource, keys: usize) -> Option<KeyFinding> {
+    let item = Item::KeysInSecretStore;
+    let (level, text) = match source {
+        _ if keys == 0 => return None,
+        KeySource::Mock => (Level::Pass, "the embedded mock's published test keys: no secret is stored anywhere".to_string()),
+        KeySource::Environment { secrets_file: Some(f), tracked_by_git: true } => (
+            Level::Fail,
+            format!("the secrets file `{f}` is tracked by git: its keys are committed; keep it out of the repository (.gitignore) and rotate them"),
+        ),
+        KeySource::Environment { secrets_file: Some(f), .. } => (
+            Level::Pass,
+            format!("every key came from the environment or the secrets file `{f}`, which git does not track"),
+        ),
+        KeySource::Environment { secrets_file: None, .. } => (
+            Level::Pass,
+            "every key came from environment variables; target and scenario files hold none (launchgate refuses key-shaped values there)".to_string(),
+        ),
+    };
+    Some(KeyFinding::new(item, level, text))
+}
+
+/// The decision block the console prints: the headline, then why, then what to supply.
+pub fn render_console(r: &ChecklistReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!("decision: {}\n", r.headline());
+    for w in &r.decision_why {
+        let _ = writeln!(s, "  - {w}");
+    }
+    if !r.to_supply.is_empty() {
+        let _ = writeln!(s, "  to verify the rest, supply:");
+        for t in &r.to_supply {
+            let _ = writeln!(s, "    - {t}");
+        }
+    }
+    s
 }
 
 /// Renders the report as Markdown, readable in a pull-request comment.
@@ -589,25 +884,14 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
             "> **Not a launch decision.** This run used launchgate's embedded mock, so the verdicts describe the mock. Run against the environment you are launching (`launchgate run --target ...`) for a decision.\n"
         );
     }
-    let failed = r
-        .items
-        .iter()
-        .filter(|i| i.verdict == Verdict::Failed)
-        .count();
-    let open = r
-        .items
-        .iter()
-        .filter(|i| matches!(i.verdict, Verdict::NotVerified | Verdict::Manual))
-        .count();
-    let verified = r
-        .items
-        .iter()
-        .filter(|i| i.verdict == Verdict::Verified)
-        .count();
+    let count = |v: Verdict| r.items.iter().filter(|i| i.verdict == v).count();
     let _ = writeln!(
         s,
-        "**Decision: {}** ({verified} verified, {failed} failed, {open} open of {} items)  ",
-        r.decision.label(),
+        "**Decision: {}** ({} verified, {} failed, {} not verified of {} items)  ",
+        r.headline(),
+        count(Verdict::Verified),
+        count(Verdict::Failed),
+        count(Verdict::NotVerified),
         r.items.len()
     );
     let _ = writeln!(
@@ -616,6 +900,7 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
         r.target, r.run_started_at, r.version
     );
     let _ = writeln!(s, "{}\n", r.totals);
+    write_decision_why(&mut s, r);
     let _ = writeln!(s, "| # | Item | Verdict | Why |");
     let _ = writeln!(s, "|---|---|---|---|");
     for (n, i) in r.items.iter().enumerate() {
@@ -628,6 +913,51 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
             esc(&i.summary)
         );
     }
+    write_required(&mut s, r);
+    write_sign_off(&mut s, r);
+    write_open_items(&mut s, r);
+    let _ = writeln!(s, "\n## Evidence\n");
+    for i in &r.items {
+        if i.evidence.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "- **{}**", i.title);
+        for c in &i.evidence {
+            let _ = writeln!(s, "  - `{}`: {}", c.id, c.outcome.as_str());
+        }
+    }
+    crate::report::xml_safe(&s).into_owned()
+}
+
+fn write_decision_why(s: &mut String, r: &ChecklistReport) {
+    use std::fmt::Write as _;
+    if r.decision_why.is_empty() {
+        let _ = writeln!(s, "Every required launch-time test and every checkable item is verified, and nothing failed.\n");
+        return;
+    }
+    let head = match r.decision {
+        Decision::NoGo => "Why NO-GO",
+        _ => "Why not GO",
+    };
+    let _ = writeln!(s, "**{head}:**\n");
+    for w in &r.decision_why {
+        let _ = writeln!(s, "- {w}");
+    }
+    if !r.to_supply.is_empty() {
+        let _ = writeln!(s, "\n**To verify the rest, supply:**\n");
+        for t in &r.to_supply {
+            let _ = writeln!(s, "- {t}");
+        }
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "\n> Note: {n}");
+    }
+    s.push('\n');
+}
+
+fn write_required(s: &mut String, r: &ChecklistReport) {
+    use std::fmt::Write as _;
+    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let _ = writeln!(s, "\n## Required launch-time tests\n");
     let _ = writeln!(s, "| Test | Verdict | Cases |");
     let _ = writeln!(s, "|---|---|---|");
@@ -644,44 +974,52 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
         };
         let _ = writeln!(s, "| {} | {} | {} |", t.name, t.verdict.label(), cases);
     }
-    let open_items: Vec<&ItemResult> = r
+}
+
+fn write_sign_off(s: &mut String, r: &ChecklistReport) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "\n## For sign-off\n");
+    let _ = writeln!(
+        s,
+        "launchgate cannot see these; a person confirms them before signing (they do not change the decision):\n"
+    );
+    for i in &r.items {
+        if let Some(t) = &i.sign_off {
+            let _ = writeln!(s, "- [ ] **{}**: {t}", i.title);
+        }
+    }
+}
+
+fn write_open_items(s: &mut String, r: &ChecklistReport) {
+    use std::fmt::Write as _;
+    let open: Vec<&ItemResult> = r
         .items
         .iter()
         .filter(|i| i.verdict != Verdict::Verified)
         .collect();
-    if !open_items.is_empty() {
-        let _ = writeln!(s, "\n## What is left\n");
-        for i in open_items {
+    if open.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## What is left\n");
+    for i in open {
+        let _ = writeln!(
+            s,
+            "- **{}** ({}): {}",
+            i.title,
+            i.verdict.label(),
+            i.summary
+        );
+        if let Some(t) = &i.todo {
+            let _ = writeln!(s, "  - To close it: {t}");
+        }
+        for c in i.evidence.iter().filter(|c| c.outcome != Outcome::Passed) {
             let _ = writeln!(
                 s,
-                "- **{}** ({}): {}",
-                i.title,
-                i.verdict.label(),
-                i.summary
+                "  - `{}` {}: {}",
+                c.id,
+                c.outcome.as_str(),
+                c.why.as_deref().unwrap_or("")
             );
-            if let Some(t) = &i.todo {
-                let _ = writeln!(s, "  - To close it: {t}");
-            }
-            for c in i.evidence.iter().filter(|c| c.outcome != Outcome::Passed) {
-                let _ = writeln!(
-                    s,
-                    "  - `{}` {}: {}",
-                    c.id,
-                    c.outcome.as_str(),
-                    c.why.as_deref().unwrap_or("")
-                );
-            }
         }
     }
-    let _ = writeln!(s, "\n## Evidence\n");
-    for i in &r.items {
-        if i.evidence.is_empty() {
-            continue;
-        }
-        let _ = writeln!(s, "- **{}**", i.title);
-        for c in &i.evidence {
-            let _ = writeln!(s, "  - `{}`: {}", c.id, c.outcome.as_str());
-        }
-    }
-    s
 }

@@ -49,6 +49,9 @@ enum Command {
         /// Also write the self-contained HTML report (decision, checklist, every case).
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Exit 0 instead of 4 when the decision for a real target is INCOMPLETE.
+        #[arg(long)]
+        allow_incomplete: bool,
     },
     /// Tools for your own webhook receiver: sign a body, or send it signed,
     /// tampered, unsigned and replayed events and see which it accepts.
@@ -66,6 +69,25 @@ enum Command {
         signature_header: String,
         #[command(subcommand)]
         command: WebhookCommand,
+    },
+    /// Check every input against a real target before a run (read-only requests):
+    /// keys, roles, scopes, fixtures and their guards; and what each case will do.
+    /// Exit 0 all set, 1 an input is wrong, 2 usage, 3 unreachable, 4 something missing.
+    Doctor(DoctorArgs),
+    /// Write a commented target file and a secrets template listing every input.
+    Init {
+        /// The environment's name: writes `<NAME>.yaml` and `<NAME>.env`.
+        #[arg(long, default_value = "staging")]
+        name: String,
+        /// The directory to write them to.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+        /// The environment's base URL, written into the target file.
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate scenario files without running them.
     Check {
@@ -194,6 +216,10 @@ struct RunArgs {
     /// Exit 4 when any case was skipped or inconclusive.
     #[arg(long)]
     fail_on_skip: bool,
+    /// Accept an INCOMPLETE launch decision against a real target (exit 0 instead of 4),
+    /// for partial checks: a filtered run, one shard, a subset of the inputs.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// Run only shard k of n (stable assignment by case id), e.g. `--partition 2/3`.
     #[arg(long, value_parser = parse_partition, value_name = "K/N")]
     partition: Option<(u32, u32)>,
@@ -247,6 +273,33 @@ struct RunArgs {
         value_name = "PATH"
     )]
     scorecard: PathBuf,
+}
+
+#[derive(Args)]
+struct DoctorArgs {
+    /// Scenario files or directories (default: the built-in suite of --api).
+    paths: Vec<PathBuf>,
+    /// Which built-in suite (the input checks are the Agent API suite's).
+    #[arg(long, value_enum, default_value_t = app::Api::Agent)]
+    api: app::Api,
+    /// A base URL or a target file (YAML).
+    #[arg(long, short = 't')]
+    target: String,
+    /// A `.env`-style file with keys and fixture ids (the environment wins over it).
+    #[arg(long, value_name = "FILE")]
+    secrets: Option<PathBuf>,
+    /// Plan as `run --allow-writes` would.
+    #[arg(long)]
+    allow_writes: bool,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// The run's deadline (the rate-limit key's wait must fit in it).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    deadline: Duration,
+    /// The longest Retry-After a run honours (the rate-limit key's window must fit in it).
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    max_wait: Duration,
 }
 
 #[derive(Args)]
@@ -394,6 +447,7 @@ fn run(a: RunArgs) -> Exit {
         snapshots: a.snapshots,
         update_snapshots: a.update_snapshots,
         fail_on_skip: a.fail_on_skip,
+        allow_incomplete: a.allow_incomplete,
         partition: a.partition,
         libtest,
     })
@@ -414,6 +468,27 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(a) => run(*a),
         Command::Check { paths } => app::check(&paths),
+        Command::Doctor(a) => app::doctor(app::DoctorConfig {
+            target: TargetChoice::parse(&a.target, MockOptions::default()),
+            secrets: a.secrets,
+            paths: a.paths,
+            api: a.api,
+            allow_writes: a.allow_writes,
+            timeout: a.timeout,
+            deadline: a.deadline,
+            max_wait: a.max_wait,
+        }),
+        Command::Init {
+            name,
+            dir,
+            base_url,
+            force,
+        } => app::init(app::InitConfig {
+            dir,
+            name,
+            base_url,
+            force,
+        }),
         Command::Webhook {
             secret_env,
             signature_header,
@@ -437,12 +512,17 @@ fn main() -> ExitCode {
             markdown,
             json,
             html,
+            allow_incomplete,
         } => app::checklist_from(
             &report,
             referee.as_deref(),
             markdown.as_deref(),
             json.as_deref(),
             html.as_deref(),
+            app::GatePolicy {
+                fail_on_skip: false,
+                allow_incomplete,
+            },
         ),
         Command::Junit {
             action: JunitAction::Merge { out, inputs },

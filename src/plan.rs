@@ -120,6 +120,106 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
     refs
 }
 
+/// One input a case needs and the target lacks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Missing {
+    /// `key`, `fixture` or `target fact`.
+    pub kind: &'static str,
+    /// The input's name (`ratelimit`, `card_id`, `role`).
+    pub name: String,
+    /// Where to supply it: the environment variable, or for a fact what to write in
+    /// the target file.
+    pub supply: String,
+    /// True when `supply` is an environment variable.
+    pub is_var: bool,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_var {
+            write!(f, "{} `{}` (set {})", self.kind, self.name, self.supply)
+        } else {
+            write!(f, "{} `{}` ({})", self.kind, self.name, self.supply)
+        }
+    }
+}
+
+/// True when a case is meant for this kind of target (`requires: {target: ...}`).
+/// A mock-only case against a real target is not applicable: it is no launch-time
+/// evidence either way, and never counts towards a launch decision.
+pub fn applies(case: &CaseSpec, target: &Target) -> bool {
+    !matches!(
+        (case.requires.target, target.kind),
+        (Some(TargetKindSpec::Mock), Kind::Remote) | (Some(TargetKindSpec::Remote), Kind::Mock)
+    )
+}
+
+/// The keys a case uses (templates and `requires.keys`), by name.
+pub fn keys_used(case: &CaseSpec, suite: &Suite) -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> = case.requires.keys.iter().cloned().collect();
+    for (ns, name) in references(case, suite) {
+        if ns == Namespace::Keys {
+            keys.insert(name);
+        }
+    }
+    keys
+}
+
+/// The inputs (keys, fixtures, target facts) a case needs and the target lacks.
+pub fn missing_inputs(case: &CaseSpec, suite: &Suite, target: &Target) -> Vec<Missing> {
+    let keys = keys_used(case, suite);
+    let mut fixtures: BTreeSet<String> = case.requires.fixtures.iter().cloned().collect();
+    let mut missing = Vec::new();
+    for (ns, name) in references(case, suite) {
+        match ns {
+            Namespace::Fixtures => {
+                fixtures.insert(name);
+            }
+            Namespace::Target
+                if !target.facts.contains_key(&name)
+                    && !suite.spec.defaults.target.contains_key(&name) =>
+            {
+                // role, needs and integration_key are fields of their own; anything else is a fact.
+                let supply = if matches!(name.as_str(), "role" | "needs" | "integration_key") {
+                    format!("declare `{name}:` in the target file")
+                } else {
+                    "declare it under `facts:` in the target file".to_string()
+                };
+                missing.push(Missing {
+                    kind: "target fact",
+                    name,
+                    supply,
+                    is_var: false,
+                });
+            }
+            _ => {}
+        }
+    }
+    for k in keys {
+        if !target.inputs.keys.contains_key(&k) {
+            let supply = target.key_var(&k);
+            missing.push(Missing {
+                kind: "key",
+                name: k,
+                supply,
+                is_var: true,
+            });
+        }
+    }
+    for f in fixtures {
+        if !target.inputs.fixtures.contains_key(&f) {
+            let supply = target.fixture_var(&f);
+            missing.push(Missing {
+                kind: "fixture",
+                name: f,
+                supply,
+                is_var: true,
+            });
+        }
+    }
+    missing
+}
+
 /// Why a case cannot run against this target, if it cannot.
 pub fn skip_reason(
     case: &CaseSpec,
@@ -137,46 +237,10 @@ pub fn skip_reason(
         }
         _ => {}
     }
-    let mut keys: BTreeSet<String> = case.requires.keys.iter().cloned().collect();
-    let mut fixtures: BTreeSet<String> = case.requires.fixtures.iter().cloned().collect();
-    for (ns, name) in references(case, suite) {
-        match ns {
-            Namespace::Keys => {
-                keys.insert(name);
-            }
-            Namespace::Fixtures => {
-                fixtures.insert(name);
-            }
-            _ => {}
-        }
-    }
-    let mut missing = Vec::new();
-    for (ns, name) in references(case, suite) {
-        if ns == Namespace::Target
-            && !target.facts.contains_key(&name)
-            && !suite.spec.defaults.target.contains_key(&name)
-        {
-            // role, needs and integration_key are fields of their own; anything else is a fact.
-            let where_ = if matches!(name.as_str(), "role" | "needs" | "integration_key") {
-                format!("declare `{name}:` in the target file")
-            } else {
-                "declare it under `facts:` in the target file".to_string()
-            };
-            missing.push(format!("target fact `{name}` ({where_})"));
-        }
-    }
-    for k in &keys {
-        if !target.inputs.keys.contains_key(k) {
-            missing.push(format!("key `{k}` (set {})", target.key_var(k)));
-        }
-    }
-    for f in &fixtures {
-        if !target.inputs.fixtures.contains_key(f) {
-            missing.push(format!("fixture `{f}` (set {})", target.fixture_var(f)));
-        }
-    }
+    let missing = missing_inputs(case, suite, target);
     if !missing.is_empty() {
-        return Some(format!("missing {}", missing.join(", ")));
+        let shown: Vec<String> = missing.iter().map(Missing::to_string).collect();
+        return Some(format!("missing {}", shown.join(", ")));
     }
     if target.kind == Kind::Remote && !policy.allow_writes {
         if let Some(step) = case.steps.iter().find(|s| s.value.writes) {

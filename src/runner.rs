@@ -25,6 +25,8 @@ use crate::snapshot;
 use crate::target::Target;
 use crate::template::{expand_str, expand_value, Scope};
 
+mod pages;
+
 /// Knobs of a run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -709,6 +711,12 @@ impl Runner {
                 Err(e) => err(e),
             };
         }
+        if let Some(p) = &step.pages {
+            return match self.walk_pages(suite, request, &p.value, scope, rep).await {
+                Ok((resp, line)) => self.judge(suite, step, at, scope, rep, &resp, &line),
+                Err(e) => err(e),
+            };
+        }
         let req = match self.build_request(suite, request, scope) {
             Ok(r) => r,
             Err(e) => return err(e),
@@ -1066,7 +1074,25 @@ fn capture(
     } else {
         None
     };
-    found.ok_or_else(|| "nothing".to_string())
+    match (found, &c.regex) {
+        (Some(v), Some(re)) => regex_capture(&v, re),
+        (found, _) => found.ok_or_else(|| "nothing".to_string()),
+    }
+}
+
+/// The part of a captured value's text a capture `regex:` keeps: its first group, or
+/// the whole match; what was there when it does not match.
+fn regex_capture(v: &Value, re: &str) -> Result<Value, String> {
+    let text = scalar_text(v);
+    let re = regex::Regex::new(re).map_err(|e| format!("a valid regex ({e})"))?;
+    let caps = re
+        .captures(&text)
+        .ok_or_else(|| format!("{} (no match for /{re}/)", expect::show(Some(v))))?;
+    let m = caps
+        .get(1)
+        .or_else(|| caps.get(0))
+        .map_or("", |m| m.as_str());
+    Ok(Value::String(m.to_string()))
 }
 
 fn scalar_text(v: &Value) -> String {

@@ -146,7 +146,9 @@ pub fn default_fixture_var(name: &str) -> String {
     format!("LAUNCHGATE_{}", name.to_ascii_uppercase())
 }
 
-/// Where secret values come from: a secrets file first, then the process environment.
+/// Where secret values come from: the process environment first, then a secrets file
+/// (the usual `.env` convention: a variable already set in the environment wins, so
+/// CI can override a file without editing it).
 #[derive(Debug, Default, Clone)]
 pub struct SecretSource {
     file: BTreeMap<String, String>,
@@ -179,11 +181,22 @@ impl SecretSource {
     }
 
     fn get(&self, var: &str) -> Option<String> {
+        let set = |m: &BTreeMap<String, String>| m.get(var).filter(|v| !v.is_empty()).cloned();
+        set(&self.env).or_else(|| set(&self.file))
+    }
+
+    /// `LAUNCHGATE_*` variables set (non-empty) in both the environment and the secrets
+    /// file with different values: the environment's wins, which a user may not expect.
+    pub fn shadowed(&self) -> Vec<String> {
         self.file
-            .get(var)
-            .or_else(|| self.env.get(var))
-            .filter(|v| !v.is_empty())
-            .cloned()
+            .iter()
+            .filter(|(k, v)| {
+                !v.is_empty()
+                    && k.starts_with("LAUNCHGATE_")
+                    && self.env.get(*k).is_some_and(|e| !e.is_empty() && e != *v)
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     fn all_names(&self) -> impl Iterator<Item = &String> {
@@ -466,17 +479,28 @@ mod tests {
     }
 
     #[test]
-    fn secrets_file_wins_and_is_redacted() {
+    fn the_environment_wins_over_the_secrets_file_and_both_are_redacted() {
         let mut file = BTreeMap::new();
         file.insert(
             "LAUNCHGATE_PARTNER_KEY".to_string(),
             "from-file-secret".to_string(),
         );
+        file.insert(
+            "LAUNCHGATE_MEMBER_KEY".to_string(),
+            "file-only-key".to_string(),
+        );
         let mut env = BTreeMap::new();
         env.insert("LAUNCHGATE_PARTNER_KEY".to_string(), "from-env".to_string());
-        let t =
-            Target::from_url("http://127.0.0.1:1", &SecretSource::from_maps(file, env)).unwrap();
-        assert_eq!(t.inputs.keys["partner"], "from-file-secret");
+        // An empty variable does not hide the file's value.
+        env.insert("LAUNCHGATE_MEMBER_KEY".to_string(), String::new());
+        let source = SecretSource::from_maps(file, env);
+        assert_eq!(
+            source.shadowed(),
+            vec!["LAUNCHGATE_PARTNER_KEY".to_string()]
+        );
+        let t = Target::from_url("http://127.0.0.1:1", &source).unwrap();
+        assert_eq!(t.inputs.keys["partner"], "from-env");
+        assert_eq!(t.inputs.keys["member"], "file-only-key");
         assert!(t.secrets.contains(&"from-file-secret".to_string()));
     }
 

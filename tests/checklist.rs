@@ -1,8 +1,8 @@
 //! The Final Launch Checklist report: verdict logic and a pinned Markdown format.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use launchgate::checklist::{self, Decision, Verdict};
+use launchgate::checklist::{self, Decision, KeySource, Level, Verdict};
 use launchgate::report::{
     CaseReport, FailureReport, Outcome, RunReport, SuiteReport, TargetSummary,
 };
@@ -55,6 +55,8 @@ fn report(kind: &str, cases: Vec<CaseReport>) -> RunReport {
         }],
         key_findings: vec![],
         scenarios_commit: None,
+        missing_inputs: vec![],
+        not_applicable: vec![],
     }
 }
 
@@ -89,7 +91,11 @@ fn a_failed_case_makes_its_item_fail_and_the_decision_no_go() {
         Verdict::NotVerified,
         "client items need the referee"
     );
-    assert_eq!(item("separate-keys").verdict, Verdict::Manual);
+    assert_eq!(
+        item("separate-keys").verdict,
+        Verdict::NotVerified,
+        "no key findings given: nothing was compared"
+    );
     let rl = r
         .required_tests
         .iter()
@@ -100,7 +106,7 @@ fn a_failed_case_makes_its_item_fail_and_the_decision_no_go() {
 }
 
 #[test]
-fn all_passing_but_unproven_items_is_go_with_open_items() {
+fn all_passing_but_unproven_items_is_incomplete_not_go() {
     let mut run = staging_run();
     for c in &mut run.suites[0].cases {
         c.outcome = Outcome::Passed;
@@ -108,48 +114,205 @@ fn all_passing_but_unproven_items_is_go_with_open_items() {
         c.reason = None;
     }
     let r = checklist::evaluate(&run, &[]);
-    assert_eq!(r.decision, Decision::GoWithOpenItems);
+    assert_eq!(r.decision, Decision::Incomplete);
     // Error branches need all seven required tests, and this run lacks some.
     let eb = r.items.iter().find(|i| i.id == "error-branches").unwrap();
     assert_eq!(eb.verdict, Verdict::NotVerified);
+    assert!(
+        r.decision_why
+            .iter()
+            .any(|w| w.contains("required launch-time test `wrong scope` not verified")),
+        "{:?}",
+        r.decision_why
+    );
+}
+
+/// A referee report in which the client passed every verdict.
+fn passing_referee() -> launchgate::referee::RefereeReport {
+    let judgements: Vec<serde_json::Value> = [
+        "retry-logic",
+        "reconcile-by-reference",
+        "notes",
+        "pagination",
+        "rate-limit-handling",
+    ]
+    .iter()
+    .map(|id| serde_json::json!({"item": id, "title": id, "verdict": "pass", "summary": "ok", "evidence": []}))
+    .collect();
+    serde_json::from_value(serde_json::json!({
+        "version": "0.1.0", "started_at": "2026-11-25T09:00:00Z", "command": "client",
+        "exit_status": 0, "requests": 100, "journal_lost_entries": false, "judgements": judgements,
+    }))
+    .unwrap()
+}
+
+fn evaluate_refereed(
+    run: &RunReport,
+    findings: &[checklist::KeyFinding],
+) -> checklist::ChecklistReport {
+    checklist::evaluate_with_referee(run, findings, Some(&passing_referee()))
+}
+
+/// Every built-in case the checklist counts, passed; key checks held; the client refereed.
+fn complete_run() -> (RunReport, Vec<checklist::KeyFinding>) {
+    let mut cases: Vec<CaseReport> = checklist::required_case_ids()
+        .map(|id| case(id, Outcome::Passed, &["error-branches"]))
+        .collect();
+    for (id, tag) in [
+        ("agent-api.access::flag", "feature-flag"),
+        ("agent-api.access::permission", "partner-permission"),
+        ("agent-api.keys::role", "key-type"),
+        ("agent-api.keys::scopes", "scopes-minimized"),
+    ] {
+        cases.push(case(id, Outcome::Passed, &[tag]));
+    }
+    let mut keys = BTreeMap::new();
+    keys.insert(
+        "partner".to_string(),
+        format!("rl_agent_{}", "a".repeat(40)),
+    );
+    keys.insert(
+        "member".to_string(),
+        format!("rl_member_{}", "b".repeat(40)),
+    );
+    let used: BTreeSet<String> = keys.keys().cloned().collect();
+    let mut findings = checklist::key_findings(&keys, Some("partner"), &used);
+    findings.extend(checklist::secret_store_finding(
+        &KeySource::Environment {
+            secrets_file: None,
+            tracked_by_git: false,
+        },
+        2,
+    ));
+    (report("remote", cases), findings)
 }
 
 #[test]
-fn shared_keys_and_partner_keys_for_members_are_findings() {
-    let mut keys = BTreeMap::new();
+fn go_needs_every_required_test_and_checkable_item_and_no_failure() {
+    let (run, findings) = complete_run();
+    let r = evaluate_refereed(&run, &findings);
+    assert_eq!(r.decision, Decision::Go, "{:?}", r.decision_why);
+    assert!(r.items.iter().all(|i| i.verdict == Verdict::Verified));
+    // What only a person can confirm is listed for sign-off, and does not hold GO back.
+    let sign_off: Vec<_> = r.items.iter().filter_map(|i| i.sign_off.as_ref()).collect();
+    assert_eq!(sign_off.len(), 3, "{sign_off:?}");
+
+    // One case outside every item fails: NO-GO, naming it.
+    let mut bad = run.clone();
+    let mut stray = case(
+        "agent-api.lists::per_page above 100 is clamped to 100",
+        Outcome::Failed,
+        &[],
+    );
+    stray.checklist.clear();
+    bad.suites[0].cases.push(stray);
+    let r = evaluate_refereed(&bad, &findings);
+    assert_eq!(r.decision, Decision::NoGo);
+    assert!(
+        r.decision_why
+            .iter()
+            .any(|w| w.contains("per_page above 100")),
+        "{:?}",
+        r.decision_why
+    );
+
+    // A required test skipped for want of a key: INCOMPLETE, naming the variable.
+    let mut open = run.clone();
+    let id = "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers";
+    let c = open.suites[0]
+        .cases
+        .iter_mut()
+        .find(|c| c.id == id)
+        .unwrap();
+    c.outcome = Outcome::Skipped;
+    c.reason = Some("missing key `ratelimit` (set LAUNCHGATE_RATELIMIT_KEY)".into());
+    open.missing_inputs.push(launchgate::report::MissingInput {
+        input: "key `ratelimit`".into(),
+        supply: "LAUNCHGATE_RATELIMIT_KEY".into(),
+        cases: vec![id.into()],
+    });
+    let r = evaluate_refereed(&open, &findings);
+    assert_eq!(r.decision, Decision::Incomplete);
+    assert_eq!(
+        r.to_supply,
+        vec!["LAUNCHGATE_RATELIMIT_KEY (key `ratelimit`)".to_string()]
+    );
+
+    // The same case does not apply to this target (mock-only): it is not counted at all,
+    // so the required test has no evidence and is still not verified (never passed).
+    let mut na = run.clone();
+    na.not_applicable.push(id.into());
+    let r = evaluate_refereed(&na, &findings);
+    let rl = r
+        .required_tests
+        .iter()
+        .find(|t| t.name == "rate limit exceeded")
+        .unwrap();
+    assert!(rl.evidence.is_empty());
+    assert_eq!(r.decision, Decision::Incomplete);
+}
+
+#[test]
+fn mock_only_cases_do_not_hold_an_item_back() {
+    let (mut run, findings) = complete_run();
+    let mut mock_only = case(
+        "agent-api.snapshots::health shape",
+        Outcome::Skipped,
+        &["feature-flag"],
+    );
+    mock_only.reason = Some("runs only against the embedded mock".into());
+    run.not_applicable.push(mock_only.id.clone());
+    run.suites[0].cases.push(mock_only);
+    let r = evaluate_refereed(&run, &findings);
+    assert_eq!(r.decision, Decision::Go, "{:?}", r.decision_why);
+}
+
+#[test]
+fn aliases_are_notes_and_only_keys_with_purposes_are_compared() {
     let k = format!("rl_agent_{}", "a".repeat(40));
+    let mut keys = BTreeMap::new();
     keys.insert("partner".to_string(), k.clone());
-    keys.insert("prod_partner".to_string(), k.clone());
-    keys.insert("member".to_string(), format!("rl_agent_{}", "b".repeat(40)));
+    keys.insert("pos".to_string(), k.clone()); // a second name no case uses
     keys.insert("integration".to_string(), k.clone());
-    let f = checklist::key_findings(&keys, Some("member"));
+    let used: BTreeSet<String> = ["partner".to_string()].into();
+    let f = checklist::key_findings(&keys, Some("partner"), &used);
+    assert!(f.iter().all(|x| x.level != Level::Fail), "{f:?}");
     assert!(
         f.iter()
-            .any(|x| x.item == "separate-keys" && x.problem.contains("two environments")),
+            .any(|x| x.level == Level::Note && x.problem.contains("alias")),
         "{f:?}"
     );
+    let (run, mut findings) = complete_run();
+    findings.extend(f);
+    let r = evaluate_refereed(&run, &findings);
+    assert_eq!(r.decision, Decision::Go, "{:?}", r.decision_why);
+    assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+
+    // Both names used by cases: one key, two purposes: failed, NO-GO.
+    let used: BTreeSet<String> = ["partner".to_string(), "pos".to_string()].into();
+    let f = checklist::key_findings(&keys, Some("partner"), &used);
     assert!(
-        f.iter().any(|x| x.item == "partner-keys-server-side"),
+        f.iter()
+            .any(|x| x.level == Level::Fail && x.problem.contains("two purposes")),
         "{f:?}"
     );
-    assert!(f.iter().any(|x| x.item == "key-type"), "{f:?}");
-    assert!(
-        f.iter().all(|x| !x.problem.contains(&k)),
-        "findings name keys, never show them"
-    );
-    let r = checklist::evaluate(&staging_run(), &f);
-    assert_eq!(
-        r.items
-            .iter()
-            .find(|i| i.id == "separate-keys")
-            .unwrap()
-            .verdict,
-        Verdict::Failed
-    );
-    assert_eq!(
-        r.items.iter().find(|i| i.id == "key-type").unwrap().verdict,
-        Verdict::Failed
-    );
+}
+
+#[test]
+fn a_committed_secrets_file_fails_keys_in_secret_store() {
+    let f = checklist::secret_store_finding(
+        &KeySource::Environment {
+            secrets_file: Some("staging.env".into()),
+            tracked_by_git: true,
+        },
+        3,
+    )
+    .unwrap();
+    assert_eq!(f.level, Level::Fail);
+    let (run, mut findings) = complete_run();
+    findings.push(f);
+    let r = evaluate_refereed(&run, &findings);
+    assert_eq!(r.decision, Decision::NoGo);
 }
 
 #[test]

@@ -73,6 +73,8 @@ fn every_invoked_command_and_flag_exists() {
                 "junit",
                 "webhook",
                 "referee",
+                "doctor",
+                "init",
             ];
             if !known.contains(&sub.as_str()) {
                 continue;
@@ -89,6 +91,16 @@ fn every_invoked_command_and_flag_exists() {
     }
     assert!(seen.contains("run --target"), "{seen:?}");
     assert!(seen.contains("run --junit-profile"), "{seen:?}");
+    for documented in [
+        "doctor --secrets",
+        "init --base-url",
+        "run --allow-incomplete",
+    ] {
+        assert!(
+            seen.contains(documented),
+            "README shows {documented}: {seen:?}"
+        );
+    }
 }
 
 #[test]

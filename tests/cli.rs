@@ -123,6 +123,28 @@ fn malformed_scenario_is_a_usage_error_with_file_line_col() {
 }
 
 #[test]
+fn a_malformed_pages_step_is_refused_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "pages.yaml",
+        "cases:\n  - name: walk\n    steps:\n      - request: {path: /x}\n        pages: {max: 0, items: \"$.data[*]\"}\n        parallel: 2\n        capture:\n          d: {json: $.x, regex: '(unclosed'}\n",
+    );
+    let o = bin().arg("check").arg(&f).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        "pages.max is 0",
+        "pages.items `$.data[*]` must name a top-level member",
+        "`pages:` cannot be combined with `parallel:`",
+        "capture regex",
+        "pages.yaml:5:",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in {err}");
+    }
+}
+
+#[test]
 fn check_accepts_the_shipped_scenarios() {
     let o = bin().arg("check").arg("scenarios").output().unwrap();
     assert_eq!(
@@ -147,10 +169,12 @@ fn unreachable_target_exits_3_and_still_writes_reports() {
     );
     assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
     let (cases, failures, errors, skipped) = junit_counts(&o.junit);
+    // Every case that sent a request errored; the one failure is the launch decision (NO-GO).
     assert!(
-        cases > 0 && errors > 0 && failures == 0,
+        cases > 0 && errors > 0 && failures == 1,
         "{cases} {errors} {skipped}"
     );
+    assert!(o.junit.contains("message=\"NO-GO"), "{}", o.junit);
     assert!(o.stderr.contains("never answered"));
 }
 
@@ -350,6 +374,22 @@ fn real_target_skips_writes_and_missing_inputs_with_reasons() {
         ],
         &[],
     );
+    // Skips pass no case, and leave a required launch-time test unverified: the
+    // launch decision is INCOMPLETE, which a real target turns into exit 4 ...
+    assert_eq!(o.code, 4, "{}", o.stderr);
+    assert!(o.stdout.contains("decision: INCOMPLETE"), "{}", o.stdout);
+    let o = run_in(
+        dir.path(),
+        &[
+            "--target",
+            "http://127.0.0.1:9",
+            "-k",
+            "rate limit exceeded",
+            "--allow-incomplete",
+        ],
+        &[],
+    );
+    // ... unless a partial check is accepted explicitly.
     assert_eq!(o.code, 0, "skips alone pass: {}", o.stderr);
     assert!(
         o.junit
@@ -474,7 +514,7 @@ cases:
         .attribute("message")
         .unwrap()
         .starts_with(&format!("{}:10:", f.display())));
-    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-strict.xsd");
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
     match std::process::Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")

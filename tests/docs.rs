@@ -1,4 +1,5 @@
-//! Every YAML example in docs/scenario-format.md is a file `launchgate check` accepts.
+//! Every YAML example in docs/scenario-format.md is a file `launchgate check` accepts;
+//! the READMEs and docs point only at files a clone has, in words a reader can resolve.
 
 use std::path::Path;
 
@@ -29,5 +30,68 @@ fn every_documented_example_loads() {
             let shown: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
             panic!("example {i} does not load:\n{}\n---\n{b}", shown.join("\n"));
         }
+    }
+}
+
+/// Relative Markdown links `](path)` and `](path#anchor)` of a document.
+fn links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find(')') else { break };
+        let target = rest[..end].split('#').next().unwrap_or("").to_string();
+        if !target.is_empty() && !target.contains("://") && !target.starts_with("mailto:") {
+            out.push(target);
+        }
+    }
+    out
+}
+
+#[test]
+fn documents_link_only_to_files_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for doc in [
+        "README.md",
+        "src/mock/README.md",
+        "docs/contract.md",
+        "docs/scenario-format.md",
+    ] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        for outside in [
+            "../shared",
+            "/work/",
+            "design card",
+            "design seeds",
+            "contract Part",
+        ] {
+            assert!(!text.contains(outside), "{doc} mentions `{outside}`");
+        }
+        let dir = root.join(doc).parent().unwrap().to_path_buf();
+        for link in links(&text) {
+            // The gift-card vendor contract is written by its own change (docs/vendor-contract.md).
+            if link.ends_with("vendor-contract.md") {
+                continue;
+            }
+            assert!(
+                dir.join(&link).exists(),
+                "{doc} links to {link}, which does not exist"
+            );
+        }
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("](docs/contract.md"),
+        "README points at the contract"
+    );
+    // Every variable the built-in suite reads is listed in README and the contract.
+    let contract = std::fs::read_to_string(root.join("docs/contract.md")).unwrap();
+    for input in launchgate::inputs::AGENT_API_INPUTS {
+        let var = input.default_var();
+        assert!(readme.contains(&var), "README does not list {var}");
+        assert!(
+            contract.contains(&var),
+            "docs/contract.md does not list {var}"
+        );
     }
 }

@@ -174,7 +174,10 @@ fn passing_run_renders_the_decision_checklist_and_every_case() {
     let doc = parse_and_check(&r.html);
 
     let decision = text_of(&doc, ".decision .label");
-    assert_eq!(decision, "GO with open items");
+    // Nothing failed, but no referee report: the client items are not verified.
+    assert_eq!(decision, "INCOMPLETE");
+    let why = text_of(&doc, ".decision ul.why");
+    assert!(why.contains("referee report"), "{why}");
     let mock = text_of(&doc, ".mock");
     assert!(mock.contains("Not a launch decision"), "{mock}");
     let meta = text_of(&doc, "dl.meta");
@@ -246,7 +249,7 @@ fn passing_run_renders_the_decision_checklist_and_every_case() {
     let (code, again) = checklist_html(dir.path(), &r.json_path);
     assert_eq!(code, 0);
     let doc2 = parse_and_check(&again);
-    assert_eq!(text_of(&doc2, ".decision .label"), "GO with open items");
+    assert_eq!(text_of(&doc2, ".decision .label"), "INCOMPLETE");
     assert_eq!(doc2.select(&sel("details.case")).count(), cases.len());
 }
 
@@ -273,7 +276,7 @@ fn failing_run_shows_no_go_and_the_failure_first_and_open() {
     assert_eq!(open.len(), 2, "two cases fail with this quirk");
     let body: String = open[0].text().collect();
     assert!(
-        body.contains("expectation at scenarios/agent-api/not-found.yaml:31:19"),
+        body.contains("at scenarios/agent-api/not-found.yaml:31:19"),
         "{body}"
     );
     assert!(body.contains("status: expected 404, got 403"), "{body}");

@@ -7,6 +7,10 @@ use assert_cmd::Command;
 use launchgate::mock::Quirk;
 use serde_json::Value;
 
+/// The case that walks every page of a list.
+const WALK: &str =
+    "agent-api.lists::walking every page adds up to the total, and last_page is the last non-empty page";
+
 /// The case each quirk must make fail (by id).
 fn target_of(q: Quirk) -> &'static str {
     match q {
@@ -43,6 +47,10 @@ fn target_of(q: Quirk) -> &'static str {
         }
         Quirk::NoRateLimit => {
             "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers"
+        }
+        Quirk::LastPageFloor => WALK,
+        Quirk::ToDateExclusive => {
+            "agent-api.lists::transactions filter by from and to dates (Y-m-d, inclusive)"
         }
     }
 }
@@ -121,6 +129,32 @@ quirk_tests! {
     per_page_not_clamped => Quirk::PerPageNotClamped,
     ratelimit_headers_on_401 => Quirk::RatelimitHeadersOn401,
     no_rate_limit => Quirk::NoRateLimit,
+    last_page_floor => Quirk::LastPageFloor,
+    to_date_exclusive => Quirk::ToDateExclusive,
+}
+
+#[test]
+fn last_page_floor_fails_where_the_server_claims_fewer_pages_than_it_has() {
+    let (_, report) = run(&[
+        "--mock-quirk",
+        "last-page-floor",
+        "-k",
+        "walking every page",
+    ]);
+    assert_eq!(outcome(&report, WALK), "failed");
+    let failure = report.to_string();
+    // 34 transactions up to yesterday, 10 per page: 4 pages walked, last_page claims 3.
+    assert!(
+        failure.contains("expected every element to be 4, got element [0] = 3"),
+        "{failure}"
+    );
+    assert!(failure.contains("page last_page is the last non-empty page"));
+}
+
+#[test]
+fn the_walk_accepts_the_documented_form_without_last_page() {
+    let (_, report) = run(&["--mock-quirk", "no-last-page", "-k", "walking every page"]);
+    assert_eq!(outcome(&report, WALK), "passed");
 }
 
 #[test]

@@ -196,7 +196,11 @@ def entry(step, base_path, defaults, case_vars, where):
     for name, c in (step.get("capture") or {}).items():
         if "json" in c:
             # Hurl unwraps a one-node result, as launchgate captures the first node.
-            captures.append(f'{name}: jsonpath "{tpl(c["json"], case_vars)}"')
+            cap = f'{name}: jsonpath "{tpl(c["json"], case_vars)}"'
+            if c.get("regex"):
+                # Hurl's regex filter keeps the first group, as launchgate's capture regex does.
+                cap += " regex " + json.dumps(c["regex"])
+            captures.append(cap)
         elif "header" in c:
             # launchgate captures a numeric header as a number; Hurl needs toInt.
             captures.append(f'{name}: header "{c["header"]}" toInt')
@@ -238,6 +242,10 @@ def main():
             where = f"{f.stem}::{case['name']}"
             if (case.get("requires") or {}).get("target") == "mock":
                 skipped.append(f"{where}: embedded mock only (fault injection or golden snapshots); launchgate skips it against a URL too")
+                continue
+            if any("pages" in st for st in case["steps"]):
+                # Hurl has no loop over pages; the later steps read what the walk captured.
+                skipped.append(f"{where}: `pages:` walk (Hurl cannot loop until an empty page)")
                 continue
             case_vars = {}
             for n, v in (case.get("vars") or {}).items():

@@ -23,8 +23,15 @@ use crate::target::{SecretSource, Target};
 
 include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
+mod doctor;
+mod gate;
+mod init;
 mod referee;
 mod tools;
+
+pub use doctor::{doctor, DoctorConfig};
+pub use gate::{decision_exit, exit_status, GatePolicy};
+pub use init::{init, InitConfig};
 
 pub use referee::{referee, referee_as_run, RefereeConfig};
 pub use tools::{junit_merge, webhook_send, webhook_sign};
@@ -145,6 +152,8 @@ pub struct RunConfig {
     pub update_snapshots: bool,
     /// Exit 4 when anything was skipped or inconclusive.
     pub fail_on_skip: bool,
+    /// Accept an INCOMPLETE launch decision against a real target (exit 0 instead of 4).
+    pub allow_incomplete: bool,
     /// Run only shard k of n.
     pub partition: Option<(u32, u32)>,
     /// Filters, `--list`, `--jobs` (as `--test-threads`), output format.
@@ -336,6 +345,21 @@ pub fn load_referee(path: &Path) -> Result<crate::referee::RefereeReport, String
         .map_err(|e| format!("{} is not a referee report: {e}", path.display()))
 }
 
+/// Reads the environment and the secrets file, saying (by name) which variables the
+/// environment overrides: it wins, as in the usual `.env` convention.
+fn load_secrets(file: Option<&Path>) -> Result<SecretSource, crate::target::TargetError> {
+    let source = SecretSource::load(file)?;
+    if let Some(f) = file {
+        for var in source.shadowed() {
+            eprintln!(
+                "launchgate: note: {var} is set in the environment and in {}; the environment's value is used",
+                f.display()
+            );
+        }
+    }
+    Ok(source)
+}
+
 /// `launchgate run`.
 pub fn run(cfg: RunConfig) -> Exit {
     let referee_report = match cfg.referee.as_deref().map(load_referee).transpose() {
@@ -428,7 +452,7 @@ pub fn run(cfg: RunConfig) -> Exit {
             }
         }
         TargetChoice::Url(u) => {
-            match SecretSource::load(cfg.secrets.as_deref()).and_then(|s| Target::from_url(u, &s)) {
+            match load_secrets(cfg.secrets.as_deref()).and_then(|s| Target::from_url(u, &s)) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("launchgate: target: {e}");
@@ -436,21 +460,17 @@ pub fn run(cfg: RunConfig) -> Exit {
                 }
             }
         }
-        TargetChoice::File(p) => match SecretSource::load(cfg.secrets.as_deref())
-            .and_then(|s| Target::from_file(p, &s))
-        {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("launchgate: target: {e}");
-                return Exit::Usage;
+        TargetChoice::File(p) => {
+            match load_secrets(cfg.secrets.as_deref()).and_then(|s| Target::from_file(p, &s)) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("launchgate: target: {e}");
+                    return Exit::Usage;
+                }
             }
-        },
+        }
     };
     let redactor = Redactor::new(&target.secrets);
-    let key_findings = checklist::key_findings(
-        &target.inputs.keys,
-        target.facts.get("role").and_then(|r| r.as_str()),
-    );
     let http = match Http::new(cfg.run.body_cap, needs_tls_roots(&target)) {
         Ok(h) => h,
         Err(e) => {
@@ -466,6 +486,8 @@ pub fn run(cfg: RunConfig) -> Exit {
             allow_writes: cfg.allow_writes,
         },
     );
+    let facts = gate::plan_facts(&suites, &target, &planned);
+    let key_findings = gate::key_findings(&target, &facts.keys_used, cfg.secrets.as_deref());
     if let Some((k, n)) = cfg.partition {
         planned = plan::partition(planned, k, n);
     }
@@ -551,6 +573,17 @@ pub fn run(cfg: RunConfig) -> Exit {
             }),
         }
     }
+    let ran: std::collections::BTreeSet<String> = suite_reports
+        .iter()
+        .flat_map(|s| s.cases.iter().map(|c| c.id.clone()))
+        .collect();
+    let mut missing_inputs = facts.missing_inputs;
+    for m in &mut missing_inputs {
+        m.cases.retain(|c| ran.contains(c));
+    }
+    missing_inputs.retain(|m| !m.cases.is_empty());
+    let mut not_applicable = facts.not_applicable;
+    not_applicable.retain(|c| ran.contains(c));
     let report = RunReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         target: summary,
@@ -563,9 +596,27 @@ pub fn run(cfg: RunConfig) -> Exit {
         suites: suite_reports,
         key_findings,
         scenarios_commit: scenarios_commit(&cfg.paths),
+        missing_inputs,
+        not_applicable,
     };
-    let write_failed = !write_reports(&cfg, &report, &redactor, referee_report.as_ref());
-    exit_status(&report, cfg.fail_on_skip, write_failed)
+    // The Final Launch Checklist speaks of the Agent API: only a run with cases
+    // tagged for it (or a referee report) has anything to say there.
+    let list =
+        (report.cases().any(|c| !c.checklist.is_empty()) || referee_report.is_some()).then(|| {
+            checklist::evaluate_with_referee(&report, &report.key_findings, referee_report.as_ref())
+        });
+    let write_failed = !write_reports(
+        &cfg,
+        &report,
+        &redactor,
+        referee_report.as_ref(),
+        list.as_ref(),
+    );
+    let policy = GatePolicy {
+        fail_on_skip: cfg.fail_on_skip,
+        allow_incomplete: cfg.allow_incomplete,
+    };
+    exit_status(&report, list.as_ref(), policy, write_failed)
 }
 
 /// Renders and writes every report of a run (atomically, redacted), and prints
@@ -575,20 +626,27 @@ fn write_reports(
     report: &RunReport,
     redactor: &Redactor,
     referee: Option<&crate::referee::RefereeReport>,
+    list: Option<&checklist::ChecklistReport>,
 ) -> bool {
     use crate::giftcard::scorecard as sc;
-    // The Final Launch Checklist speaks of the Agent API: only a run with cases
-    // tagged for it (or a referee report) has anything to say there.
-    let list = (report.cases().any(|c| !c.checklist.is_empty()) || referee.is_some())
-        .then(|| checklist::evaluate_with_referee(report, &report.key_findings, referee));
     let scorecard = sc::applies(report).then(|| sc::evaluate(report));
     let scorecard_junit = scorecard_junit_path(&cfg.scorecard);
 
+    // A shard (--partition) decides nothing on its own: no decision case to merge twice.
+    let decision_case = list
+        .filter(|_| cfg.partition.is_none())
+        .and_then(gate::decision_case);
     let mut files: Vec<(PathBuf, String)> = vec![
-        (cfg.junit.clone(), junit::render(report, cfg.junit_profile)),
-        (cfg.json.clone(), report::json::render(report)),
+        (
+            cfg.junit.clone(),
+            junit::render_with(report, cfg.junit_profile, decision_case.as_ref()),
+        ),
+        (
+            cfg.json.clone(),
+            report::json::render_with(report, list.map(gate::decision_json)),
+        ),
     ];
-    if let Some(list) = &list {
+    if let Some(list) = list {
         files.push((cfg.checklist.clone(), checklist::render_markdown(list)));
         files.push((
             json_beside(&cfg.checklist, "checklist", &cfg.json),
@@ -607,16 +665,13 @@ fn write_reports(
         ));
     }
     if let Some(p) = &cfg.html {
-        let page = report::html::render(
-            report,
-            list.as_ref(),
-            &html_extras(referee, scorecard.as_ref()),
-        );
+        let page = report::html::render(report, list, &html_extras(referee, scorecard.as_ref()));
         files.push((p.clone(), page));
     }
     let mut ok = true;
     for (path, text) in &files {
-        if let Err(e) = report::write_atomic(path, redactor.redact(text).as_bytes()) {
+        let text = redactor.redact(text);
+        if let Err(e) = report::write_atomic(path, report::xml_safe(&text).as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", path.display());
             ok = false;
         }
@@ -629,8 +684,11 @@ fn write_reports(
         cfg.junit_profile,
         cfg.json.display()
     );
-    match &list {
-        Some(l) => println!("checklist: {} ({})", cfg.checklist.display(), l.decision.label()),
+    match list {
+        Some(l) => {
+            print!("{}", redactor.redact(&checklist::render_console(l)));
+            println!("checklist: {} ({})", cfg.checklist.display(), l.decision.label());
+        }
         None => println!("checklist: not written (no case in this run is evidence for the Final Launch Checklist)"),
     }
     if let Some(p) = &cfg.html {
@@ -728,29 +786,6 @@ fn scenarios_commit(paths: &[PathBuf]) -> Option<String> {
     commit.map(|c| if dirty { format!("{c}-dirty") } else { c })
 }
 
-/// The exit status for a finished run.
-pub fn exit_status(report: &RunReport, fail_on_skip: bool, write_failed: bool) -> Exit {
-    let t = report.totals();
-    if report.requests_sent > 0 && report.responses_received == 0 && t.passed == 0 {
-        eprintln!(
-            "launchgate: the target never answered ({} requests sent, no HTTP response)",
-            report.requests_sent
-        );
-        return Exit::Unreachable;
-    }
-    if t.failed + t.errored > 0 || write_failed {
-        return Exit::Failed;
-    }
-    if fail_on_skip && t.skipped + t.inconclusive > 0 {
-        eprintln!(
-            "launchgate: --fail-on-skip: {} cases were skipped or inconclusive",
-            t.skipped + t.inconclusive
-        );
-        return Exit::Skipped;
-    }
-    Exit::Passed
-}
-
 /// `launchgate checklist`: renders the Final Launch Checklist from a saved JSON report.
 pub fn checklist_from(
     report: &Path,
@@ -758,6 +793,7 @@ pub fn checklist_from(
     markdown: Option<&Path>,
     json: Option<&Path>,
     html: Option<&Path>,
+    policy: GatePolicy,
 ) -> Exit {
     let referee_report = match referee.map(load_referee).transpose() {
         Ok(r) => r,
@@ -799,7 +835,7 @@ pub fn checklist_from(
     }
     if let Some(p) = json {
         let j = serde_json::to_string_pretty(&list).unwrap_or_default();
-        if let Err(e) = report::write_atomic(p, j.as_bytes()) {
+        if let Err(e) = report::write_atomic(p, report::xml_safe(&j).as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", p.display());
             return Exit::Usage;
         }
@@ -819,8 +855,8 @@ pub fn checklist_from(
             return Exit::Usage;
         }
     }
-    match list.decision {
-        checklist::Decision::NoGo => Exit::Failed,
-        _ => Exit::Passed,
+    if markdown.is_some() {
+        print!("{}", checklist::render_console(&list));
     }
+    decision_exit(&list, policy).unwrap_or(Exit::Passed)
 }

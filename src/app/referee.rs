@@ -110,6 +110,8 @@ pub fn referee_as_run(r: &crate::referee::RefereeReport) -> RunReport {
         }],
         key_findings: Vec::new(),
         scenarios_commit: None,
+        missing_inputs: Vec::new(),
+        not_applicable: Vec::new(),
     }
 }
 

@@ -424,6 +424,8 @@ mod tests {
             }],
             key_findings: vec![],
             scenarios_commit: None,
+            missing_inputs: Vec::new(),
+            not_applicable: Vec::new(),
         }
     }
 

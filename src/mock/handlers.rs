@@ -91,7 +91,11 @@ fn paginate(c: &Ctx<'_>, items: Vec<Value>) -> R {
     } as usize;
     let page = int("page").filter(|p| *p >= 1).unwrap_or(1) as usize;
     let total = items.len();
-    let last_page = total.div_ceil(per_page).max(1);
+    let last_page = if c.quirk(Quirk::LastPageFloor) {
+        (total / per_page).max(1)
+    } else {
+        total.div_ceil(per_page).max(1)
+    };
     let data: Vec<Value> = items
         .into_iter()
         .skip((page - 1).saturating_mul(per_page))
@@ -612,7 +616,11 @@ fn partner_transactions(c: &mut Ctx<'_>) -> R {
             .filter(|t| card.as_ref().is_none_or(|id| c.fx.cards[t.card].id == *id))
             .filter(|t| event.is_none_or(|ev| t.event == ev))
             .filter(|t| from.is_none_or(|f| t.created_at.date_naive() >= f))
-            .filter(|t| to.is_none_or(|d| t.created_at.date_naive() <= d))
+            .filter(|t| {
+                let day = t.created_at.date_naive();
+                // The quirk reads `to` as midnight at the start of that day.
+                to.is_none_or(|d| day < d || (day == d && !c.quirk(Quirk::ToDateExclusive)))
+            })
             .map(|t| (t.created_at, t.seq, t))
             .collect();
     newest_first(&mut rows);

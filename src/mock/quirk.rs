@@ -39,6 +39,10 @@ pub enum Quirk {
     RatelimitHeadersOn401,
     /// The rate limit is counted but never enforced.
     NoRateLimit,
+    /// `last_page` leaves out a final partial page (floor instead of ceiling).
+    LastPageFloor,
+    /// The transactions filter's `to` date excludes its own day.
+    ToDateExclusive,
 }
 
 impl Quirk {
@@ -59,6 +63,8 @@ impl Quirk {
         Quirk::PerPageNotClamped,
         Quirk::RatelimitHeadersOn401,
         Quirk::NoRateLimit,
+        Quirk::LastPageFloor,
+        Quirk::ToDateExclusive,
     ];
 
     /// The kebab-case name used on the command line and in reports.
@@ -79,6 +85,8 @@ impl Quirk {
             Quirk::PerPageNotClamped => "per-page-not-clamped",
             Quirk::RatelimitHeadersOn401 => "ratelimit-headers-on-401",
             Quirk::NoRateLimit => "no-rate-limit",
+            Quirk::LastPageFloor => "last-page-floor",
+            Quirk::ToDateExclusive => "to-date-exclusive",
         }
     }
 
@@ -116,6 +124,12 @@ impl Quirk {
                 "responses refused at authentication carry X-RateLimit-* headers (default limit, nothing counted)"
             }
             Quirk::NoRateLimit => "requests are counted and headers sent, but 429 RATE_LIMITED is never returned",
+            Quirk::LastPageFloor => {
+                "pagination.last_page is floor(total / per_page): a final partial page is left out (its records are still served)"
+            }
+            Quirk::ToDateExclusive => {
+                "the transactions filter's `to` date is exclusive: transactions of that day are left out"
+            }
         }
     }
 

@@ -290,6 +290,7 @@ td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-n
 .d-open{background:var(--open-bg);border-color:var(--open);color:var(--open)}
 .d-nogo{background:var(--fail-bg);border-color:var(--fail);color:var(--fail)}
 .decision p{margin:4px 0 0;color:var(--fg)}
+.decision ul{margin:4px 0 0;padding-left:20px;color:var(--fg)}
 .mock{background:#fff0c2;border:2px dashed var(--open);border-radius:8px;padding:10px 16px;margin:8px 0;font-weight:600}
 .meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:12px 0}
 .meta dt{color:var(--muted)}.meta dd{margin:0;word-break:break-all}
@@ -376,7 +377,6 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::Verified => "verified",
         Verdict::Failed => "failed",
         Verdict::NotVerified => "not verified",
-        Verdict::Manual => "manual",
     }
 }
 
@@ -385,7 +385,6 @@ fn verdict_badge(v: Verdict) -> Markup {
         Verdict::Verified => "v-verified",
         Verdict::Failed => "v-failed",
         Verdict::NotVerified => "v-not_verified",
-        Verdict::Manual => "v-manual",
     };
     html! { span class={ "badge " (class) } { (verdict_text(v)) } }
 }
@@ -450,12 +449,15 @@ fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
         return evaluation_header(report);
     };
     let (class, says) = match list.decision {
-        Decision::Go => ("d-go", "Every checklist item is verified."),
-        Decision::GoWithOpenItems => (
-            "d-open",
-            "Nothing failed, but some items are not verified or need a human to confirm them.",
+        Decision::Go => (
+            "d-go",
+            "Every required launch-time test and every checkable item is verified, and nothing failed.",
         ),
-        Decision::NoGo => ("d-nogo", "At least one checklist item failed."),
+        Decision::Incomplete => (
+            "d-open",
+            "Nothing failed, but some required evidence was not verified: not a GO.",
+        ),
+        Decision::NoGo => ("d-nogo", "Something failed."),
     };
     let counts = |v: Verdict| list.items.iter().filter(|i| i.verdict == v).count();
     let t = report.totals();
@@ -477,8 +479,14 @@ fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
                     (says) " "
                     (counts(Verdict::Verified)) " verified, "
                     (counts(Verdict::Failed)) " failed, "
-                    (counts(Verdict::NotVerified)) " not verified, "
-                    (counts(Verdict::Manual)) " manual, of " (list.items.len()) " checklist items."
+                    (counts(Verdict::NotVerified)) " not verified, of " (list.items.len()) " checklist items."
+                }
+                @if !list.decision_why.is_empty() {
+                    ul.why { @for w in &list.decision_why { li { (ticks_as_code(w)) } } }
+                }
+                @if !list.to_supply.is_empty() {
+                    p { strong { "To verify the rest, supply:" } }
+                    ul.supply { @for t in &list.to_supply { li { (ticks_as_code(t)) } } }
                 }
             }
             @if list.mock_target {
@@ -511,6 +519,14 @@ fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
     }
 }
 
+fn level_word(l: crate::checklist::Level) -> &'static str {
+    match l {
+        crate::checklist::Level::Fail => "failed",
+        crate::checklist::Level::Pass => "holds",
+        crate::checklist::Level::Note => "note",
+    }
+}
+
 fn checklist_section(ctx: &Ctx, list: &ChecklistReport) -> Markup {
     html! {
         section #checklist {
@@ -536,8 +552,13 @@ fn checklist_section(ctx: &Ctx, list: &ChecklistReport) -> Markup {
             }
             @if !ctx.report.key_findings.is_empty() {
                 h3 { "Key-management findings" }
-                ul { @for f in &ctx.report.key_findings { li { code { (f.item) } ": " (ticks_as_code(&f.problem)) } } }
+                ul { @for f in &ctx.report.key_findings { li { code { (f.item) } " (" (level_word(f.level)) "): " (ticks_as_code(&f.problem)) } } }
             }
+            h3 { "For sign-off" }
+            p.small.muted { "launchgate cannot see these; a person confirms them before signing. They do not change the decision." }
+            ul.signoff { @for i in list.items.iter().filter(|i| i.sign_off.is_some()) {
+                li { "☐ " strong { (i.title) } ": " (i.sign_off.as_deref().unwrap_or("")) }
+            } }
             h3 { "Required launch-time tests" }
             table {
                 thead { tr { th { "Test" } th { "Verdict" } th { "Cases" } } }
@@ -771,7 +792,10 @@ fn failure_block(f: &crate::report::FailureReport) -> Markup {
     html! {
         div.failure {
             p { strong { (f.message) } }
-            p.small { "Step " code { (f.step) } " · expectation at " code { (f.location) } }
+            p.small {
+                @if !f.step.is_empty() { "Step " code { (f.step) } " · " }
+                "at " code { (f.location) }
+            }
             @if !f.details.is_empty() {
                 div.small { "Expected vs actual:" }
                 ul.mono { @for d in &f.details { li { (d) } } }
@@ -909,7 +933,8 @@ pub fn render(report: &RunReport, checklist: Option<&ChecklistReport>, extras: &
             }
         }
     };
-    doc.into_string()
+    // Characters XML forbids are as unreadable in HTML (a NUL, U+FFFE from a target).
+    super::xml_safe(&doc.into_string()).into_owned()
 }
 
 #[cfg(test)]

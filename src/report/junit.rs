@@ -31,8 +31,72 @@ fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s).ok()
 }
 
+/// A test case that is not a scenario case: the launch decision, rendered beside the
+/// run's suites in a suite of its own, so a CI consumer shows what the exit code says.
+#[derive(Debug, Clone)]
+pub struct ExtraCase {
+    /// Its suite name and classname (`launchgate.checklist`).
+    pub suite: String,
+    /// Its name.
+    pub name: String,
+    /// Passed, skipped or failed.
+    pub outcome: Outcome,
+    /// The one-line message (of the skip or failure).
+    pub message: String,
+    /// The element text: the whole explanation.
+    pub text: String,
+    /// Properties of its suite.
+    pub properties: Vec<(String, String)>,
+}
+
 /// Renders the report as JUnit XML.
 pub fn render(report: &RunReport, profile: Profile) -> String {
+    render_with(report, profile, None)
+}
+
+fn extra_suite(extra: &ExtraCase, report: &RunReport, id: usize) -> TestSuite {
+    let mut ts = TestSuite::new(extra.suite.as_str());
+    if let Some(t) = parse_time(&report.started_at) {
+        ts.set_timestamp(t);
+    }
+    ts.set_time(Duration::ZERO);
+    ts.extra
+        .insert("hostname".into(), report.hostname.as_str().into());
+    ts.extra.insert("id".into(), id.to_string().into());
+    ts.add_properties(
+        extra
+            .properties
+            .iter()
+            .map(|(k, v)| Property::new(k.as_str(), v.as_str())),
+    );
+    let status = match extra.outcome {
+        Outcome::Passed => TestCaseStatus::success(),
+        Outcome::Skipped | Outcome::Inconclusive => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(extra.message.as_str());
+            s.set_description(extra.text.as_str());
+            s
+        }
+        Outcome::Failed | Outcome::Errored => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(extra.message.as_str());
+            s.set_type("decision");
+            s.set_description(extra.text.as_str());
+            s
+        }
+    };
+    let mut tc = TestCase::new(extra.name.as_str(), status);
+    tc.set_classname(extra.suite.as_str());
+    tc.set_time(Duration::ZERO);
+    if extra.outcome == Outcome::Passed {
+        tc.set_system_out(extra.text.as_str());
+    }
+    ts.add_test_case(tc);
+    ts
+}
+
+/// Renders the report as JUnit XML, with an extra case (the launch decision) after its suites.
+pub fn render_with(report: &RunReport, profile: Profile, extra: Option<&ExtraCase>) -> String {
     let mut root = Report::new("launchgate");
     // The xUnit schema knows no timestamp on <testsuites>; each suite carries one.
     if profile == Profile::Generic {
@@ -53,25 +117,38 @@ pub fn render(report: &RunReport, profile: Profile) -> String {
         ts.extra
             .insert("hostname".into(), report.hostname.as_str().into());
         ts.extra.insert("id".into(), index.to_string().into());
-        ts.extra
-            .insert("package".into(), suite.file.as_str().into());
+        // Scorecard answers and referee verdicts live in no file: name none, or
+        // annotators would pin them on an unrelated path.
+        let has_file = suite.cases.iter().any(|c| c.line > 0);
+        if has_file {
+            ts.extra
+                .insert("package".into(), suite.file.as_str().into());
+        }
         ts.add_properties([
             Property::new("launchgate.version", report.version.as_str()),
             Property::new("target.kind", report.target.kind.as_str()),
             Property::new("target.name", report.target.name.as_str()),
             Property::new("target.base_url", report.target.base_url.as_str()),
-            Property::new("file", suite.file.as_str()),
         ]);
+        if has_file {
+            ts.add_property(Property::new("file", suite.file.as_str()));
+        }
         for case in &suite.cases {
             ts.add_test_case(test_case(case, &suite.name, profile));
         }
         root.add_test_suite(ts);
+    }
+    if let Some(e) = extra {
+        root.add_test_suite(extra_suite(e, report, report.suites.len()));
     }
     let xml = root.to_string().unwrap_or_else(|e| {
         format!(
             "<?xml version=\"1.0\"?>\n<!-- junit serialization failed: {e} -->\n<testsuites/>\n"
         )
     });
+    // quick-junit drops control characters but keeps U+FFFE and U+FFFF, which are
+    // not XML either: no consumer could read the file.
+    let xml = super::xml_safe(&xml).into_owned();
     match profile {
         Profile::Generic => xml,
         Profile::Strict => strip_root_skipped(&xml),
@@ -98,8 +175,22 @@ fn strip_root_skipped(xml: &str) -> String {
     format!("{}{}{}", &xml[..start], cleaned, &xml[start + len..])
 }
 
+/// The line of the expectation that failed, when it is in the case's own file
+/// (`file:line:col` of the failure), else the case's line; 0 for no file.
+fn failing_line(case: &CaseReport) -> usize {
+    let Some(f) = case.failure.as_ref().filter(|_| case.line > 0) else {
+        return case.line;
+    };
+    let mut parts = f.location.rsplitn(3, ':');
+    let (_col, line, file) = (parts.next(), parts.next(), parts.next());
+    match (file, line.and_then(|l| l.parse().ok())) {
+        (Some(file), Some(line)) if file == case.file && line > 0 => line,
+        _ => case.line,
+    }
+}
+
 fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
-    let location = format!("{}:{}", case.file, case.line);
+    let line = failing_line(case);
     let status = match case.outcome {
         Outcome::Passed => TestCaseStatus::success(),
         Outcome::Skipped | Outcome::Inconclusive => {
@@ -113,7 +204,10 @@ fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
             } else {
                 ""
             };
+            // GitLab and the GitHub reporters read the element text, Jenkins the
+            // attribute: the reason goes in both.
             s.set_message(format!("{label}{reason}"));
+            s.set_description(format!("{label}{reason}"));
             s.set_type(case.outcome.as_str());
             s
         }
@@ -128,7 +222,10 @@ fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
                 Some(f) => {
                     let message = match profile {
                         Profile::Generic => f.message.clone(),
-                        Profile::Strict => format!("{}: {}", f.location, f.message),
+                        Profile::Strict if !f.location.is_empty() => {
+                            format!("{}: {}", f.location, f.message)
+                        }
+                        Profile::Strict => f.message.clone(),
                     };
                     s.set_message(message);
                     s.set_description(failure_text(f));
@@ -148,23 +245,41 @@ fn test_case(case: &CaseReport, classname: &str, profile: Profile) -> TestCase {
     let mut tc = TestCase::new(case.name.as_str(), status);
     tc.set_classname(classname);
     tc.set_time(Duration::from_millis(case.duration_ms));
-    if profile == Profile::Generic {
+    if profile == Profile::Generic && line > 0 {
         tc.extra.insert("file".into(), case.file.as_str().into());
-        tc.extra.insert("line".into(), case.line.to_string().into());
+        tc.extra.insert("line".into(), line.to_string().into());
     }
     let out = steps_text(case);
     if !out.is_empty() {
-        tc.set_system_out(format!("{location}\n{out}"));
+        if line > 0 {
+            tc.set_system_out(format!("{}:{line}\n{out}", case.file));
+        } else {
+            tc.set_system_out(out);
+        }
     }
     tc
 }
 
-/// The failure body: location first (mikepenz and Jenkins read it), then details.
+/// The failure body: location first (mikepenz and Jenkins read it), then the message
+/// when there are no details, then details. Lines with nothing to say (an errored case
+/// may have no step or request) are left out.
 fn failure_text(f: &super::FailureReport) -> String {
-    let mut s = format!(
-        "{}\nstep: {}\nrequest:\n{}\n",
-        f.location, f.step, f.request
-    );
+    let mut s = String::new();
+    if !f.location.is_empty() {
+        s.push_str(&f.location);
+        s.push('\n');
+    }
+    // GitLab shows only the element text: without details, the message is all there is.
+    if f.details.is_empty() {
+        s.push_str(&f.message);
+        s.push('\n');
+    }
+    if !f.step.is_empty() {
+        s.push_str(&format!("step: {}\n", f.step));
+    }
+    if !f.request.is_empty() {
+        s.push_str(&format!("request:\n{}\n", f.request));
+    }
     for d in &f.details {
         s.push_str("  ");
         s.push_str(d);
@@ -294,6 +409,7 @@ pub fn merge<'a>(
         .map(|(id, _)| id)
         .collect();
     duplicates.sort();
+    let xml = super::xml_safe(&xml).into_owned();
     Ok(Merged {
         xml: if strict {
             strip_root_skipped(&xml)

@@ -103,7 +103,8 @@ pub struct CaseReport {
     pub name: String,
     /// The scenario file.
     pub file: String,
-    /// The line of the case in its file.
+    /// The line of the case in its file; 0 when the case has no place in a file
+    /// (a scorecard answer, a referee verdict): reports then name no file.
     pub line: usize,
     /// How it ended.
     pub outcome: Outcome,
@@ -192,6 +193,26 @@ pub struct RunReport {
     /// absent when unknown (not in a git work tree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenarios_commit: Option<String>,
+    /// Inputs (keys, fixtures, target facts) that cases needed and the target lacked,
+    /// each with where to supply it: what the checklist names for an INCOMPLETE decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_inputs: Vec<MissingInput>,
+    /// Ids of cases that do not apply to this kind of target (`requires: {target: mock}`
+    /// against a real one): no evidence either way, never counted by the launch decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<String>,
+}
+
+/// An input a run lacked, and the cases that needed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingInput {
+    /// What it is: ``key `ratelimit` ``, ``fixture `card_id` ``, ``target fact `role` ``.
+    pub input: String,
+    /// Where to supply it: an environment variable (`LAUNCHGATE_RATELIMIT_KEY`) or what to
+    /// declare in the target file.
+    pub supply: String,
+    /// The ids of the cases that needed it.
+    pub cases: Vec<String>,
 }
 
 impl RunReport {
@@ -219,15 +240,61 @@ impl RunReport {
 
 /// Writes `contents` to `path` atomically: a temp file in the same directory, then rename,
 /// so a reader never sees half a report, even if the run is killed mid-write.
+///
+/// The file is created with mode 0666 minus the process umask (0644 under the usual
+/// 022), like any file a tool writes: a CI agent running as another user must be able
+/// to read what a container wrote. (A temporary file alone would be 0600.)
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// True for a character XML 1.0 does not allow anywhere in a document: C0 controls
+/// other than tab, line feed and carriage return, and U+FFFE / U+FFFF. (Lone
+/// surrogates cannot occur in a Rust string; one escaped in a JSON body stays the
+/// escape's text.)
+pub fn xml_forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// Replaces every character XML 1.0 forbids with U+FFFD, so any report (JUnit, HTML,
+/// Markdown, JSON) stays readable by every consumer whatever a target sent.
+pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(xml_forbidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| if xml_forbidden(c) { '\u{fffd}' } else { c })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_characters_are_replaced_and_the_rest_kept() {
+        let s = "a\u{0}b\u{fffe}c\u{ffff}d\u{1b}e\tf\ng\rh\u{fffd}i\u{10ffff}";
+        assert_eq!(
+            xml_safe(s),
+            "a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e\tf\ng\rh\u{fffd}i\u{10ffff}"
+        );
+        assert!(matches!(xml_safe("plain"), std::borrow::Cow::Borrowed(_)));
+    }
 }

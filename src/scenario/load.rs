@@ -464,6 +464,16 @@ fn validate_step(cx: &mut Ctx, s: &StepSpec, case_at: Location) {
         }
     }
     validate_common(cx, s);
+    if let Some(p) = &s.pages {
+        for problem in p.value.problems(s) {
+            cx.err(p.referenced, problem);
+        }
+    }
+    for c in s.capture.values() {
+        if let Some(Err(e)) = c.value.regex.as_deref().map(regex::Regex::new) {
+            cx.err(c.referenced, format!("capture regex: {e}"));
+        }
+    }
 }
 
 fn validate_receive(cx: &mut Ctx, s: &StepSpec, recv: &Spanned<ReceiveSpec>) {

@@ -136,6 +136,9 @@ pub struct StepSpec {
     pub writes: bool,
     /// Send the request repeatedly until the response matches `until` (bounded by `max`).
     pub repeat: Option<Spanned<RepeatSpec>>,
+    /// Walk a paginated list from page 1 until an empty page (bounded by `max`);
+    /// expectations then judge a pseudo-body describing every page.
+    pub pages: Option<Spanned<PagesSpec>>,
     /// What the (last) response must look like.
     #[serde(default)]
     pub expect: ExpectSpec,
@@ -192,6 +195,82 @@ pub struct RequestSpec {
     pub body: Option<Spanned<String>>,
     /// Per-request timeout overriding `--timeout`, e.g. `3s`.
     pub timeout: Option<Spanned<String>>,
+}
+
+/// Walking a paginated list to its end: the request is sent with `param=1`, `2`, ...
+/// until a page has no items, a response is not 2xx, or `max` pages were requested.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagesSpec {
+    /// The query parameter that numbers pages (default `page`); it replaces any the
+    /// request sets.
+    #[serde(default = "default_page_param")]
+    pub param: String,
+    /// Where a page's items are: a top-level member, `$.NAME` (default `$.data`).
+    #[serde(default = "default_page_items")]
+    pub items: String,
+    /// The most pages requested, the final empty one included (1..=1000, default 100).
+    #[serde(default = "default_pages_max")]
+    pub max: u32,
+}
+
+fn default_page_param() -> String {
+    "page".into()
+}
+
+fn default_page_items() -> String {
+    "$.data".into()
+}
+
+fn default_pages_max() -> u32 {
+    100
+}
+
+impl PagesSpec {
+    /// The member that holds a page's items (`data` for `$.data`), if `items` names one.
+    pub fn items_member(&self) -> Option<&str> {
+        let name = self.items.strip_prefix("$.")?;
+        (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .then_some(name)
+    }
+
+    /// What is wrong with a `pages:` step, one message each (checked at load time).
+    pub fn problems(&self, step: &StepSpec) -> Vec<String> {
+        let mut out = Vec::new();
+        if !(1..=1000).contains(&self.max) {
+            out.push(format!(
+                "pages.max is {}; it must be between 1 and 1000",
+                self.max
+            ));
+        }
+        if self.items_member().is_none() {
+            out.push(format!(
+                "pages.items `{}` must name a top-level member, e.g. `$.data`",
+                self.items
+            ));
+        }
+        if self.param.is_empty() || self.param.contains(['{', '}']) {
+            out.push("pages.param must be a plain query parameter name, e.g. `page`".into());
+        }
+        let others = [
+            ("parallel", step.parallel.is_some()),
+            ("repeat", step.repeat.is_some()),
+            ("snapshot", step.snapshot.is_some()),
+            ("receive", step.receive.is_some()),
+        ];
+        for (what, set) in others {
+            if set {
+                out.push(format!("`pages:` cannot be combined with `{what}:`"));
+            }
+        }
+        if !step.expect.headers.is_empty() {
+            out.push(
+                "with `pages:`, judge each page through the pseudo-body: `$.pages[*].status`, `$.pages[*].body`"
+                    .into(),
+            );
+        }
+        out
+    }
 }
 
 /// A bounded repeat.
@@ -360,6 +439,9 @@ pub struct CaptureSpec {
     /// With `json:`, capture the array of every match instead of the first.
     #[serde(default)]
     pub all: bool,
+    /// Keep only what this regex matches in the captured value's text: its first
+    /// group, or the whole match (`'^(\d{4}-\d{2}-\d{2})'` takes a timestamp's day).
+    pub regex: Option<String>,
 }
 
 /// A JSON type name for `type:` matchers.

@@ -2,6 +2,8 @@
 
 use assert_cmd::Command;
 
+pub mod standalone;
+
 /// The real `launchgate` binary, without the developer's ambient `LAUNCHGATE_*`
 /// variables (a test must see only the inputs it sets).
 pub fn bin() -> Command {
