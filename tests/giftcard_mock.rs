@@ -188,10 +188,12 @@ async fn reconciliation_pages_by_cursor_and_webhooks_are_signed_and_retried() {
     assert_eq!(p2["data"][0]["idempotency_key"], "p2");
 
     // Each order's webhook: refused once, then redelivered with the same event id.
-    let verify = Verify {
-        header: "X-Signature-256".into(),
-        secret: FIXTURE_WEBHOOK_SECRET.as_bytes().to_vec(),
-    };
+    let verify = Verify::new(
+        launchgate::giftcard::signature::SchemeChoice::Auto,
+        "X-Signature-256".into(),
+        FIXTURE_WEBHOOK_SECRET.as_bytes().to_vec(),
+        launchgate::giftcard::signature::DEFAULT_TOLERANCE,
+    );
     let mut changes = receiver.subscribe();
     let snap = tokio::time::timeout(Duration::from_secs(10), async {
         loop {

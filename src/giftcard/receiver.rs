@@ -51,13 +51,7 @@ impl Default for ReceiverOptions {
 }
 
 /// How a step wants signatures checked.
-#[derive(Debug, Clone)]
-pub struct Verify {
-    /// The signature header (any case).
-    pub header: String,
-    /// The shared secret.
-    pub secret: Vec<u8>,
-}
+pub use super::signature::Verifier as Verify;
 
 #[derive(Debug)]
 struct Delivery {
@@ -65,6 +59,10 @@ struct Delivery {
     method: String,
     path: String,
     received_at: String,
+    /// Unix milliseconds, launchgate's clock (for latency against `epoch_ms()`).
+    received_ms: i64,
+    /// Milliseconds since the previous attempt of the same event, if any.
+    since_previous_ms: Option<i64>,
     headers: Vec<(String, String)>,
     body: Bytes,
     event: String,
@@ -75,7 +73,8 @@ struct Delivery {
 #[derive(Debug, Default)]
 struct RecvState {
     deliveries: VecDeque<Delivery>,
-    attempts: HashMap<String, u32>,
+    /// Per event: attempts so far and when the last one arrived (Unix ms).
+    attempts: HashMap<String, (u32, i64)>,
     seq: u64,
 }
 
@@ -195,13 +194,6 @@ impl Drop for Receiver {
     }
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// One delivery as the pseudo-body shows it.
 fn describe(d: &Delivery, verify: Option<&Verify>) -> Value {
     let parsed: Option<Value> = serde_json::from_slice(&d.body).ok();
@@ -217,27 +209,15 @@ fn describe(d: &Delivery, verify: Option<&Verify>) -> Value {
     for (n, v) in &d.headers {
         headers.insert(n.clone(), Value::String(v.clone()));
     }
-    let (present, valid, reserialized) = match verify {
-        None => (Value::Null, Value::Null, Value::Null),
-        Some(v) => match header(&d.headers, &v.header) {
-            None => (false.into(), false.into(), false.into()),
-            Some(sig) => {
-                let raw_ok = signature::verify(&v.secret, &d.body, sig);
-                // What a receiver that re-serialises the parsed body (JSON.stringify)
-                // would compute: shows a vendor that signs something else than it sends.
-                let re_ok = parsed
-                    .as_ref()
-                    .and_then(|b| serde_json::to_vec(b).ok())
-                    .is_some_and(|bytes| signature::verify(&v.secret, &bytes, sig));
-                (true.into(), raw_ok.into(), re_ok.into())
-            }
-        },
-    };
+    let sig = verify.map(|v| v.check(&d.headers, &d.body, d.received_ms / 1000));
+    let field_of = |f: &dyn Fn(&signature::Verdict) -> Value| sig.as_ref().map_or(Value::Null, f);
     json!({
         "seq": d.seq,
         "method": d.method,
         "path": d.path,
         "received_at": d.received_at,
+        "received_ms": d.received_ms,
+        "since_previous_ms": d.since_previous_ms,
         "id": field("id"),
         "type": field("type"),
         "event": d.event,
@@ -245,9 +225,15 @@ fn describe(d: &Delivery, verify: Option<&Verify>) -> Value {
         "answered": d.answered,
         "accepted": (200..300).contains(&d.answered),
         "headers": headers,
-        "signature_present": present,
-        "signature_valid": valid,
-        "signature_valid_reserialized": reserialized,
+        "signature_present": field_of(&|v| v.present.into()),
+        "signature_valid": field_of(&|v| v.valid.into()),
+        // A vendor that signs something else than it sends: only a receiver that
+        // re-serialises the parsed body (JSON.stringify) would accept it.
+        "signature_valid_reserialized": field_of(&|v| (v.valid || v.reserialized).into()),
+        "signature_scheme": field_of(&|v| v.scheme.map_or(Value::Null, |s| s.id().into())),
+        "signature_recognised": field_of(&|v| v.how.clone().into()),
+        "signature_timestamped": field_of(&|v| v.timestamped.into()),
+        "signature_problem": field_of(&|v| v.problem.clone().map_or(Value::Null, Value::from)),
         "body": parsed.unwrap_or_else(text_body),
     })
 }
@@ -291,10 +277,14 @@ async fn deliver(
         if st.attempts.len() >= shared.opts.capacity.saturating_mul(2).max(1) {
             st.attempts.clear();
         }
-        let attempt = {
-            let a = st.attempts.entry(event.clone()).or_insert(0);
-            *a = a.saturating_add(1);
-            *a
+        let now = chrono::Utc::now();
+        let received_ms = now.timestamp_millis();
+        let (attempt, since_previous_ms) = {
+            let a = st.attempts.entry(event.clone()).or_insert((0, received_ms));
+            let since = (a.0 > 0).then(|| received_ms.saturating_sub(a.1));
+            a.0 = a.0.saturating_add(1);
+            a.1 = received_ms;
+            (a.0, since)
         };
         answered = if attempt <= shared.opts.refuse_first {
             503
@@ -307,7 +297,9 @@ async fn deliver(
             seq,
             method: method.to_string(),
             path: uri.path().to_string(),
-            received_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            received_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            received_ms,
+            since_previous_ms,
             headers,
             body,
             event,
