@@ -253,6 +253,16 @@ struct RunArgs {
     /// (default 1 against the embedded vendor mock, 0 elsewhere).
     #[arg(long, value_name = "N")]
     webhook_refuse: Option<u32>,
+    /// Webhook receiver: the path token ending its URL (16-128 letters, digits, `-`, `_`;
+    /// random by default). Deliveries elsewhere are stored only when signed with the
+    /// webhook secret. Fix it when the URL is registered with the vendor ahead of the run.
+    #[arg(
+        long,
+        env = "LAUNCHGATE_WEBHOOK_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    webhook_token: Option<String>,
     /// Where to write the vendor scorecard (Markdown; `.json` and `-junit.xml` beside it),
     /// when cases are tagged `vendor:`.
     #[arg(
@@ -418,6 +428,7 @@ fn run(a: RunArgs) -> Exit {
             listen: a.webhook_listen,
             public_url: a.webhook_url,
             refuse_first: a.webhook_refuse,
+            token: a.webhook_token,
         },
         scorecard: a.scorecard,
         target,

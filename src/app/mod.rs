@@ -98,6 +98,8 @@ pub struct WebhookConfig {
     /// Refuse the first N deliveries of every event (default: 1 against the
     /// embedded vendor mock, so retries are seen; 0 elsewhere).
     pub refuse_first: Option<u32>,
+    /// The path token of the receiver's URL (random when `None`).
+    pub token: Option<String>,
 }
 
 /// Which target to run against.
@@ -327,6 +329,27 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// The receiver stores what is signed with the target's webhook secret, and its
+/// path token is a secret like a key (whoever knows it can have a body stored).
+fn guard_receiver(r: &crate::giftcard::receiver::Receiver, target: &mut Target) {
+    use crate::giftcard::signature::{SchemeChoice, Verifier, DEFAULT_TOLERANCE};
+    if let Some(secret) = target.inputs.keys.get("webhook_secret") {
+        let header = target
+            .facts
+            .get("signature_header")
+            .and_then(|v| v.as_str())
+            .unwrap_or("X-Signature-256")
+            .to_string();
+        r.authenticate_with(Verifier::new(
+            SchemeChoice::Auto,
+            header,
+            secret.as_bytes().to_vec(),
+            DEFAULT_TOLERANCE,
+        ));
+    }
+    target.secrets.push(r.token().to_string());
+}
+
 /// The HTML report's optional sections for what this run has.
 fn html_extras(
     referee: Option<&crate::referee::RefereeReport>,
@@ -410,6 +433,7 @@ pub fn run(cfg: RunConfig) -> Exit {
                 .webhooks
                 .refuse_first
                 .unwrap_or(u32::from(embedded_vendor)),
+            token: cfg.webhooks.token.clone(),
             ..Default::default()
         };
         match rt.block_on(crate::giftcard::receiver::Receiver::start(opts)) {
@@ -497,6 +521,9 @@ pub fn run(cfg: RunConfig) -> Exit {
             eprintln!("launchgate: target: {e}");
             return Exit::Usage;
         }
+    }
+    if let Some(r) = &receiver {
+        guard_receiver(r, &mut target);
     }
     let redactor = Redactor::new(&target.secrets);
     let key_findings = checklist::key_findings(

@@ -153,6 +153,9 @@ pub struct Verdict {
     pub timestamped: bool,
     /// It only verifies over a re-serialised (compact) copy of the JSON body.
     pub reserialized: bool,
+    /// Made with the shared secret (over the raw or a re-serialised body, whatever
+    /// its timestamp): what the receiver requires before it stores a delivery.
+    pub authentic: bool,
     /// Why it is not valid, naming each scheme checked; `None` when valid.
     pub problem: Option<String>,
     /// How the scheme was chosen: "named in the target file" or "recognised from …".
@@ -413,6 +416,7 @@ impl Verifier {
                         scheme: Some(scheme),
                         timestamped: scheme.timestamped(),
                         reserialized: false,
+                        authentic: true,
                         problem,
                         how,
                     };
@@ -503,6 +507,7 @@ impl Verifier {
             }),
             timestamped: reserialized.is_some_and(Scheme::timestamped),
             reserialized: reserialized.is_some(),
+            authentic: reserialized.is_some(),
             problem: Some(problem),
             how: match self.choice {
                 SchemeChoice::Named(_) => "named in the target file".into(),
