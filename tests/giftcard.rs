@@ -717,3 +717,32 @@ fn the_same_mock_seed_drops_the_same_orders() {
         "seed 7 at 0.3 drops some: {a:?}"
     );
 }
+
+/// README's header-key, Standard Webhooks target file, as written, against the
+/// vendor mock in that dialect; and README's secret and key are the mock's.
+#[test]
+fn readme_standard_webhooks_target_file_works_as_written() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block: String = readme
+        .split("```yaml\n# acme.yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README shows acme.yaml")
+        .to_string();
+    assert!(block.contains("idempotency_key_header: Idempotency-Key"));
+    assert!(block.contains("signature_scheme: standard-webhooks"));
+    assert!(readme.contains(launchgate::giftcard::mock::FIXTURE_WEBHOOK_SECRET));
+    assert!(readme.contains(launchgate::giftcard::mock::FIXTURE_API_KEY));
+    // As written, but the mock answers sooner than a sandbox.
+    let target = format!("{}\n  webhook_within: 3s\n", block.trim_end());
+    let r = sandbox_run(
+        dialect_options(VendorDialect::StandardWebhooks),
+        &target,
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}\n{}\n{}", r.stdout, r.stderr, r.scorecard_md);
+    assert_eq!(answers(&r), ["yes", "yes", "yes"]);
+    assert_eq!(finding(&r, 0, "Key sent in"), "header Idempotency-Key");
+    assert!(finding(&r, 1, "Signature scheme").starts_with("Standard Webhooks"));
+}
