@@ -605,8 +605,13 @@ fn a_setup_failure_gives_could_not_tell_never_no_in_every_dialect() {
             std::thread::spawn(move || {
                 let profile = d.profile();
                 // Swap the key's location: header vendors described as body, and back.
-                let wrong = if profile.contains("idempotency_key_header:") {
-                    profile.replace("idempotency_key_header: Idempotency-Key", "")
+                let declared = |l: &str| l.trim_start().starts_with("idempotency_key_header:");
+                let wrong = if profile.lines().any(declared) {
+                    profile
+                        .lines()
+                        .filter(|l| !declared(l))
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 } else {
                     profile.replace(
                         "facts:\n",
