@@ -157,8 +157,9 @@ struct RunArgs {
     paths: Vec<PathBuf>,
     /// Which API: `agent` (the Agent API launch suite and mock) or `giftcard` (the
     /// vendor pack, `scenarios/giftcard/`, against the embedded vendor mock by default).
-    #[arg(long, value_enum, default_value_t = app::Api::Agent)]
-    api: app::Api,
+    /// Default: `giftcard` when the PATHS are vendor probes (`vendor:` tags), else `agent`.
+    #[arg(long, value_enum)]
+    api: Option<app::Api>,
     /// `mock` (the embedded mock), a base URL, or a target file (YAML).
     #[arg(long, short = 't', default_value = "mock")]
     target: String,
@@ -251,9 +252,22 @@ struct RunArgs {
     /// rate-limit case's Retry-After wait, the longest step of the suite, at one second).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     mock_rate_window: Duration,
-    /// Embedded mock: seed for random decisions (e.g. which webhooks `webhook-drop` loses).
+    /// Embedded mock: seed for random decisions (e.g. which orders `webhook-drop` loses:
+    /// the same seed drops the same orders by sequence).
     #[arg(long, default_value_t = 0, value_name = "N")]
     mock_seed: u64,
+    /// Embedded vendor mock (`--api giftcard`): the dialect it speaks: `part-b`, `stripe-like`
+    /// or `standard-webhooks` (the probes use the matching target file in docs/vendors/).
+    #[arg(long, value_enum, default_value_t = launchgate::giftcard::VendorDialect::PartB)]
+    mock_dialect: launchgate::giftcard::VendorDialect,
+    /// Embedded vendor mock: the first webhook retry waits this long, each further one twice as long.
+    #[arg(long, default_value = "200ms", value_parser = parse_duration)]
+    mock_webhook_backoff: Duration,
+    /// Vendor probes: replay an idempotency key after this long (and after a quarter and
+    /// half of it) to measure the vendor's retention window, e.g. `15m`. Raises
+    /// --max-wait and --deadline to fit. Without it the retention probe is skipped.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    retention_probe: Option<Duration>,
     /// Webhook receiver: listen here (default 127.0.0.1 on a free port).
     #[arg(long, value_name = "ADDR")]
     webhook_listen: Option<std::net::SocketAddr>,
@@ -265,6 +279,16 @@ struct RunArgs {
     /// (default 1 against the embedded vendor mock, 0 elsewhere).
     #[arg(long, value_name = "N")]
     webhook_refuse: Option<u32>,
+    /// Webhook receiver: the path token ending its URL (16-128 letters, digits, `-`, `_`;
+    /// random by default). Deliveries elsewhere are stored only when signed with the
+    /// webhook secret. Fix it when the URL is registered with the vendor ahead of the run.
+    #[arg(
+        long,
+        env = "LAUNCHGATE_WEBHOOK_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    webhook_token: Option<String>,
     /// Where to write the vendor scorecard (Markdown; `.json` and `-junit.xml` beside it),
     /// when cases are tagged `vendor:`.
     #[arg(
@@ -376,6 +400,33 @@ fn referee(a: RefereeArgs) -> Exit {
 }
 
 fn run(a: RunArgs) -> Exit {
+    // A vendor pack given by path runs against the vendor mock, never silently
+    // against the Agent API mock (where every probe would skip).
+    let api = match a.api {
+        Some(api) => api,
+        None if a.paths.is_empty() => app::Api::Agent,
+        None => match app::detect_api(&a.paths) {
+            Ok(api) => api,
+            Err(e) => {
+                eprintln!("launchgate: {e}");
+                return Exit::Usage;
+            }
+        },
+    };
+    if let Some(d) = a.retention_probe {
+        if d.is_zero() || d > Duration::from_secs(7 * 86_400) {
+            eprintln!("launchgate: --retention-probe must be between 1ms and 7 days");
+            return Exit::Usage;
+        }
+    }
+    // The retention probe waits its whole delay: the waits and the run must fit it.
+    let max_wait = a
+        .max_wait
+        .max(a.retention_probe.map_or(Duration::ZERO, |d| d / 2 + d / 4));
+    let deadline = a.deadline.max(
+        a.retention_probe
+            .map_or(Duration::ZERO, |d| d + Duration::from_secs(120)),
+    );
     let mut mock = MockOptions {
         rate_window: a.mock_rate_window,
         feature_off: a.mock_feature_off,
@@ -384,10 +435,12 @@ fn run(a: RunArgs) -> Exit {
     };
     let mut vendor = launchgate::giftcard::VendorOptions {
         seed: a.mock_seed,
+        dialect: a.mock_dialect,
+        webhook_backoff: a.mock_webhook_backoff,
         ..Default::default()
     };
     for q in &a.mock_quirks {
-        let parsed = match a.api {
+        let parsed = match api {
             app::Api::Agent => q
                 .parse()
                 .map(|q| mock.quirks.push(q))
@@ -407,7 +460,7 @@ fn run(a: RunArgs) -> Exit {
             return Exit::Usage;
         }
     }
-    let target = match (a.api, a.target.as_str()) {
+    let target = match (api, a.target.as_str()) {
         (app::Api::Giftcard, "mock") => TargetChoice::Vendor(vendor),
         _ => TargetChoice::parse(&a.target, mock),
     };
@@ -422,11 +475,13 @@ fn run(a: RunArgs) -> Exit {
     };
     app::run(RunConfig {
         paths: a.paths,
-        api: a.api,
+        api,
+        retention_probe: a.retention_probe,
         webhooks: app::WebhookConfig {
             listen: a.webhook_listen,
             public_url: a.webhook_url,
             refuse_first: a.webhook_refuse,
+            token: a.webhook_token,
         },
         scorecard: a.scorecard,
         target,
@@ -434,8 +489,8 @@ fn run(a: RunArgs) -> Exit {
         allow_writes: a.allow_writes,
         run: RunOptions {
             timeout: a.timeout,
-            deadline: a.deadline,
-            max_wait: a.max_wait,
+            deadline,
+            max_wait,
             ..RunOptions::default()
         },
         junit: a.junit,

@@ -97,12 +97,18 @@ pub fn references(case: &CaseSpec, suite: &Suite) -> BTreeSet<(Namespace, String
             if let Some(sig) = &r.value.signature {
                 add_str(&sig.header, &mut refs);
                 add_str(&sig.secret, &mut refs);
+                for t in sig.scheme.iter().chain(&sig.tolerance) {
+                    add_str(t, &mut refs);
+                }
             }
         }
         for c in s.capture.values() {
             if let Some(p) = &c.value.json {
                 add_str(p, &mut refs);
             }
+        }
+        for v in s.record.values() {
+            add_value(&v.value, &mut refs);
         }
         if let Some(w) = &s.wait {
             add_str(&w.value, &mut refs);

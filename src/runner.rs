@@ -132,6 +132,12 @@ impl Runner {
         self
     }
 
+    /// More `{{ run.NAME }}` values (e.g. the retention probe's delays).
+    pub fn with_run_vars(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Runner {
+        self.run_vars.extend(vars);
+        self
+    }
+
     /// Requests sent and responses received so far.
     pub fn counters(&self) -> (u64, u64) {
         (
@@ -309,10 +315,21 @@ impl Runner {
                     .map_err(|e| fail(format!("receive.signature.header: {e}")))?;
                 let secret = expand_str(&sig.secret, scope)
                     .map_err(|e| fail(format!("receive.signature.secret: {e}")))?;
-                Some(Verify {
-                    header,
-                    secret: secret.into_bytes(),
-                })
+                let scheme = match &sig.scheme {
+                    None => crate::giftcard::signature::SchemeChoice::Auto,
+                    Some(t) => expand_str(t, scope)
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| t.parse())
+                        .map_err(|e| fail(format!("receive.signature.scheme: {e}")))?,
+                };
+                let tolerance = match &sig.tolerance {
+                    None => crate::giftcard::signature::DEFAULT_TOLERANCE,
+                    Some(t) => expand_str(t, scope)
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| parse_wait(&t).ok_or(format!("`{t}` is not a duration")))
+                        .map_err(|e| fail(format!("receive.signature.tolerance: {e}")))?,
+                };
+                Some(Verify::new(scheme, header, secret.into_bytes(), tolerance))
             }
         };
         let line = format!("RECEIVE {}", receiver.url());
@@ -496,8 +513,14 @@ impl Runner {
                 .run_step(suite, &step.value, step.referenced, &mut scope)
                 .await;
             steps.push(report);
-            if !matches!(verdict, Verdict::Pass) {
-                return verdict;
+            match verdict {
+                Verdict::Pass => {}
+                // A failed setup step never reached what the case checks.
+                Verdict::Fail(mut f) if step.value.setup => {
+                    f.message = format!("setup step `{}` failed: {}", f.step, f.message);
+                    return Verdict::Error(f);
+                }
+                other => return other,
             }
         }
         Verdict::Pass
@@ -531,8 +554,13 @@ impl Runner {
             request_ms: None,
             notes: Vec::new(),
             outcome: Outcome::Passed,
+            records: BTreeMap::new(),
         };
         let verdict = self.step_inner(suite, step, at, scope, &mut rep).await;
+        let verdict = match verdict {
+            Verdict::Pass => self.record(suite, step, scope, &mut rep),
+            other => other,
+        };
         rep.duration_ms = t0.elapsed().as_millis() as u64;
         rep.outcome = match &verdict {
             Verdict::Pass => Outcome::Passed,
@@ -541,6 +569,33 @@ impl Runner {
             Verdict::Inconclusive(_) => Outcome::Inconclusive,
         };
         (rep, verdict)
+    }
+
+    /// A passed step's `record:` values, expanded into its report.
+    fn record(
+        &self,
+        suite: &Suite,
+        step: &StepSpec,
+        scope: &Scope<'_>,
+        rep: &mut StepReport,
+    ) -> Verdict {
+        for (name, v) in &step.record {
+            match expand_value(&v.value, scope) {
+                Ok(x) => {
+                    let shown = self.redactor.redact(&x.to_string()).into_owned();
+                    let x = serde_json::from_str(&shown).unwrap_or(Value::String(shown));
+                    rep.records.insert(name.clone(), x);
+                }
+                Err(e) => {
+                    return Verdict::Error(self.bare_failure(
+                        suite,
+                        v.referenced,
+                        &format!("record.{name}: {e}"),
+                    ))
+                }
+            }
+        }
+        Verdict::Pass
     }
 
     fn failure(
@@ -977,6 +1032,10 @@ impl Runner {
             for (k, v) in &r.query {
                 let v = expand_value(&v.value, scope).map_err(|e| format!("query {k}: {e}"))?;
                 let k = &expand_str(k, scope).map_err(|e| format!("query name {k}: {e}"))?;
+                // A templated name that expands to nothing leaves the parameter out.
+                if k.is_empty() {
+                    continue;
+                }
                 match v {
                     Value::Array(items) => {
                         for i in items {
@@ -989,8 +1048,10 @@ impl Runner {
                 }
             }
             let q = pairs.finish();
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&q);
+            if !q.is_empty() {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(&q);
+            }
         }
         let mut headers: Vec<(String, String)> = Vec::new();
         let set = |name: &str, value: String, headers: &mut Vec<(String, String)>| {
@@ -1001,6 +1062,9 @@ impl Runner {
         // target can rename the headers a suite sends.
         for (n, v) in suite.spec.defaults.headers.iter().chain(&r.headers) {
             let name = expand_str(n, scope).map_err(|e| format!("header name {n}: {e}"))?;
+            if name.is_empty() {
+                continue;
+            }
             set(
                 &name,
                 expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?,

@@ -66,6 +66,9 @@ pub enum Call {
     Epoch(i64),
     /// Now (UTC) plus an offset in seconds, as an RFC 3339 timestamp.
     Now(i64),
+    /// Milliseconds since the Unix epoch, now: for timing a vendor's webhooks
+    /// against launchgate's own clock.
+    EpochMs,
 }
 
 /// One piece of a template.
@@ -96,13 +99,19 @@ pub enum TemplateError {
     UnknownNamespace(String),
     /// An unknown or malformed generator call.
     #[error(
-        "bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS), epoch(SECONDS) or now(SECONDS), offsets within 1000000 days or 100000000000 seconds"
+        "bad generator `{0}`: expected uuid(), fake_key(\"PREFIX\"), today(DAYS), epoch(SECONDS), epoch_ms() or now(SECONDS), offsets within 1000000 days or 100000000000 seconds"
     )]
     BadCall(String),
     /// A reference whose name is not set at run time.
     #[error("{0}.{1} is not set{hint}", hint = missing_hint(*.0))]
     Missing(Namespace, String),
+    /// Target facts that refer to each other more than [`MAX_FACT_DEPTH`] deep (a loop).
+    #[error("target.{0} refers to target facts more than {MAX_FACT_DEPTH} levels deep (do two facts refer to each other?)")]
+    FactTooDeep(String),
 }
+
+/// How deep a target fact's template may refer to other facts.
+pub const MAX_FACT_DEPTH: usize = 4;
 
 fn missing_hint(ns: Namespace) -> &'static str {
     match ns {
@@ -148,14 +157,18 @@ impl Template {
 
     /// Expands the template in `scope`.
     pub fn render(&self, scope: &Scope) -> Result<Value, TemplateError> {
+        self.render_at(scope, 0)
+    }
+
+    fn render_at(&self, scope: &Scope, depth: usize) -> Result<Value, TemplateError> {
         if let [single] = self.parts.as_slice() {
             if !matches!(single, Part::Literal(_)) {
-                return eval(single, scope);
+                return eval(single, scope, depth);
             }
         }
         let mut out = String::new();
         for part in &self.parts {
-            match eval(part, scope)? {
+            match eval(part, scope, depth)? {
                 Value::String(s) => out.push_str(&s),
                 other => out.push_str(&other.to_string()),
             }
@@ -176,6 +189,7 @@ fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
             .trim();
         let call = match name {
             "uuid" if args.is_empty() => Call::Uuid,
+            "epoch_ms" if args.is_empty() => Call::EpochMs,
             "epoch" if args.is_empty() => Call::Epoch(0),
             "epoch" => Call::Epoch(offset(args, MAX_EPOCH_OFFSET, expr)?),
             "fake_key" => Call::FakeKey(
@@ -243,7 +257,28 @@ pub struct Scope<'a> {
     pub target: BTreeMap<String, Value>,
 }
 
-fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
+/// A target fact's value, itself expanded when it holds templates: a target file
+/// may write `order_path: "/orders/by-reference/{{ vars.reference }}"` or
+/// `window_from: "{{ epoch(-120) }}"`. Facts come from the target file or the
+/// suite, never from a response, and the expansion's result is not expanded
+/// again, so a server cannot inject a template.
+fn fact(name: &str, v: &Value, scope: &Scope, depth: usize) -> Result<Value, TemplateError> {
+    if depth >= MAX_FACT_DEPTH {
+        return Err(TemplateError::FactTooDeep(name.to_string()));
+    }
+    Ok(match v {
+        Value::String(s) if s.contains("{{") => Template::parse(s)?.render_at(scope, depth + 1)?,
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| fact(name, i, scope, depth))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn eval(part: &Part, scope: &Scope, depth: usize) -> Result<Value, TemplateError> {
     let missing = |ns: Namespace, name: &str| TemplateError::Missing(ns, name.to_string());
     match part {
         Part::Literal(s) => Ok(Value::String(s.clone())),
@@ -265,8 +300,8 @@ fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
                 Namespace::Target => scope
                     .target
                     .get(name)
-                    .cloned()
-                    .ok_or_else(|| missing(*ns, name)),
+                    .ok_or_else(|| missing(*ns, name))
+                    .and_then(|v| fact(name, v, scope, depth)),
             }
         }
         Part::Call(call) => Ok(match call {
@@ -287,6 +322,7 @@ fn eval(part: &Part, scope: &Scope) -> Result<Value, TemplateError> {
                     .unwrap_or(today);
                 Value::String(day.format("%Y-%m-%d").to_string())
             }
+            Call::EpochMs => Value::from(chrono::Utc::now().timestamp_millis()),
             Call::Epoch(offset) => {
                 Value::from(chrono::Utc::now().timestamp().saturating_add(*offset))
             }
@@ -328,6 +364,8 @@ fn walk_strings(
 
 /// Expands every template string inside a JSON value, object keys included (so a
 /// target can rename the fields a suite sends: `"{{ target.amount_field }}": 5`).
+/// A templated key that expands to the empty string leaves its entry out, so a
+/// target can also drop a field (a vendor taking the idempotency key in a header).
 pub fn expand_value(v: &Value, scope: &Scope) -> Result<Value, TemplateError> {
     Ok(match v {
         Value::String(s) => Template::parse(s)?.render(scope)?,
@@ -337,11 +375,17 @@ pub fn expand_value(v: &Value, scope: &Scope) -> Result<Value, TemplateError> {
                 .map(|i| expand_value(i, scope))
                 .collect::<Result<_, _>>()?,
         ),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, i)| Ok((expand_str(k, scope)?, expand_value(i, scope)?)))
-                .collect::<Result<_, TemplateError>>()?,
-        ),
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, i) in map {
+                let key = expand_str(k, scope)?;
+                if key.is_empty() && !k.is_empty() {
+                    continue;
+                }
+                out.insert(key, expand_value(i, scope)?);
+            }
+            Value::Object(out)
+        }
         other => other.clone(),
     })
 }
@@ -422,6 +466,34 @@ mod tests {
         }
         let t = Template::parse("{{ today(-1000000) }}").unwrap();
         assert!(t.render(&scope()).is_ok());
+    }
+
+    #[test]
+    fn facts_are_templates_expanded_once() {
+        let mut s = scope();
+        s.vars.insert("ref".into(), Value::from("{{ keys.x }}"));
+        s.target.insert(
+            "path".into(),
+            Value::from("/orders/by-reference/{{ vars.ref }}"),
+        );
+        s.target
+            .insert("loop".into(), Value::from("{{ target.loop }}"));
+        let t = Template::parse("{{ target.path }}").unwrap();
+        // The captured value is inserted as text, never expanded again.
+        assert_eq!(
+            t.render(&s).unwrap(),
+            Value::from("/orders/by-reference/{{ keys.x }}")
+        );
+        let t = Template::parse("{{ target.loop }}").unwrap();
+        assert!(matches!(t.render(&s), Err(TemplateError::FactTooDeep(_))));
+    }
+
+    #[test]
+    fn empty_templated_keys_are_left_out() {
+        let mut s = scope();
+        s.target.insert("field".into(), Value::from(""));
+        let v: Value = serde_json::json!({"{{ target.field }}": 1, "b": 2});
+        assert_eq!(expand_value(&v, &s).unwrap(), serde_json::json!({"b": 2}));
     }
 
     #[test]

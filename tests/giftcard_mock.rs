@@ -188,10 +188,12 @@ async fn reconciliation_pages_by_cursor_and_webhooks_are_signed_and_retried() {
     assert_eq!(p2["data"][0]["idempotency_key"], "p2");
 
     // Each order's webhook: refused once, then redelivered with the same event id.
-    let verify = Verify {
-        header: "X-Signature-256".into(),
-        secret: FIXTURE_WEBHOOK_SECRET.as_bytes().to_vec(),
-    };
+    let verify = Verify::new(
+        launchgate::giftcard::signature::SchemeChoice::Auto,
+        "X-Signature-256".into(),
+        FIXTURE_WEBHOOK_SECRET.as_bytes().to_vec(),
+        launchgate::giftcard::signature::DEFAULT_TOLERANCE,
+    );
     let mut changes = receiver.subscribe();
     let snap = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -357,4 +359,105 @@ fn mock_flags_select_the_vendor_api_without_changing_the_agent_flags() {
         .unwrap()
         .to_string();
     assert!(e.contains("signature-over-reserialized-json"), "{e}");
+}
+
+/// `python3` with the independent webhook libraries (`.ci/run` installs them), or
+/// `None` locally without them.
+fn webhook_libraries() -> Option<std::path::PathBuf> {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import standardwebhooks, stripe"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install the webhook libraries: pip install standardwebhooks==1.1.0 stripe==16.1.0"
+        );
+        eprintln!("standardwebhooks/stripe not installed: skipped locally (CI installs them)");
+        return None;
+    }
+    Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/webhook_libraries.py"))
+}
+
+/// The vendor mock's Standard Webhooks and Stripe dialects sign as the real
+/// libraries verify (the `standardwebhooks` and `stripe` Python packages), and
+/// launchgate's verifier recognises what those libraries sign: neither side is
+/// checked only against our own code.
+#[test]
+fn signatures_interoperate_with_the_reference_libraries() {
+    use launchgate::giftcard::signature::{Scheme, SchemeChoice, Verifier, DEFAULT_TOLERANCE};
+    use launchgate::giftcard::VendorDialect;
+    use std::io::BufRead;
+    let Some(script) = webhook_libraries() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (dialect, scheme) in [
+        (VendorDialect::StandardWebhooks, Scheme::StandardWebhooks),
+        (VendorDialect::StripeLike, Scheme::Stripe),
+    ] {
+        // The mock's deliveries, verified by the library.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut py = std::process::Command::new("python3")
+            .arg(&script)
+            .args([
+                "receive",
+                &port.to_string(),
+                scheme.id(),
+                FIXTURE_WEBHOOK_SECRET,
+                "1",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(py.stdout.take().unwrap()).lines();
+        let listening = lines.next().unwrap().unwrap();
+        assert!(listening.contains("listening"), "{listening}");
+        rt.block_on(async {
+            let (m, c) = start(VendorOptions {
+                dialect,
+                webhook_urls: vec![format!("http://127.0.0.1:{port}/hook")],
+                ..Default::default()
+            })
+            .await;
+            let r = c
+                .post(format!("{}/api/v1/orders", m.base_url()))
+                .bearer_auth(FIXTURE_API_KEY)
+                .header("Idempotency-Key", "interop-1")
+                .json(&order(None, 25))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+        });
+        let verdict = lines.next().unwrap().unwrap();
+        assert_eq!(verdict, r#"{"ok": true}"#, "{}: {verdict}", scheme.id());
+        let _ = py.wait();
+
+        // What the library signs, recognised by launchgate.
+        let dir = tempfile::tempdir().unwrap();
+        let body = br#"{"id":"evt_lib","type":"order.fulfilled","data":{"order":{"id":"ord_1"}}}"#;
+        std::fs::write(dir.path().join("b.json"), body).unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .args(["sign", scheme.id(), FIXTURE_WEBHOOK_SECRET])
+            .arg(dir.path().join("b.json"))
+            .output()
+            .unwrap();
+        let headers: std::collections::BTreeMap<String, String> =
+            serde_json::from_slice(&out.stdout).unwrap();
+        let headers: Vec<(String, String)> = headers.into_iter().collect();
+        let v = Verifier::new(
+            SchemeChoice::Auto,
+            "X-Signature-256".into(),
+            FIXTURE_WEBHOOK_SECRET.as_bytes().to_vec(),
+            DEFAULT_TOLERANCE,
+        )
+        .check(&headers, body, chrono::Utc::now().timestamp());
+        assert_eq!((v.valid, v.scheme), (true, Some(scheme)), "{v:?}");
+    }
 }

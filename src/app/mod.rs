@@ -77,6 +77,24 @@ impl Api {
     }
 }
 
+/// Which API a set of scenario files is for, from their tags: `giftcard` when
+/// they are vendor probes (`vendor:`) and nothing in them is Agent API checklist
+/// evidence, `agent` otherwise. `Err` when they mix both, or cannot be loaded
+/// (the run reports the load errors itself).
+pub fn detect_api(paths: &[PathBuf]) -> Result<Api, String> {
+    let Ok(suites) = load_suites(paths) else {
+        return Ok(Api::Agent);
+    };
+    let cases = || suites.iter().flat_map(|s| &s.spec.cases);
+    let vendor = cases().any(|c| !c.value.vendor.is_empty());
+    let agent = cases().any(|c| !c.value.checklist.is_empty());
+    match (vendor, agent) {
+        (true, true) => Err("these scenarios hold gift-card vendor probes (`vendor:`) and Agent API checklist cases (`checklist:`); run each set on its own, with --api giftcard or --api agent".into()),
+        (true, false) => Ok(Api::Giftcard),
+        _ => Ok(Api::Agent),
+    }
+}
+
 /// launchgate's webhook receiver for `receive:` steps.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookConfig {
@@ -87,6 +105,8 @@ pub struct WebhookConfig {
     /// Refuse the first N deliveries of every event (default: 1 against the
     /// embedded vendor mock, so retries are seen; 0 elsewhere).
     pub refuse_first: Option<u32>,
+    /// The path token of the receiver's URL (random when `None`).
+    pub token: Option<String>,
 }
 
 /// Which target to run against.
@@ -158,6 +178,25 @@ pub struct RunConfig {
     pub partition: Option<(u32, u32)>,
     /// Filters, `--list`, `--jobs` (as `--test-threads`), output format.
     pub libtest: libtest_mimic::Arguments,
+    /// `--retention-probe`: replay an idempotency key after this long (the probe is
+    /// skipped, with that reason, when `None`).
+    pub retention_probe: Option<std::time::Duration>,
+}
+
+/// The `{{ run.retention_* }}` values of the retention probe: the whole delay and
+/// its checkpoints (a quarter, a half, all of it), and the waits between them.
+pub fn retention_vars(probe: Option<std::time::Duration>) -> Vec<(String, String)> {
+    let d = probe.unwrap_or_default();
+    let secs = |x: std::time::Duration| format!("{}", x.as_secs_f64());
+    let wait = |x: std::time::Duration| format!("{}ms", x.as_millis());
+    vec![
+        ("retention_probe_s".into(), secs(d)),
+        ("retention_check_1_s".into(), secs(d / 4)),
+        ("retention_check_2_s".into(), secs(d / 2)),
+        ("retention_wait_1".into(), wait(d / 4)),
+        ("retention_wait_2".into(), wait(d / 2 - d / 4)),
+        ("retention_wait_3".into(), wait(d - d / 2)),
+    ]
 }
 
 fn print_diagnostics(diags: &[Diagnostic]) {
@@ -299,6 +338,27 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// The receiver stores what is signed with the target's webhook secret, and its
+/// path token is a secret like a key (whoever knows it can have a body stored).
+fn guard_receiver(r: &crate::giftcard::receiver::Receiver, target: &mut Target) {
+    use crate::giftcard::signature::{SchemeChoice, Verifier, DEFAULT_TOLERANCE};
+    if let Some(secret) = target.inputs.keys.get("webhook_secret") {
+        let header = target
+            .facts
+            .get("signature_header")
+            .and_then(|v| v.as_str())
+            .unwrap_or("X-Signature-256")
+            .to_string();
+        r.authenticate_with(Verifier::new(
+            SchemeChoice::Auto,
+            header,
+            secret.as_bytes().to_vec(),
+            DEFAULT_TOLERANCE,
+        ));
+    }
+    target.secrets.push(r.token().to_string());
+}
+
 /// The HTML report's optional sections for what this run has.
 fn html_extras(
     referee: Option<&crate::referee::RefereeReport>,
@@ -397,6 +457,7 @@ pub fn run(cfg: RunConfig) -> Exit {
                 .webhooks
                 .refuse_first
                 .unwrap_or(u32::from(embedded_vendor)),
+            token: cfg.webhooks.token.clone(),
             ..Default::default()
         };
         match rt.block_on(crate::giftcard::receiver::Receiver::start(opts)) {
@@ -418,16 +479,21 @@ pub fn run(cfg: RunConfig) -> Exit {
     };
     let mut vendor_server = None;
     let mut mock_server = None;
-    let target = match &cfg.target {
+    let mut target = match &cfg.target {
         TargetChoice::Vendor(opts) => {
             let mut opts = opts.clone();
+            let dialect = opts.dialect;
             if let Some(r) = &receiver {
                 opts.webhook_urls.push(r.url().to_string());
             }
             let addr = SocketAddr::from(([127, 0, 0, 1], 0));
             match rt.block_on(crate::giftcard::VendorMock::start(opts, addr)) {
                 Ok(m) => {
-                    let t = Target::vendor_mock(m.base_url());
+                    let mut t = Target::vendor_mock(m.base_url());
+                    // The dialect's ready target file says how to talk to it.
+                    if dialect != crate::giftcard::VendorDialect::PartB {
+                        t.facts.extend(dialect.facts());
+                    }
                     vendor_server = Some(m);
                     t
                 }
@@ -470,6 +536,19 @@ pub fn run(cfg: RunConfig) -> Exit {
             }
         }
     };
+    let vendor_probes = suites
+        .iter()
+        .flat_map(|s| &s.spec.cases)
+        .any(|c| !c.value.vendor.is_empty());
+    if vendor_probes {
+        if let Err(e) = crate::giftcard::dialect::complete_facts(&mut target.facts) {
+            eprintln!("launchgate: target: {e}");
+            return Exit::Usage;
+        }
+    }
+    if let Some(r) = &receiver {
+        guard_receiver(r, &mut target);
+    }
     let redactor = Redactor::new(&target.secrets);
     let http = match Http::new(cfg.run.body_cap, needs_tls_roots(&target)) {
         Ok(h) => h,
@@ -515,6 +594,7 @@ pub fn run(cfg: RunConfig) -> Exit {
     if let Some(r) = &receiver {
         runner = runner.with_receiver(r.clone());
     }
+    runner = runner.with_run_vars(retention_vars(cfg.retention_probe));
     let runner = Arc::new(runner);
     let results: Arc<Mutex<Vec<(usize, usize, CaseReport)>>> = Arc::default();
     let started_at = chrono::Utc::now();

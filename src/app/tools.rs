@@ -48,6 +48,24 @@ fn secret_from_env(var: &str) -> Result<String, String> {
     }
 }
 
+/// The largest body `webhook sign` reads (16 MiB): far above any webhook, and a
+/// bound for an endless input such as `/dev/zero`.
+pub const MAX_SIGN_INPUT: u64 = 16 * 1024 * 1024;
+
+/// Reads at most [`MAX_SIGN_INPUT`] bytes; more is an error, not a truncated signature.
+fn read_bounded(r: impl std::io::Read, what: &str) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    std::io::Read::read_to_end(&mut r.take(MAX_SIGN_INPUT + 1), &mut buf)
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
+    if buf.len() as u64 > MAX_SIGN_INPUT {
+        return Err(format!(
+            "{what} is larger than {} MiB; a webhook body is far smaller, so this is not one",
+            MAX_SIGN_INPUT / (1024 * 1024)
+        ));
+    }
+    Ok(buf)
+}
+
 /// `launchgate webhook sign`: prints the hex HMAC-SHA256 signature of a file's raw bytes
 /// (`-` reads standard input).
 pub fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
@@ -59,24 +77,18 @@ pub fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
         }
     };
     let body = if file == Path::new("-") {
-        let mut buf = Vec::new();
-        match std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf) {
-            Ok(_) => buf,
-            Err(e) => {
-                eprintln!("launchgate webhook sign: cannot read standard input: {e}");
-                return Exit::Usage;
-            }
-        }
+        read_bounded(std::io::stdin(), "standard input")
     } else {
-        match std::fs::read(file) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!(
-                    "launchgate webhook sign: cannot read {}: {e}",
-                    file.display()
-                );
-                return Exit::Usage;
-            }
+        let what = file.display().to_string();
+        std::fs::File::open(file)
+            .map_err(|e| format!("cannot read {what}: {e}"))
+            .and_then(|f| read_bounded(f, &what))
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("launchgate webhook sign: {e}");
+            return Exit::Usage;
         }
     };
     println!(
@@ -104,6 +116,13 @@ pub fn webhook_send(
     };
     if let Err(e) = crate::target::normalize_base_url(url) {
         eprintln!("launchgate webhook send: {e}");
+        return Exit::Usage;
+    }
+    // A header name the HTTP client cannot send is the caller's mistake, not the receiver's.
+    if reqwest::header::HeaderName::from_bytes(signature_header.as_bytes()).is_err() {
+        eprintln!(
+            "launchgate webhook send: --signature-header `{signature_header}` is not a valid HTTP header name (letters, digits and - only, e.g. X-Signature-256)"
+        );
         return Exit::Usage;
     }
     let redactor = Redactor::new([secret.clone()].iter());

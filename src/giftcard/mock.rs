@@ -24,8 +24,9 @@ use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::dialect::{Paging, VendorDialect};
 use super::quirk::{VendorQuirk, VendorQuirkArg};
-use super::signature;
+use super::signature::{self, Scheme};
 use crate::mock::serve_until_stopped;
 use crate::mock::MockError;
 use crate::target::Inputs;
@@ -33,7 +34,9 @@ use crate::target::Inputs;
 /// The mock's API key (a published test value, like the Agent API mock's fixture keys).
 pub const FIXTURE_API_KEY: &str = "gc_test_4fJ8kQ2mZr7Lx0VbN3sW9pYd";
 /// The mock's webhook signing secret (a published test value).
-pub const FIXTURE_WEBHOOK_SECRET: &str = "whsec_test_Hq7Tz2Kd9Mv4Xw1Lp8Rb";
+/// `whsec_` and base64, so it serves every dialect: the plain HMAC and Stripe
+/// schemes use it as written, Standard Webhooks base64-decodes what follows `whsec_`.
+pub const FIXTURE_WEBHOOK_SECRET: &str = "whsec_zzdNRZY2pjKpXyKWIUXUXSs2Tc6F6PER";
 /// A brand whose orders end `fulfilled`.
 pub const BRAND_FULFILLED: &str = "GC_DEMO";
 /// A brand whose orders end `failed` (provokes the failed status).
@@ -44,6 +47,10 @@ pub const BRAND_REFUNDED: &str = "GC_REFUNDED";
 /// How the vendor mock behaves. `Default` is the faithful Part B vendor.
 #[derive(Debug, Clone)]
 pub struct VendorOptions {
+    /// How the mock speaks: Part B, Stripe-like or Standard Webhooks.
+    pub dialect: VendorDialect,
+    /// The header carrying the idempotency key, instead of the dialect's (e.g. `PayPal-Request-Id`).
+    pub key_header: Option<String>,
     /// Quirks switched on (with the drop rate for `webhook-drop`).
     pub quirks: Vec<VendorQuirkArg>,
     /// Seed for the webhook-drop dice.
@@ -70,6 +77,8 @@ pub struct VendorOptions {
 impl Default for VendorOptions {
     fn default() -> Self {
         VendorOptions {
+            dialect: VendorDialect::default(),
+            key_header: None,
             quirks: Vec::new(),
             seed: 0,
             webhook_urls: Vec::new(),
@@ -87,6 +96,21 @@ impl Default for VendorOptions {
 impl VendorOptions {
     fn has(&self, q: VendorQuirk) -> bool {
         self.quirks.iter().any(|a| a.quirk == q)
+    }
+
+    /// The header carrying the idempotency key, or `None` for the body field.
+    fn key_header(&self) -> Option<&str> {
+        self.key_header
+            .as_deref()
+            .or_else(|| self.dialect.key_header())
+    }
+
+    /// How long a key is remembered (`forgets-keys` shortens it).
+    fn key_retention(&self) -> Duration {
+        self.quirks
+            .iter()
+            .filter_map(|a| a.after)
+            .fold(self.retention, Duration::min)
     }
 
     fn drop_rate(&self) -> f64 {
@@ -217,8 +241,12 @@ impl VendorMock {
             .local_addr()
             .map_err(|source| MockError::Bind { addr, source })?;
         let app = Router::new()
-            .route("/api/v1/orders", post(create_order))
+            .route("/api/v1/orders", post(create_order).get(list_orders))
             .route("/api/v1/orders/{id}", get(get_order))
+            .route(
+                "/api/v1/orders/by-reference/{reference}",
+                get(orders_by_reference),
+            )
             .route("/api/v1/reconciliation", get(reconciliation))
             .route(
                 "/api/v1/webhooks",
@@ -228,6 +256,10 @@ impl VendorMock {
             .route("/__launchgate/webhooks", get(control_webhooks))
             .route("/__launchgate/fixtures", get(control_fixtures))
             .fallback(not_found)
+            .layer(axum::middleware::map_response_with_state(
+                shared.clone(),
+                dialect_errors,
+            ))
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
             .with_state(shared.clone());
         let (stop, task) = serve_until_stopped(listener, app);
@@ -299,13 +331,32 @@ pub fn fixture_facts() -> BTreeMap<String, Value> {
     f.insert("amount".into(), json!(25));
     f.insert("currency".into(), "USD".into());
     f.insert("customer_id".into(), "cust_launchgate".into());
+    // The mock delivers within a second (and retries after its backoff): a run
+    // against it need not wait as long for a webhook that never comes as a sandbox.
+    f.insert("webhook_within".into(), "3s".into());
     f
 }
 
 /// A listing of the fixture key, secret and brands, as `launchgate mock --api giftcard` prints.
-pub fn fixture_summary() -> String {
+pub fn fixture_summary(dialect: VendorDialect) -> String {
+    let key = dialect
+        .key_header()
+        .map_or("the body field idempotency_key".to_string(), |h| {
+            format!("the {h} header")
+        });
+    let signed = match dialect.scheme() {
+        Scheme::StandardWebhooks => "webhook-id/-timestamp/-signature, Standard Webhooks",
+        Scheme::Stripe => "Stripe-Signature: t=…,v1=…",
+        Scheme::Hex | Scheme::Base64 => "X-Signature-256: hex HMAC-SHA256 of the raw body",
+    };
     format!(
-        "API key (Authorization: Bearer):  {FIXTURE_API_KEY}\nwebhook secret (X-Signature-256):   {FIXTURE_WEBHOOK_SECRET}\nbrands: {BRAND_FULFILLED} (fulfilled), {BRAND_FAILED} (failed), {BRAND_REFUNDED} (fulfilled, then refunded)\n"
+        "dialect: {} (target file: {})\nAPI key (Authorization: Bearer):  {FIXTURE_API_KEY}\nidempotency key in: {key}\nwebhook secret: {FIXTURE_WEBHOOK_SECRET} ({signed})\nbrands: {BRAND_FULFILLED} (fulfilled), {BRAND_FAILED} (failed), {BRAND_REFUNDED} (fulfilled, then refunded)\n",
+        dialect.id(),
+        match dialect {
+            VendorDialect::PartB => "docs/vendor-target.yaml",
+            VendorDialect::StripeLike => "docs/vendors/stripe-like.yaml",
+            VendorDialect::StandardWebhooks => "docs/vendors/standard-webhooks.yaml",
+        }
     )
 }
 
@@ -323,6 +374,33 @@ type Refusal = Box<Response>;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "code": code, "message": message }))).into_response()
+}
+
+/// Rewrites Part B's `{code, message}` errors into the dialect's shape: Stripe's
+/// `{error: {type, code, message}}`, with 400 for a reused key. One place, so
+/// every handler speaks Part B and the dialect is an option, not a copy.
+async fn dialect_errors(State(shared): State<Arc<Shared>>, r: Response) -> Response {
+    if !shared.opts.dialect.stripe_errors() || r.status().is_success() {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (parts.status, Bytes::new()).into_response();
+    };
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let code = v["code"].as_str().unwrap_or("NOT_FOUND");
+    let (status, type_) = match code {
+        "IDEMPOTENCY_KEY_REUSED" => (StatusCode::BAD_REQUEST, "idempotency_error"),
+        "IDEMPOTENCY_IN_PROGRESS" => (StatusCode::CONFLICT, "idempotency_error"),
+        "UNAUTHENTICATED" => (parts.status, "authentication_error"),
+        _ => (parts.status, "invalid_request_error"),
+    };
+    let body = json!({"error": {
+        "type": type_,
+        "code": code.to_ascii_lowercase(),
+        "message": v["message"],
+    }});
+    (status, Json(body)).into_response()
 }
 
 fn authorized(headers: &HeaderMap) -> bool {
@@ -406,7 +484,13 @@ struct NewOrder {
     currency: String,
 }
 
-fn parse_order(body: &Value, require_key: bool) -> Result<NewOrder, Refusal> {
+/// Where the key is read from: the body, or a header (whose value, if any, is given).
+enum KeyFrom {
+    Body,
+    Header(String, Option<String>),
+}
+
+fn parse_order(body: &Value, from: KeyFrom, require_key: bool) -> Result<NewOrder, Refusal> {
     let Some(obj) = body.as_object() else {
         return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
@@ -414,10 +498,26 @@ fn parse_order(body: &Value, require_key: bool) -> Result<NewOrder, Refusal> {
             "the body must be a JSON object",
         )));
     };
-    let key = match obj.get("idempotency_key") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 255 => Some(s.clone()),
-        Some(_) => {
+    let key = match (obj.get("idempotency_key"), from) {
+        // A vendor taking the key in a header refuses it in the body, as Stripe
+        // refuses unknown parameters: a client sending it there is not protected.
+        (Some(_), KeyFrom::Header(h, _)) => {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                &format!(
+                    "unknown field idempotency_key: send the idempotency key in the {h} header"
+                ),
+            )))
+        }
+        (None, KeyFrom::Header(_, value)) => {
+            value.filter(|k| !k.trim().is_empty() && k.len() <= 255)
+        }
+        (None | Some(Value::Null), KeyFrom::Body) => None,
+        (Some(Value::String(s)), KeyFrom::Body) if !s.trim().is_empty() && s.len() <= 255 => {
+            Some(s.clone())
+        }
+        (Some(_), KeyFrom::Body) => {
             return Err(Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "VALIDATION_FAILED",
@@ -525,7 +625,18 @@ async fn create_order(
     };
     let opts = &shared.opts;
     let honour_keys = !opts.has(VendorQuirk::NoIdempotency);
-    let new = match parse_order(&parsed, honour_keys) {
+    let from = match opts.key_header() {
+        None => KeyFrom::Body,
+        Some(h) => KeyFrom::Header(
+            h.to_string(),
+            headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_string()),
+        ),
+    };
+    let require = honour_keys && opts.dialect.requires_key();
+    let new = match parse_order(&parsed, from, require) {
         Ok(n) => n,
         Err(r) => return *r,
     };
@@ -536,7 +647,7 @@ async fn create_order(
     };
     if let (true, Some(key)) = (honour_keys, &new.key) {
         let mut st = shared.state.lock();
-        st.expire_keys(opts.retention);
+        st.expire_keys(opts.key_retention());
         let same = |other: &[u8; 32]| *other == fp || opts.has(VendorQuirk::IdempotencyIgnoresBody);
         match st.keys.get(key) {
             Some(KeyEntry::Done {
@@ -584,8 +695,9 @@ async fn create_order(
         st.seq += 1;
         let seq = st.seq;
         let id = format!("ord_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-        let drop_webhooks = drop_rate > 0.0
-            && draw(opts.seed, new.key.as_deref().unwrap_or(id.as_str())) < drop_rate;
+        // Drawn on the mock's order sequence, not on the (random) key: the same
+        // seed drops the same orders (the n-th, the m-th) in every run.
+        let drop_webhooks = drop_rate > 0.0 && draw(opts.seed, &seq.to_string()) < drop_rate;
         let order = Order {
             seq,
             id: id.clone(),
@@ -616,7 +728,7 @@ async fn create_order(
                 key.clone(),
                 KeyEntry::Done {
                     fingerprint: fp,
-                    status: 201,
+                    status: opts.dialect.created_status(),
                     body: bytes.clone(),
                     at: Instant::now(),
                 },
@@ -633,7 +745,7 @@ async fn create_order(
     };
     guard.key = None;
     spawn_lifecycle(shared.clone(), &order);
-    json_response(201, bytes, false)
+    json_response(opts.dialect.created_status(), bytes, false)
 }
 
 /// pending → fulfilled (or failed), then refunded for the refund brand; one
@@ -659,7 +771,7 @@ fn spawn_lifecycle(shared: Arc<Shared>, order: &Order) {
 fn transition(shared: &Arc<Shared>, seq: u64, status: &'static str) -> bool {
     let opts = &shared.opts;
     let now = Utc::now();
-    let (event_id, order_id, type_, body, sig, urls, dropped) = {
+    let (event_id, order_id, type_, body, signed, urls, dropped) = {
         let mut st = shared.state.lock();
         let Some(order) = st.orders.get_mut(&seq) else {
             return false;
@@ -678,13 +790,11 @@ fn transition(shared: &Arc<Shared>, seq: u64, status: &'static str) -> bool {
             "data": { "order": order_json },
         });
         let compact = serde_json::to_vec(&event).unwrap_or_default();
-        let sig = (!opts.has(VendorQuirk::UnsignedWebhooks))
-            .then(|| signature::sign(FIXTURE_WEBHOOK_SECRET.as_bytes(), &compact));
         // The quirk: what is sent is not what was signed.
         let body = if opts.has(VendorQuirk::SignatureOverReserializedJson) {
-            serde_json::to_vec_pretty(&event).unwrap_or(compact)
+            serde_json::to_vec_pretty(&event).unwrap_or_else(|_| compact.clone())
         } else {
-            compact
+            compact.clone()
         };
         let urls = st.webhooks.clone();
         for url in &urls {
@@ -701,30 +811,68 @@ fn transition(shared: &Arc<Shared>, seq: u64, status: &'static str) -> bool {
         while st.log.len() > opts.log_capacity.max(1) {
             st.log.pop_front();
         }
-        (event_id, order_id, type_, body, sig, urls, dropped)
+        (event_id, order_id, type_, body, compact, urls, dropped)
     };
     let _ = (order_id, type_);
     if dropped {
         return true;
     }
     let body = Bytes::from(body);
+    let signed = Bytes::from(signed);
     for url in urls {
         let shared = shared.clone();
         let body = body.clone();
-        let sig = sig.clone();
+        let signed = signed.clone();
         let event_id = event_id.clone();
-        tokio::spawn(async move { deliver(shared, url, event_id, body, sig).await });
+        tokio::spawn(async move { deliver(shared, url, event_id, body, signed).await });
     }
     true
 }
 
-async fn deliver(
-    shared: Arc<Shared>,
-    url: String,
-    event_id: String,
-    body: Bytes,
-    sig: Option<String>,
-) {
+/// The headers one delivery attempt carries in the mock's dialect: signed over
+/// `signed` (the bytes sent, unless the re-serialising quirk is on) at Unix time `t`.
+fn delivery_headers(
+    opts: &VendorOptions,
+    event_id: &str,
+    signed: &[u8],
+    t: i64,
+) -> Vec<(&'static str, String)> {
+    let secret = FIXTURE_WEBHOOK_SECRET;
+    let sign = !opts.has(VendorQuirk::UnsignedWebhooks);
+    let mut h = Vec::new();
+    match opts.dialect.scheme() {
+        Scheme::StandardWebhooks => {
+            h.push(("webhook-id", event_id.to_string()));
+            h.push(("webhook-timestamp", t.to_string()));
+            if sign {
+                // The fixture secret is whsec_ + base64, so signing cannot fail.
+                if let Ok(sig) = signature::sign_standard(secret, event_id, t, signed) {
+                    h.push(("webhook-signature", sig));
+                }
+            }
+        }
+        Scheme::Stripe => {
+            if sign {
+                h.push((
+                    "stripe-signature",
+                    signature::sign_stripe(secret.as_bytes(), t, signed),
+                ));
+            }
+        }
+        Scheme::Hex | Scheme::Base64 => {
+            h.push(("x-webhook-timestamp", t.to_string()));
+            if sign {
+                h.push((
+                    "x-signature-256",
+                    signature::sign(secret.as_bytes(), signed),
+                ));
+            }
+        }
+    }
+    h
+}
+
+async fn deliver(shared: Arc<Shared>, url: String, event_id: String, body: Bytes, signed: Bytes) {
     let opts = &shared.opts;
     for attempt in 0..opts.webhook_attempts {
         let status = {
@@ -735,11 +883,10 @@ async fn deliver(
                 .http
                 .post(&url)
                 .header("content-type", "application/json")
-                .header("x-webhook-timestamp", Utc::now().timestamp().to_string())
                 .header("user-agent", "launchgate-vendor-mock")
                 .body(body.clone());
-            if let Some(s) = &sig {
-                req = req.header("x-signature-256", s.as_str());
+            for (n, v) in delivery_headers(opts, &event_id, &signed, Utc::now().timestamp()) {
+                req = req.header(n, v);
             }
             match req.send().await {
                 Ok(r) => r.status().as_u16(),
@@ -784,16 +931,128 @@ async fn get_order(
     }
 }
 
-fn parse_time(name: &str, v: &str) -> Result<DateTime<Utc>, Refusal> {
-    DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            Box::new(error(
-                StatusCode::BAD_REQUEST,
-                "INVALID_PARAMETER",
-                &format!("{name} must be an RFC 3339 timestamp"),
+fn parse_time(name: &str, v: &str, unix: bool) -> Result<DateTime<Utc>, Refusal> {
+    let parsed = if unix {
+        v.trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| DateTime::from_timestamp(s, 0))
+    } else {
+        DateTime::parse_from_rfc3339(v)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    parsed.ok_or_else(|| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PARAMETER",
+            &format!(
+                "{name} must be {}",
+                if unix {
+                    "Unix seconds"
+                } else {
+                    "an RFC 3339 timestamp"
+                }
+            ),
+        ))
+    })
+}
+
+fn bad_param(message: &str) -> Refusal {
+    Box::new(error(StatusCode::BAD_REQUEST, "INVALID_PARAMETER", message))
+}
+
+/// A reconciliation query, read in the mock's dialect.
+#[derive(Default)]
+struct Query {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    reference: Option<String>,
+    /// Records after this order sequence number (cursor, `starting_after`).
+    after: u64,
+    /// 1-based page (page-number dialect).
+    page: usize,
+    limit: usize,
+}
+
+fn parse_query(st: &VState, d: VendorDialect, q: &str) -> Result<Query, Refusal> {
+    let (from_name, to_name) = d.window_params();
+    let mut out = Query {
+        page: 1,
+        limit: 100,
+        ..Query::default()
+    };
+    for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+        let k = k.as_ref();
+        match (k, d.paging()) {
+            _ if v.is_empty() => {}
+            (k, _) if k == from_name => out.from = Some(parse_time(from_name, &v, d.unix_times())?),
+            (k, _) if k == to_name => out.to = Some(parse_time(to_name, &v, d.unix_times())?),
+            ("reference", _) => out.reference = Some(v.into_owned()),
+            ("cursor", Paging::Cursor) => {
+                out.after = v
+                    .strip_prefix("c_")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .ok_or_else(|| bad_param("cursor must be a value returned as next_cursor"))?;
+            }
+            ("starting_after", Paging::StartingAfter) => {
+                out.after = *st
+                    .by_id
+                    .get(v.as_ref())
+                    .ok_or_else(|| bad_param("starting_after must be the id of a listed record"))?;
+            }
+            ("page", Paging::Page) => {
+                out.page = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|p| (1..=1_000_000).contains(p))
+                    .ok_or_else(|| bad_param("page must be a number from 1"))?;
+            }
+            ("limit", Paging::Cursor | Paging::StartingAfter) | ("per_page", Paging::Page) => {
+                out.limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=500).contains(n))
+                    .ok_or_else(|| bad_param(&format!("{k} must be between 1 and 500")))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn record(o: &Order, echo: bool) -> Value {
+    json!({
+        "order_id": o.id,
+        "idempotency_key": o.idempotency_key,
+        "reference": if echo { json!(o.reference) } else { Value::Null },
+        "amount": o.amount,
+        "currency": o.currency,
+        "status": o.status,
+        "updated_at": ts(o.updated_at),
+    })
+}
+
+/// Daily totals: what the article calls a dashboard, not a reconciliation API.
+fn aggregated<'a>(orders: impl Iterator<Item = &'a Order>) -> Value {
+    let mut days: BTreeMap<(String, String), (u64, f64)> = BTreeMap::new();
+    for o in orders {
+        let e = days
+            .entry((
+                o.updated_at.format("%Y-%m-%d").to_string(),
+                o.currency.clone(),
             ))
+            .or_default();
+        e.0 += 1;
+        e.1 += o.amount.as_f64().unwrap_or(0.0);
+    }
+    let data: Vec<Value> = days
+        .into_iter()
+        .map(|((date, currency), (count, amount))| {
+            json!({"date": date, "currency": currency, "count": count, "amount": amount})
         })
+        .collect();
+    json!({ "data": data, "next_cursor": null, "has_more": false })
 }
 
 async fn reconciliation(
@@ -808,96 +1067,93 @@ async fn reconciliation(
     if opts.has(VendorQuirk::NoReconciliation) {
         return not_found().await;
     }
-    let mut from = None;
-    let mut to = None;
-    let mut after = 0u64;
-    let mut limit = 100usize;
-    for (k, v) in url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()) {
-        match &*k {
-            "from" if !v.is_empty() => match parse_time("from", &v) {
-                Ok(t) => from = Some(t),
-                Err(r) => return *r,
-            },
-            "to" if !v.is_empty() => match parse_time("to", &v) {
-                Ok(t) => to = Some(t),
-                Err(r) => return *r,
-            },
-            "cursor" if !v.is_empty() => {
-                match v.strip_prefix("c_").and_then(|n| n.parse::<u64>().ok()) {
-                    Some(n) => after = n,
-                    None => {
-                        return error(
-                            StatusCode::BAD_REQUEST,
-                            "INVALID_CURSOR",
-                            "cursor must be a value returned as next_cursor",
-                        )
-                    }
-                }
-            }
-            "limit" => match v.parse::<usize>() {
-                Ok(n) if (1..=500).contains(&n) => limit = n,
-                _ => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "INVALID_PARAMETER",
-                        "limit must be between 1 and 500",
-                    )
-                }
-            },
-            _ => {}
-        }
-    }
-    let in_range =
-        |o: &Order| from.is_none_or(|f| o.updated_at >= f) && to.is_none_or(|t| o.updated_at < t);
     let st = shared.state.lock();
+    let q = match parse_query(&st, opts.dialect, &q.unwrap_or_default()) {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
+    let filter_ref = !opts.has(VendorQuirk::ReferenceFilterIgnored);
+    let wanted = |o: &Order| {
+        q.from.is_none_or(|f| o.updated_at >= f)
+            && q.to.is_none_or(|t| o.updated_at < t)
+            && (!filter_ref || q.reference.is_none() || o.reference == q.reference)
+    };
     if opts.has(VendorQuirk::AggregatedReconciliation) {
-        // Daily totals: what the article calls a dashboard, not a reconciliation API.
-        let mut days: BTreeMap<(String, String), (u64, f64)> = BTreeMap::new();
-        for o in st.orders.values().filter(|o| in_range(o)) {
-            let e = days
-                .entry((
-                    o.updated_at.format("%Y-%m-%d").to_string(),
-                    o.currency.clone(),
-                ))
-                .or_default();
-            e.0 += 1;
-            e.1 += o.amount.as_f64().unwrap_or(0.0);
-        }
-        let data: Vec<Value> = days
-            .into_iter()
-            .map(|((date, currency), (count, amount))| {
-                json!({"date": date, "currency": currency, "count": count, "amount": amount})
-            })
-            .collect();
-        return Json(json!({ "data": data, "next_cursor": null })).into_response();
+        return Json(aggregated(st.orders.values().filter(|o| wanted(o)))).into_response();
     }
     let echo = !opts.has(VendorQuirk::ReferenceNotEchoed);
-    let mut page: Vec<&Order> = st
+    let matching = st
         .orders
-        .range(after.saturating_add(1)..)
+        .range(q.after.saturating_add(1)..)
         .map(|(_, o)| o)
-        .filter(|o| in_range(o))
-        .take(limit + 1)
+        .filter(|o| wanted(o));
+    let body = match opts.dialect.paging() {
+        Paging::Page => {
+            let all: Vec<&Order> = matching.collect();
+            let total_pages = all.len().div_ceil(q.limit).max(1);
+            let data: Vec<Value> = all
+                .iter()
+                .skip((q.page - 1).saturating_mul(q.limit))
+                .take(q.limit)
+                .map(|o| record(o, echo))
+                .collect();
+            json!({"data": data, "page": q.page, "per_page": q.limit, "total_pages": total_pages})
+        }
+        paging => {
+            let mut page: Vec<&Order> = matching.take(q.limit + 1).collect();
+            let more = page.len() > q.limit;
+            page.truncate(q.limit);
+            let data: Vec<Value> = page.iter().map(|o| record(o, echo)).collect();
+            if paging == Paging::StartingAfter {
+                json!({"object": "list", "data": data, "has_more": more})
+            } else {
+                let next = more.then(|| page.last().map(|o| format!("c_{}", o.seq)));
+                json!({"data": data, "next_cursor": next.flatten()})
+            }
+        }
+    };
+    Json(body).into_response()
+}
+
+/// Orders carrying `reference` (all of them under `reference-filter-ignored`).
+fn by_reference(shared: &Shared, reference: Option<&str>) -> Response {
+    let st = shared.state.lock();
+    let filter = !shared.opts.has(VendorQuirk::ReferenceFilterIgnored);
+    let data: Vec<Value> = st
+        .orders
+        .values()
+        .filter(|o| !filter || reference.is_none() || o.reference.as_deref() == reference)
+        .take(500)
+        .map(Order::json)
         .collect();
-    let next = (page.len() > limit).then(|| {
-        page.truncate(limit);
-        page.last().map(|o| format!("c_{}", o.seq))
-    });
-    let data: Vec<Value> = page
-        .iter()
-        .map(|o| {
-            json!({
-                "order_id": o.id,
-                "idempotency_key": o.idempotency_key,
-                "reference": if echo { json!(o.reference) } else { Value::Null },
-                "amount": o.amount,
-                "currency": o.currency,
-                "status": o.status,
-                "updated_at": ts(o.updated_at),
-            })
-        })
-        .collect();
-    Json(json!({ "data": data, "next_cursor": next.flatten() })).into_response()
+    Json(json!({"data": data})).into_response()
+}
+
+/// `GET /api/v1/orders?reference=R`: the client's orders by its own reference.
+async fn list_orders(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    let reference = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "reference")
+        .map(|(_, v)| v.into_owned());
+    by_reference(&shared, reference.as_deref())
+}
+
+/// `GET /api/v1/orders/by-reference/{ref}`: the same lookup with the reference in the path.
+async fn orders_by_reference(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    by_reference(&shared, Some(&reference))
 }
 
 async fn register_webhook(

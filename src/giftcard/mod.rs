@@ -3,6 +3,8 @@
 //! launchgate's webhook receiver for `receive:` steps, the vendor scorecard,
 //! and the `launchgate webhook` tools for the integration's own receiver.
 
+pub mod dialect;
+pub mod findings;
 pub mod mock;
 pub mod quirk;
 pub mod receiver;
@@ -10,5 +12,6 @@ pub mod scorecard;
 pub mod signature;
 pub mod tools;
 
+pub use dialect::VendorDialect;
 pub use mock::{VendorMock, VendorOptions};
 pub use quirk::{VendorQuirk, VendorQuirkArg};

@@ -24,6 +24,10 @@ pub enum VendorQuirk {
     ReferenceNotEchoed,
     /// There is no reconciliation endpoint (404).
     NoReconciliation,
+    /// Lookups and reconciliation ignore the `reference` filter and return every order.
+    ReferenceFilterIgnored,
+    /// Idempotency keys are forgotten after a short time (`forgets-keys=AFTER`, default 2s).
+    ForgetsKeys,
 }
 
 impl VendorQuirk {
@@ -38,6 +42,8 @@ impl VendorQuirk {
         VendorQuirk::AggregatedReconciliation,
         VendorQuirk::ReferenceNotEchoed,
         VendorQuirk::NoReconciliation,
+        VendorQuirk::ReferenceFilterIgnored,
+        VendorQuirk::ForgetsKeys,
     ];
 
     /// The kebab-case name.
@@ -52,6 +58,8 @@ impl VendorQuirk {
             VendorQuirk::AggregatedReconciliation => "aggregated-reconciliation",
             VendorQuirk::ReferenceNotEchoed => "reference-not-echoed",
             VendorQuirk::NoReconciliation => "no-reconciliation",
+            VendorQuirk::ReferenceFilterIgnored => "reference-filter-ignored",
+            VendorQuirk::ForgetsKeys => "forgets-keys",
         }
     }
 
@@ -64,12 +72,12 @@ impl VendorQuirk {
             VendorQuirk::IdempotencyIgnoresBody => {
                 "a reused key with a different body replays the original order instead of 409 IDEMPOTENCY_KEY_REUSED"
             }
-            VendorQuirk::UnsignedWebhooks => "webhooks are sent without X-Signature-256",
+            VendorQuirk::UnsignedWebhooks => "webhooks are sent without a signature header",
             VendorQuirk::SignatureOverReserializedJson => {
                 "the body is sent pretty-printed but signed in compact form, so only a re-serialising receiver verifies it"
             }
             VendorQuirk::WebhookDrop => {
-                "webhook-drop=RATE: that fraction of orders never get a webhook (default 0.001, the article's 99.9%; reproducible with --seed)"
+                "webhook-drop=RATE: that fraction of orders never get a webhook (default 0.001, the article's 99.9 %, which rarely hits one of a run's ~30 orders: use e.g. 0.5 to see it); the same seed drops the same orders by sequence (the mock's n-th order)"
             }
             VendorQuirk::NoWebhookRetry => "a delivery answered non-2xx is never retried",
             VendorQuirk::AggregatedReconciliation => {
@@ -77,6 +85,12 @@ impl VendorQuirk {
             }
             VendorQuirk::ReferenceNotEchoed => "reconciliation records carry reference: null",
             VendorQuirk::NoReconciliation => "GET /api/v1/reconciliation answers 404",
+            VendorQuirk::ReferenceFilterIgnored => {
+                "lookups by reference and reconciliation's reference filter return every order"
+            }
+            VendorQuirk::ForgetsKeys => {
+                "forgets-keys=AFTER: idempotency keys are forgotten after AFTER (default 2s) instead of 24 h; the retention probe (--retention-probe) finds it"
+            }
         }
     }
 
@@ -103,7 +117,12 @@ pub struct VendorQuirkArg {
     pub quirk: VendorQuirk,
     /// For `webhook-drop`: the fraction of orders whose webhooks are dropped.
     pub rate: Option<f64>,
+    /// For `forgets-keys`: how long a key is remembered.
+    pub after: Option<std::time::Duration>,
 }
+
+/// How long `forgets-keys` remembers a key by default.
+pub const DEFAULT_FORGET_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The article's figure: 99.9 % delivery.
 pub const DEFAULT_DROP_RATE: f64 = 0.001;
@@ -126,6 +145,14 @@ impl FromStr for VendorQuirkArg {
                     VendorQuirk::catalogue()
                 )
             })?;
+        let after = match (quirk, value) {
+            (VendorQuirk::ForgetsKeys, Some(v)) => Some(
+                humantime::parse_duration(v)
+                    .map_err(|e| format!("forgets-keys `{v}`: {e} (write e.g. 2s)"))?,
+            ),
+            (VendorQuirk::ForgetsKeys, None) => Some(DEFAULT_FORGET_AFTER),
+            _ => None,
+        };
         let rate = match (quirk, value) {
             (VendorQuirk::WebhookDrop, Some(v)) => {
                 let r: f64 = v
@@ -137,10 +164,11 @@ impl FromStr for VendorQuirkArg {
                 Some(r)
             }
             (VendorQuirk::WebhookDrop, None) => Some(DEFAULT_DROP_RATE),
+            (VendorQuirk::ForgetsKeys, _) => None,
             (_, Some(_)) => return Err(format!("quirk `{name}` takes no value")),
             (_, None) => None,
         };
-        Ok(VendorQuirkArg { quirk, rate })
+        Ok(VendorQuirkArg { quirk, rate, after })
     }
 }
 

@@ -4,8 +4,15 @@
 //!
 //! It keeps the raw bytes of each body: a signature is only meaningful over
 //! exactly what was sent (contract §B.2), so verification happens when a step
-//! asks, with the header name and secret that step names. Memory is bounded:
-//! the oldest deliveries are forgotten first.
+//! asks, with the scheme and secret that step names.
+//!
+//! It may be exposed through a tunnel, so it stores only what it can
+//! authenticate: a delivery to its URL's path token (the last segment of
+//! `{{ run.webhook_url }}`), or one signed with the run's webhook secret (any
+//! scheme, even over a re-serialised body, so the probes can still say what is
+//! wrong). Others get 401 and only a count. Memory is bounded: bodies by
+//! `max_body`, everything kept by `max_total` bytes and `capacity` deliveries,
+//! the oldest forgotten first.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -36,7 +43,16 @@ pub struct ReceiverOptions {
     pub capacity: usize,
     /// Largest body accepted; bigger deliveries get 413 and are not recorded.
     pub max_body: usize,
+    /// Bodies and headers kept, in bytes, all deliveries together (oldest forgotten first).
+    pub max_total: usize,
+    /// The path token that authenticates a delivery; random when `None`.
+    pub token: Option<String>,
 }
+
+/// The largest webhook body the receiver accepts (a Stripe event is a few KB).
+pub const MAX_BODY: usize = 256 * 1024;
+/// What the receiver keeps at most, all deliveries together.
+pub const MAX_TOTAL: usize = 8 * 1024 * 1024;
 
 impl Default for ReceiverOptions {
     fn default() -> Self {
@@ -45,19 +61,15 @@ impl Default for ReceiverOptions {
             public_url: None,
             refuse_first: 0,
             capacity: 10_000,
-            max_body: 256 * 1024,
+            max_body: MAX_BODY,
+            max_total: MAX_TOTAL,
+            token: None,
         }
     }
 }
 
 /// How a step wants signatures checked.
-#[derive(Debug, Clone)]
-pub struct Verify {
-    /// The signature header (any case).
-    pub header: String,
-    /// The shared secret.
-    pub secret: Vec<u8>,
-}
+pub use super::signature::Verifier as Verify;
 
 #[derive(Debug)]
 struct Delivery {
@@ -65,6 +77,10 @@ struct Delivery {
     method: String,
     path: String,
     received_at: String,
+    /// Unix milliseconds, launchgate's clock (for latency against `epoch_ms()`).
+    received_ms: i64,
+    /// Milliseconds since the previous attempt of the same event, if any.
+    since_previous_ms: Option<i64>,
     headers: Vec<(String, String)>,
     body: Bytes,
     event: String,
@@ -75,14 +91,39 @@ struct Delivery {
 #[derive(Debug, Default)]
 struct RecvState {
     deliveries: VecDeque<Delivery>,
-    attempts: HashMap<String, u32>,
+    /// Per event: attempts so far and when the last one arrived (Unix ms).
+    attempts: HashMap<String, (u32, i64)>,
     seq: u64,
+    /// Bytes the kept deliveries hold.
+    bytes: usize,
+    /// Deliveries refused for want of a token or a valid signature.
+    refused: u64,
+    /// Why the last one was refused.
+    last_refusal: Option<String>,
+}
+
+impl Delivery {
+    /// What keeping it costs, roughly: body, headers, path and bookkeeping.
+    fn size(&self) -> usize {
+        self.body.len()
+            + self.path.len()
+            + self.event.len()
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 48)
+                .sum::<usize>()
+            + 256
+    }
 }
 
 struct RecvShared {
     state: Mutex<RecvState>,
     changed: tokio::sync::watch::Sender<u64>,
     opts: ReceiverOptions,
+    token: String,
+    /// Checks signatures with the run's webhook secret, once the target is known.
+    authenticator: Mutex<Option<Verify>>,
 }
 
 /// A running receiver.
@@ -103,15 +144,26 @@ impl Receiver {
         let local = listener
             .local_addr()
             .map_err(|e| format!("cannot read the receiver's address: {e}"))?;
+        let token = match &opts.token {
+            Some(t) if is_token(t) => t.clone(),
+            Some(_) => {
+                return Err(
+                    "the webhook token must be 16 to 128 letters, digits, `-` or `_`".into(),
+                )
+            }
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
         let url = match &opts.public_url {
-            Some(u) => u.trim_end_matches('/').to_string(),
-            None => format!("http://{local}/webhooks"),
+            Some(u) => format!("{}/{token}", u.trim_end_matches('/')),
+            None => format!("http://{local}/webhooks/{token}"),
         };
         let (changed, _) = tokio::sync::watch::channel(0);
         let shared = Arc::new(RecvShared {
             state: Mutex::new(RecvState::default()),
             changed,
             opts: opts.clone(),
+            token,
+            authenticator: Mutex::new(None),
         });
         let max_body = opts.max_body;
         let app = Router::new()
@@ -135,9 +187,20 @@ impl Receiver {
         })
     }
 
-    /// The URL vendors deliver to (`{{ run.webhook_url }}`).
+    /// The URL vendors deliver to (`{{ run.webhook_url }}`), its path token included.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The path token (a secret: whoever knows it can have a delivery stored).
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// Lets deliveries signed with the run's webhook secret be stored whatever
+    /// their path (a URL registered with the vendor without the token).
+    pub fn authenticate_with(&self, verifier: Verify) {
+        *self.shared.authenticator.lock() = Some(verifier);
     }
 
     /// The listening address.
@@ -171,6 +234,10 @@ impl Receiver {
             "url": self.url,
             "count": deliveries.len(),
             "events": events.len(),
+            "received": st.seq,
+            "stored_bytes": st.bytes,
+            "refused_unauthenticated": st.refused,
+            "last_refusal": st.last_refusal,
             "refuse_first": self.shared.opts.refuse_first,
             "deliveries": deliveries,
         })
@@ -195,13 +262,6 @@ impl Drop for Receiver {
     }
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// One delivery as the pseudo-body shows it.
 fn describe(d: &Delivery, verify: Option<&Verify>) -> Value {
     let parsed: Option<Value> = serde_json::from_slice(&d.body).ok();
@@ -217,27 +277,15 @@ fn describe(d: &Delivery, verify: Option<&Verify>) -> Value {
     for (n, v) in &d.headers {
         headers.insert(n.clone(), Value::String(v.clone()));
     }
-    let (present, valid, reserialized) = match verify {
-        None => (Value::Null, Value::Null, Value::Null),
-        Some(v) => match header(&d.headers, &v.header) {
-            None => (false.into(), false.into(), false.into()),
-            Some(sig) => {
-                let raw_ok = signature::verify(&v.secret, &d.body, sig);
-                // What a receiver that re-serialises the parsed body (JSON.stringify)
-                // would compute: shows a vendor that signs something else than it sends.
-                let re_ok = parsed
-                    .as_ref()
-                    .and_then(|b| serde_json::to_vec(b).ok())
-                    .is_some_and(|bytes| signature::verify(&v.secret, &bytes, sig));
-                (true.into(), raw_ok.into(), re_ok.into())
-            }
-        },
-    };
+    let sig = verify.map(|v| v.check(&d.headers, &d.body, d.received_ms / 1000));
+    let field_of = |f: &dyn Fn(&signature::Verdict) -> Value| sig.as_ref().map_or(Value::Null, f);
     json!({
         "seq": d.seq,
         "method": d.method,
         "path": d.path,
         "received_at": d.received_at,
+        "received_ms": d.received_ms,
+        "since_previous_ms": d.since_previous_ms,
         "id": field("id"),
         "type": field("type"),
         "event": d.event,
@@ -245,11 +293,48 @@ fn describe(d: &Delivery, verify: Option<&Verify>) -> Value {
         "answered": d.answered,
         "accepted": (200..300).contains(&d.answered),
         "headers": headers,
-        "signature_present": present,
-        "signature_valid": valid,
-        "signature_valid_reserialized": reserialized,
+        "signature_present": field_of(&|v| v.present.into()),
+        "signature_valid": field_of(&|v| v.valid.into()),
+        // A vendor that signs something else than it sends: only a receiver that
+        // re-serialises the parsed body (JSON.stringify) would accept it.
+        "signature_valid_reserialized": field_of(&|v| (v.valid || v.reserialized).into()),
+        "signature_scheme": field_of(&|v| v.scheme.map_or(Value::Null, |s| s.id().into())),
+        "signature_recognised": field_of(&|v| v.how.clone().into()),
+        "signature_timestamped": field_of(&|v| v.timestamped.into()),
+        "signature_problem": field_of(&|v| v.problem.clone().map_or(Value::Null, Value::from)),
         "body": parsed.unwrap_or_else(text_body),
     })
+}
+
+fn is_token(t: &str) -> bool {
+    (16..=128).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Why a delivery may not be stored, or `None` when it may: it came to the
+/// token's path, or it is signed with the run's webhook secret.
+fn refusal(
+    shared: &RecvShared,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Option<String> {
+    if path.rsplit('/').next() == Some(shared.token.as_str()) {
+        return None;
+    }
+    let auth = shared.authenticator.lock();
+    let Some(v) = auth.as_ref() else {
+        return Some("not sent to the receiver's URL (its path token is missing) and no webhook secret is known to check a signature".into());
+    };
+    let verdict = v.check(headers, body, chrono::Utc::now().timestamp());
+    if verdict.authentic {
+        return None;
+    }
+    Some(format!(
+        "not sent to the receiver's URL (its path token is missing) and not signed with the webhook secret: {}",
+        verdict.problem.unwrap_or_default()
+    ))
 }
 
 /// The event a delivery belongs to: the body's `id`, else a hash of the body, so
@@ -281,6 +366,19 @@ async fn deliver(
             )
         })
         .collect();
+    if let Some(why) = refusal(&shared, uri.path(), &headers, &body) {
+        {
+            let mut st = shared.state.lock();
+            st.refused = st.refused.saturating_add(1);
+            st.last_refusal = Some(why);
+        }
+        shared.changed.send_modify(|_| {});
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"status": "refused: deliver to launchgate's webhook URL, or sign with the shared secret"})),
+        )
+            .into_response();
+    }
     let event = event_key(&body);
     let answered;
     let seq;
@@ -291,10 +389,14 @@ async fn deliver(
         if st.attempts.len() >= shared.opts.capacity.saturating_mul(2).max(1) {
             st.attempts.clear();
         }
-        let attempt = {
-            let a = st.attempts.entry(event.clone()).or_insert(0);
-            *a = a.saturating_add(1);
-            *a
+        let now = chrono::Utc::now();
+        let received_ms = now.timestamp_millis();
+        let (attempt, since_previous_ms) = {
+            let a = st.attempts.entry(event.clone()).or_insert((0, received_ms));
+            let since = (a.0 > 0).then(|| received_ms.saturating_sub(a.1));
+            a.0 = a.0.saturating_add(1);
+            a.1 = received_ms;
+            (a.0, since)
         };
         answered = if attempt <= shared.opts.refuse_first {
             503
@@ -307,16 +409,23 @@ async fn deliver(
             seq,
             method: method.to_string(),
             path: uri.path().to_string(),
-            received_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            received_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            received_ms,
+            since_previous_ms,
             headers,
             body,
             event,
             attempt,
             answered,
         };
+        st.bytes = st.bytes.saturating_add(d.size());
         st.deliveries.push_back(d);
-        while st.deliveries.len() > shared.opts.capacity.max(1) {
-            st.deliveries.pop_front();
+        while st.deliveries.len() > shared.opts.capacity.max(1)
+            || (st.bytes > shared.opts.max_total && st.deliveries.len() > 1)
+        {
+            if let Some(old) = st.deliveries.pop_front() {
+                st.bytes = st.bytes.saturating_sub(old.size());
+            }
         }
     }
     shared.changed.send_replace(seq);

@@ -1,16 +1,60 @@
 //! The vendor scorecard: the article's three questions (contract §B.4), each
 //! answered **yes**, **no** or **could not tell** from the cases tagged
-//! `vendor: [QUESTION]`, with the evidence and the request that showed it.
+//! `vendor: [QUESTION]`, with the evidence, the request that showed it, and
+//! findings (what the probes measured: where the key goes, the retention window,
+//! the signature scheme, replay protection, webhook latency, the retry schedule).
 //!
-//! Like the Final Launch Checklist, it only reads a finished [`RunReport`]:
-//! a failed tagged case answers "no" (the sandbox showed the gap), every tagged
-//! case passing answers "yes", and anything else (skipped, inconclusive,
-//! errored, nothing tagged) is "could not tell", never a "yes".
+//! Like the Final Launch Checklist, it only reads a finished [`RunReport`], and
+//! findings only from the values probes `record:` in their step reports:
+//! - **no** only when a probe of that question failed on its own terms;
+//! - **could not tell** when a required probe did not run to a verdict: skipped,
+//!   inconclusive, or errored (a failed `setup:` step, such as an order that
+//!   could not be created, errors its case instead of failing it);
+//! - **yes** when every required probe passed. A probe tagged `optional` (the
+//!   retention probe, run only when asked) answers no when it fails, but its skip
+//!   leaves the answer alone and shows as a finding.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::report::html::ExtraTable;
 use crate::report::{CaseReport, FailureReport, Outcome, RunReport, SuiteReport};
+
+/// The tag that marks a probe as optional: `vendor: [idempotency, optional]`.
+pub const OPTIONAL_TAG: &str = "optional";
+
+/// The names probes `record:` and the scorecard reads as findings.
+pub mod records {
+    /// Where the idempotency key is sent (`header Idempotency-Key`, `body field idempotency_key`).
+    pub const KEY_LOCATION: &str = "key_location";
+    /// The HTTP status of an order sent without a key.
+    pub const KEYLESS_STATUS: &str = "keyless_status";
+    /// Seconds after which a replay still found the key.
+    pub const RETENTION_VERIFIED_S: &str = "retention_verified_s";
+    /// Seconds at which the next replay was due (when the case failed there: the key was gone).
+    pub const RETENTION_NEXT_S: &str = "retention_next_s";
+    /// The signature scheme that verified (`hex`, `base64`, `standard-webhooks`, `stripe`).
+    pub const SIGNATURE_SCHEME: &str = "signature_scheme";
+    /// How the scheme was chosen (named in the target file, or recognised from which headers).
+    pub const SIGNATURE_RECOGNISED: &str = "signature_recognised";
+    /// Whether the signature covers a timestamp.
+    pub const REPLAY_PROTECTION: &str = "replay_protection";
+    /// Unix milliseconds when the latency probe's orders were placed.
+    pub const LATENCY_FROM_MS: &str = "latency_from_ms";
+    /// Unix milliseconds of each of those orders' first delivery.
+    pub const LATENCY_ARRIVALS_MS: &str = "latency_arrivals_ms";
+    /// Milliseconds between successive attempts of a refused event.
+    pub const RETRY_INTERVALS_MS: &str = "retry_intervals_ms";
+    /// How reconciliation pages (`cursor` or `page`).
+    pub const PAGINATION: &str = "pagination";
+    /// The lookup by reference the probes used.
+    pub const LOOKUP: &str = "lookup";
+}
+
+/// True for a valid `vendor:` tag: a question id or [`OPTIONAL_TAG`].
+pub fn is_tag(tag: &str) -> bool {
+    tag == OPTIONAL_TAG || Question::from_id(tag).is_some()
+}
 
 /// One of the three questions a vendor must answer before signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,11 +106,11 @@ impl Question {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
-    /// Every probe for the question ran and passed.
+    /// Every required probe for the question ran and passed.
     Yes,
-    /// A probe showed the vendor does not do it.
+    /// A probe of this question failed on its own terms.
     No,
-    /// Probes were skipped, inconclusive or errored, or none was run.
+    /// A required probe was skipped, inconclusive or errored (its setup failed), or none ran.
     CouldNotTell,
 }
 
@@ -88,10 +132,22 @@ pub struct Evidence {
     pub case: String,
     /// How it ended.
     pub outcome: Outcome,
+    /// An optional probe: its skip does not make the answer "could not tell".
+    #[serde(default)]
+    pub optional: bool,
     /// Why: the failure message, the skip reason, or the case name when it passed.
     pub summary: String,
     /// The request that showed it (the failing step's, else the case's last).
     pub request: String,
+}
+
+/// Something a probe measured, shown beside the answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    /// What (`Retention window`, `Signature scheme`, ...).
+    pub name: String,
+    /// The measurement, in words.
+    pub value: String,
 }
 
 /// One answered question.
@@ -105,6 +161,9 @@ pub struct Row {
     pub answer: Answer,
     /// One sentence: why this answer.
     pub why: String,
+    /// What the probes measured.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
     /// Every probe tagged with the question.
     pub evidence: Vec<Evidence>,
 }
@@ -145,6 +204,7 @@ fn evidence(c: &CaseReport) -> Evidence {
     Evidence {
         case: c.id.clone(),
         outcome: c.outcome,
+        optional: c.vendor.iter().any(|t| t == OPTIONAL_TAG),
         summary,
         request,
     }
@@ -153,6 +213,61 @@ fn evidence(c: &CaseReport) -> Evidence {
 /// True when some case of the run carries a `vendor:` tag.
 pub fn applies(report: &RunReport) -> bool {
     report.cases().any(|c| !c.vendor.is_empty())
+}
+
+/// The answer and its one-line reason, from the probes of one question.
+fn answer(evidence: &[Evidence], cases: &[&CaseReport]) -> (Answer, String) {
+    let name = |i: usize| cases.get(i).map_or("", |c| c.name.as_str());
+    let failed: Vec<usize> = (0..evidence.len())
+        .filter(|&i| evidence[i].outcome == Outcome::Failed)
+        .collect();
+    if let Some(&i) = failed.first() {
+        let more = match failed.len() {
+            1 => String::new(),
+            n => format!(" (and {} more failed probes)", n - 1),
+        };
+        return (
+            Answer::No,
+            format!("`{}`: {}{more}", name(i), evidence[i].summary),
+        );
+    }
+    let required: Vec<usize> = (0..evidence.len())
+        .filter(|&i| !evidence[i].optional)
+        .collect();
+    if required.is_empty() {
+        return (
+            Answer::CouldNotTell,
+            "no probe for this question was selected".to_string(),
+        );
+    }
+    let unsettled: Vec<usize> = required
+        .iter()
+        .copied()
+        .filter(|&i| evidence[i].outcome != Outcome::Passed)
+        .collect();
+    if let Some(&i) = unsettled.first() {
+        let what = match evidence[i].outcome {
+            Outcome::Errored => "did not run to a verdict",
+            Outcome::Inconclusive => "was inconclusive",
+            _ => "was skipped",
+        };
+        let more = match unsettled.len() {
+            1 => String::new(),
+            n => format!(
+                " ({} of {} required probes did not run to a verdict)",
+                n,
+                required.len()
+            ),
+        };
+        return (
+            Answer::CouldNotTell,
+            format!("`{}` {what}: {}{more}", name(i), evidence[i].summary),
+        );
+    }
+    (
+        Answer::Yes,
+        format!("all {} required probes passed", required.len()),
+    )
 }
 
 /// Answers the three questions from a run.
@@ -165,35 +280,13 @@ pub fn evaluate(report: &RunReport) -> Scorecard {
                 .filter(|c| c.vendor.iter().any(|t| t == q.id()))
                 .collect();
             let evidence: Vec<Evidence> = cases.iter().map(|c| evidence(c)).collect();
-            let failed = cases.iter().filter(|c| c.outcome == Outcome::Failed).count();
-            let passed = cases.iter().filter(|c| c.outcome == Outcome::Passed).count();
-            let (answer, why) = if failed > 0 {
-                (
-                    Answer::No,
-                    format!("{failed} of {} probes showed the gap", cases.len()),
-                )
-            } else if cases.is_empty() {
-                (
-                    Answer::CouldNotTell,
-                    "no probe for this question was selected".to_string(),
-                )
-            } else if passed == cases.len() {
-                (Answer::Yes, format!("all {passed} probes passed"))
-            } else {
-                (
-                    Answer::CouldNotTell,
-                    format!(
-                        "{} of {} probes did not run to a verdict (skipped, inconclusive or errored)",
-                        cases.len() - passed,
-                        cases.len()
-                    ),
-                )
-            };
+            let (answer, why) = answer(&evidence, &cases);
             Row {
                 question: q,
                 title: q.title().to_string(),
                 answer,
                 why,
+                findings: super::findings::of(q, &cases),
                 evidence,
             }
         })
@@ -206,15 +299,32 @@ pub fn evaluate(report: &RunReport) -> Scorecard {
     }
 }
 
+/// The value a case's steps recorded under `name` (the last one wins).
+pub fn recorded<'a>(c: &'a CaseReport, name: &str) -> Option<&'a Value> {
+    c.steps.iter().rev().find_map(|s| s.records.get(name))
+}
+
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The scorecard as Markdown (a pull-request comment or a CI job summary).
+/// The three answers, one line each with its reason: how every rendering leads.
+pub fn lead_lines(s: &Scorecard) -> Vec<String> {
+    s.rows
+        .iter()
+        .map(|r| format!("{} **{}**: {}", r.title, r.answer.label(), r.why))
+        .collect()
+}
+
+/// The scorecard as Markdown (a pull-request comment or a CI job summary): the
+/// three answers first, then what the probes measured, then the evidence.
 pub fn render_markdown(s: &Scorecard) -> String {
     let mut out = String::from("# Vendor scorecard\n\n");
+    for l in lead_lines(s) {
+        out.push_str(&format!("- {}\n", cell(&l)));
+    }
     out.push_str(&format!(
-        "Target: {}. Run started {}.\n",
+        "\nTarget: {}. Run started {}.\n",
         cell(&s.target),
         s.started_at
     ));
@@ -227,6 +337,11 @@ pub fn render_markdown(s: &Scorecard) -> String {
             .evidence
             .iter()
             .find(|e| e.outcome == Outcome::Failed)
+            .or_else(|| {
+                r.evidence
+                    .iter()
+                    .find(|e| e.outcome != Outcome::Passed && !e.optional)
+            })
             .or_else(|| r.evidence.first())
             .map(|e| format!("`{}`", cell(&e.request)))
             .unwrap_or_default();
@@ -240,13 +355,20 @@ pub fn render_markdown(s: &Scorecard) -> String {
     }
     for r in &s.rows {
         out.push_str(&format!("\n## {} **{}**\n\n", r.title, r.answer.label()));
+        for f in &r.findings {
+            out.push_str(&format!("- {}: {}\n", f.name, cell(&f.value)));
+        }
+        if !r.findings.is_empty() {
+            out.push('\n');
+        }
         if r.evidence.is_empty() {
             out.push_str("- no probe ran\n");
         }
         for e in &r.evidence {
             out.push_str(&format!(
-                "- {} `{}`: {}\n",
+                "- {}{} `{}`: {}\n",
                 e.outcome.as_str(),
+                if e.optional { " (optional)" } else { "" },
                 e.case,
                 cell(&e.summary)
             ));
@@ -336,6 +458,7 @@ pub fn as_table(s: &Scorecard) -> ExtraTable {
             "Question".into(),
             "Answer".into(),
             "Why".into(),
+            "Findings".into(),
             "Evidence".into(),
         ],
         rows: s
@@ -346,6 +469,11 @@ pub fn as_table(s: &Scorecard) -> ExtraTable {
                     r.title.clone(),
                     r.answer.label().into(),
                     r.why.clone(),
+                    r.findings
+                        .iter()
+                        .map(|f| format!("{}: {}", f.name, f.value))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
                     r.evidence
                         .iter()
                         .map(|e| {
@@ -391,6 +519,7 @@ mod tests {
             started_at: "2024-01-01T00:00:00Z".into(),
             duration_ms: 1,
             steps: vec![StepReport {
+                records: Default::default(),
                 name: "s".into(),
                 request: "GET http://h/api/v1/reconciliation".into(),
                 status: Some(200),

@@ -59,6 +59,10 @@ pub struct MockArgs {
     /// With --api giftcard: a vendor quirk, e.g. `no-idempotency` or `webhook-drop=0.001` (repeatable).
     #[arg(long = "vendor-quirk", value_name = "NAME[=RATE]", long_help = vendor_quirk_help())]
     pub vendor_quirks: Vec<crate::giftcard::VendorQuirkArg>,
+    /// With --api giftcard: the dialect the vendor mock speaks: `part-b` (default),
+    /// `stripe-like` or `standard-webhooks` (ready target files in docs/vendors/).
+    #[arg(long, value_enum, default_value_t = crate::giftcard::VendorDialect::PartB)]
+    pub dialect: crate::giftcard::VendorDialect,
     /// With --api giftcard: deliver webhooks to this URL (repeatable; clients may also
     /// `POST /api/v1/webhooks {"url": ...}`).
     #[arg(long = "webhook-url", value_name = "URL")]
@@ -150,6 +154,7 @@ impl MockArgs {
     /// The vendor mock's options these flags describe (`--api giftcard`).
     pub fn vendor_options(&self) -> crate::giftcard::VendorOptions {
         crate::giftcard::VendorOptions {
+            dialect: self.dialect,
             quirks: self.vendor_quirks.clone(),
             seed: self.seed,
             webhook_urls: self.webhook_urls.clone(),
@@ -186,7 +191,7 @@ async fn serve_vendor(args: MockArgs, addr: SocketAddr) -> Result<(), MockError>
     for u in &args.webhook_urls {
         println!("webhooks to:   {u}");
     }
-    print!("{}", crate::giftcard::mock::fixture_summary());
+    print!("{}", crate::giftcard::mock::fixture_summary(args.dialect));
     println!("press Ctrl-C to stop");
     let stopped = tokio::signal::ctrl_c().await;
     server.shutdown().await;

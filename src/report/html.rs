@@ -918,10 +918,12 @@ pub fn render(report: &RunReport, checklist: Option<&ChecklistReport>, extras: &
             body {
                 main {
                     (header(report, checklist))
+                    // A vendor evaluation leads with its three answers.
+                    @if let (None, Some(t)) = (checklist, &extras.vendor_scorecard) { (extra_section("scorecard", "Vendor scorecard", t)) }
                     (attention_section(&ctx))
                     @if let Some(list) = checklist { (checklist_section(&ctx, list)) }
                     @if let Some(t) = &extras.referee_verdicts { (extra_section("referee", "Client referee verdicts", t)) }
-                    @if let Some(t) = &extras.vendor_scorecard { (extra_section("scorecard", "Vendor scorecard", t)) }
+                    @if let (Some(_), Some(t)) = (checklist, &extras.vendor_scorecard) { (extra_section("scorecard", "Vendor scorecard", t)) }
                     (timeline_section(&ctx))
                     (latency_section(&ctx))
                     (cases_section(&ctx))

@@ -75,6 +75,10 @@ pub struct StepReport {
     pub notes: Vec<String>,
     /// How the step ended.
     pub outcome: Outcome,
+    /// Values the step's `record:` asked to keep, as data (the vendor scorecard's
+    /// findings read them); only for a step that passed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub records: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Why a case failed or errored.

@@ -411,18 +411,19 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
             cx.err(c.name.referenced, "a case needs at least one step");
         }
         for tag in &c.vendor {
-            if crate::giftcard::scorecard::Question::from_id(&tag.value).is_none() {
+            if !crate::giftcard::scorecard::is_tag(&tag.value) {
                 let d = cx.err(
                     tag.referenced,
                     format!("unknown vendor scorecard question `{}`", tag.value),
                 );
                 d.help = Some(format!(
-                    "known questions: {}",
+                    "known questions: {}; `{}` marks an optional probe",
                     crate::giftcard::scorecard::Question::ALL
                         .iter()
                         .map(|q| q.id())
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    crate::giftcard::scorecard::OPTIONAL_TAG
                 ));
             }
         }
@@ -492,6 +493,14 @@ fn validate_receive(cx: &mut Ctx, s: &StepSpec, recv: &Spanned<ReceiveSpec>) {
     if let Some(sig) = &r.signature {
         cx.template(recv.referenced, &sig.header);
         cx.template(recv.referenced, &sig.secret);
+        for t in sig.scheme.iter().chain(&sig.tolerance) {
+            cx.template(recv.referenced, t);
+        }
+        if let Some(scheme) = sig.scheme.as_deref().filter(|s| !s.contains("{{")) {
+            if let Err(e) = scheme.parse::<crate::giftcard::signature::SchemeChoice>() {
+                cx.err(recv.referenced, e);
+            }
+        }
         // The secret is a key like any other: never written in a scenario file.
         let from_keys = Template::parse(&sig.secret).is_ok_and(|t| {
             !t.is_literal()
@@ -640,6 +649,9 @@ fn validate_common(cx: &mut Ctx, s: &StepSpec) {
     }
     cx.expect(&s.expect);
     cx.expect(&s.warn);
+    for v in s.record.values() {
+        cx.template_value(v.referenced, &v.value);
+    }
     for (name, c) in &s.capture {
         let set = usize::from(c.value.json.is_some())
             + usize::from(c.value.header.is_some())

@@ -150,6 +150,15 @@ pub struct StepSpec {
     pub capture: IndexMap<String, Spanned<CaptureSpec>>,
     /// Compare the normalized response with `snapshots/<suite>/<name>.json`.
     pub snapshot: Option<Spanned<String>>,
+    /// A step that only prepares the case (creating the order a probe then
+    /// examines): when it fails, the case errors ("could not tell") instead of
+    /// failing, because the thing the case checks was never reached.
+    #[serde(default)]
+    pub setup: bool,
+    /// Values (templates, e.g. `"{{ vars.latency }}"`) recorded in the step's report
+    /// once the step passed, for reporters to read as data (the vendor scorecard's findings).
+    #[serde(default)]
+    pub record: IndexMap<String, Spanned<Value>>,
 }
 
 /// Waiting for webhook deliveries at launchgate's receiver (`{{ run.webhook_url }}`).
@@ -165,14 +174,21 @@ pub struct ReceiveSpec {
     pub signature: Option<SignatureSpec>,
 }
 
-/// A webhook signature scheme: hex HMAC-SHA256 of the raw body in a header.
+/// How deliveries are signed: the scheme (or `auto`), the header of the plain
+/// HMAC schemes, the shared secret and the timestamp tolerance.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureSpec {
-    /// The header carrying the signature (templates allowed), e.g. `X-Signature-256`.
+    /// The header carrying a plain HMAC signature (templates allowed), e.g.
+    /// `X-Signature-256`; Standard Webhooks and Stripe use their own headers.
     pub header: String,
     /// The shared secret, always a key: `{{ keys.webhook_secret }}`.
     pub secret: String,
+    /// `auto` (default: recognise the scheme from the headers), `hex`, `base64`,
+    /// `standard-webhooks` or `stripe`; templates allowed.
+    pub scheme: Option<String>,
+    /// How far a signed timestamp may be from launchgate's clock (default `5m`); templates allowed.
+    pub tolerance: Option<String>,
 }
 
 /// An HTTP request.

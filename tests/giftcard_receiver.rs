@@ -1,0 +1,202 @@
+//! launchgate's webhook receiver and webhook tools against hostile input, with
+//! the real binary over loopback: the receiver stores only authenticated
+//! deliveries (its URL's path token, or the webhook secret's signature), bounds
+//! each body and everything it keeps; `webhook send` blames a bad header on the
+//! caller; `webhook sign` refuses an endless input.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::bin;
+use serde_json::Value;
+
+const TOKEN: &str = "tok-0123456789abcdef";
+const SECRET: &str = "whsec_receiver-test-secret";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 POST on a fresh connection; the status code.
+fn post(port: u16, path: &str, headers: &[(&str, String)], body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    // A refused large body may be cut off mid-write: the answer still comes.
+    let _ = s.write_all(body);
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn event(id: usize, pad: usize) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"id": format!("evt_{id}"), "pad": "x".repeat(pad)}))
+        .unwrap()
+}
+
+#[test]
+fn the_receiver_stores_only_authenticated_deliveries_within_its_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let posts = 200;
+    std::fs::write(
+        dir.path().join("target.yaml"),
+        "name: t\nbase_url: http://127.0.0.1:9\nkeys:\n  webhook_secret: WH_SECRET\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("wait.yaml"),
+        format!(
+            r#"cases:
+  - name: wait for the posts
+    steps:
+      - receive:
+          within: 60s
+          until:
+            json:
+              $.received: {{ge: {n}}}
+        capture:
+          count: {{json: $.count}}
+          received: {{json: $.received}}
+          bytes: {{json: $.stored_bytes}}
+          refused: {{json: $.refused_unauthenticated}}
+          why: {{json: $.last_refusal}}
+          url: {{json: $.url}}
+        record:
+          count: "{{{{ vars.count }}}}"
+          received: "{{{{ vars.received }}}}"
+          bytes: "{{{{ vars.bytes }}}}"
+          refused: "{{{{ vars.refused }}}}"
+          why: "{{{{ vars.why }}}}"
+          url: "{{{{ vars.url }}}}"
+"#,
+            n = posts + 2
+        ),
+    )
+    .unwrap();
+    let mut child = spawn(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
+            .current_dir(dir.path())
+            .env("WH_SECRET", SECRET)
+            .args(["run", "wait.yaml", "--target", "target.yaml", "-q"])
+            .args(["--webhook-listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--webhook-token",
+                TOKEN,
+                "--junit",
+                "j.xml",
+                "--json",
+                "r.json",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    let t0 = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the receiver never listened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Neither the token nor a signature: refused, not stored.
+    assert_eq!(post(port, "/webhooks", &[], &event(0, 10)), 401);
+    // Signed with the webhook secret, at any path: stored.
+    let signed = event(1, 10);
+    let sig = launchgate::giftcard::signature::sign(SECRET.as_bytes(), &signed);
+    assert_eq!(
+        post(port, "/hooks", &[("X-Signature-256", sig)], &signed),
+        200
+    );
+    // The URL's token, unsigned: stored.
+    let path = format!("/webhooks/{TOKEN}");
+    assert_eq!(post(port, &path, &[], &event(2, 10)), 200);
+    // Over the body bound: refused.
+    assert_eq!(post(port, &path, &[], &event(3, 300 * 1024)), 413);
+    // 200 bodies of 200 KB (40 MB): the oldest are forgotten to stay within 8 MiB.
+    for i in 0..posts {
+        assert_eq!(post(port, &path, &[], &event(10 + i, 200 * 1024)), 200);
+    }
+    let status = child.wait().unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert!(status.success(), "{report}");
+    let rec = &report["suites"][0]["cases"][0]["steps"][0]["records"];
+    let num = |k: &str| rec[k].as_u64().unwrap_or(0);
+    assert_eq!(num("received"), posts as u64 + 2, "{rec}");
+    assert_eq!(num("refused"), 1, "{rec}");
+    assert!(num("bytes") <= 8 * 1024 * 1024, "{rec}");
+    assert!(num("count") < posts as u64, "oldest forgotten: {rec}");
+    assert!(
+        rec["why"]
+            .as_str()
+            .unwrap()
+            .contains("path token is missing"),
+        "{rec}"
+    );
+    // The token is a secret: never in a report.
+    assert!(!report.to_string().contains(TOKEN), "{report}");
+}
+
+/// The binary as a background process (the env-cleaned helper only runs to completion).
+fn spawn(cmd: &mut std::process::Command) -> std::process::Child {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LAUNCHGATE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.spawn().unwrap()
+}
+
+#[test]
+fn webhook_send_blames_an_invalid_header_on_the_caller() {
+    let o = bin()
+        .env("WH", "s3cret")
+        .args([
+            "webhook",
+            "send",
+            "http://127.0.0.1:9/hooks",
+            "--secret-env",
+            "WH",
+        ])
+        .args(["--signature-header", "X Bad:Header"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a valid HTTP header name"), "{err}");
+    assert!(!err.contains("never answered"), "{err}");
+}
+
+#[test]
+fn webhook_sign_refuses_an_endless_input() {
+    let o = bin()
+        .env("WH", "s3cret")
+        .args(["webhook", "sign", "--secret-env", "WH", "/dev/zero"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+}
