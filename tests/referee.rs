@@ -63,7 +63,7 @@ fn naive_client_fails_every_verdict_it_exercises() {
         "{v:?}\n{out}"
     );
     // Evidence cites journal entries, never keys.
-    assert!(out.contains("replayed blindly"), "{out}");
+    assert!(out.contains("sent again without looking the order up"), "{out}");
     assert!(!out.contains("rl_agent_r") && !report.to_string().contains("rl_agent_r"));
     let junit = std::fs::read_to_string(dir.path().join("referee-junit.xml")).unwrap();
     let doc = roxmltree::Document::parse(&junit).unwrap();

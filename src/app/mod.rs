@@ -26,7 +26,7 @@ include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 mod referee;
 mod tools;
 
-pub use referee::{referee, referee_as_run, RefereeConfig};
+pub use referee::{referee, referee_junit, RefereeConfig};
 pub use tools::{junit_merge, webhook_send, webhook_sign};
 
 /// launchgate's exit statuses (documented in README).
