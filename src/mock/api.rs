@@ -55,14 +55,37 @@ pub(crate) struct Provoked {
     authed: AtomicU64,
     writes: AtomicU64,
     commits: AtomicU64,
+    /// The GET answered with a burst of 500s (key, path, query) and how many are left;
+    /// `None` before the burst started.
+    burst: Mutex<Option<(String, u32)>>,
+}
+
+impl Provoked {
+    /// Whether this GET is (still) part of the 500 burst; starts it on the first eligible GET.
+    fn burst_500(&self, request: String, eligible: bool) -> bool {
+        let mut burst = self.burst.lock();
+        match burst.as_mut() {
+            Some((r, left)) if *r == request && *left > 0 => {
+                *left -= 1;
+                true
+            }
+            Some(_) => false,
+            None if eligible => {
+                *burst = Some((request, PROVOKED_500_BURST - 1));
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Authenticated requests (counted from 0) answered 429 under `provoke`, whatever the
 /// window says: early, so a slow client meets one too.
 const PROVOKED_429: [u64; 2] = [2, 29];
-/// Authenticated requests answered 500 under `provoke`: three in a row, so a client that
-/// retries shows its second and third delay, not only its first.
-const PROVOKED_500: [u64; 3] = [5, 6, 7];
+/// Under `provoke`, the first GET after the early 429 is answered 500 this many times in a
+/// row (the same key, path and query), so a client that retries shows its second and third
+/// delay, not only its first.
+const PROVOKED_500_BURST: u32 = 3;
 
 /// The definitive error injected into the n-th write (counted from 0) under `provoke`: one
 /// per `retry_strategy`, early in the run. Nothing is written.
@@ -709,7 +732,10 @@ impl Shared {
         let mut provoked_500 = false;
         if cfg.provoke && rate.retry_after.is_none() {
             let n = self.provoked.authed.fetch_add(1, Ordering::Relaxed);
-            provoked_500 = PROVOKED_500.contains(&n);
+            if *method == Method::GET {
+                let request = format!("{ki} {path}?{}", query.unwrap_or(""));
+                provoked_500 = self.provoked.burst_500(request, n > PROVOKED_429[0]);
+            }
             if PROVOKED_429.contains(&n) {
                 rate = RateInfo {
                     remaining: 0,
