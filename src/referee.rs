@@ -1348,8 +1348,8 @@ impl Referee {
             String::new()
         };
         let missing = match (self.backoff_errors > 0, !self.definitive_met.is_empty()) {
-            (false, false) => "the client met neither a `backoff` error nor a definitive one (--fail-rate provokes 500s; the referee's mock refuses the 2nd, 4th, 6th and 8th purchase or redemption with one error per retry_strategy)".to_string(),
-            (true, false) => format!("its retries of `backoff` errors were fine ({} sequence{} retried), but it met no `no_retry`, `fix_request` or `contact_support` error, so resending those was not judged (the referee's mock refuses the 2nd, 4th, 6th and 8th purchase or redemption with one)", self.backoff_retried_sequences, plural(self.backoff_retried_sequences)),
+            (false, false) => "the client met neither a `backoff` error nor a definitive one (--fail-rate provokes 500s; the referee's mock refuses the 3rd, 5th, 7th and 9th purchase or redemption with one error per retry_strategy)".to_string(),
+            (true, false) => format!("its retries of `backoff` errors were fine ({} sequence{} retried), but it met no `no_retry`, `fix_request` or `contact_support` error, so resending those was not judged (the referee's mock refuses the 3rd, 5th, 7th and 9th purchase or redemption with one)", self.backoff_retried_sequences, plural(self.backoff_retried_sequences)),
             _ => format!("it met {definitive} and never resent them, but met no `backoff` error, so backoff was not judged (--fail-rate provokes 500s)"),
         };
         (pass, fail, missing)

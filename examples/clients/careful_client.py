@@ -5,7 +5,7 @@ Verdicts it must get from `launchgate referee`: pass on every one (rate-limit
 handling, retry logic, reconciliation, notes, pagination, key type), at any
 EXAMPLE_ORDERS and seed, because:
 - it branches on retry_strategy: backs off exponentially (0.25 s doubling,
-  at most 6 attempts) on `backoff`, honours Retry-After on 429, and surfaces
+  at most 8 attempts) on `backoff`, honours Retry-After on 429, and surfaces
   no_retry / fix_request / contact_support errors without resending;
 - every purchase carries one external order id in `note`, kept across its
   attempts; after an ambiguous failure (dropped connection, timeout) it looks
@@ -35,7 +35,7 @@ MEMBER_KEY = os.environ["LAUNCHGATE_MEMBER_KEY"]
 CARD_ID = os.environ["LAUNCHGATE_CARD_ID"]
 MEMBER = os.environ["LAUNCHGATE_MEMBER_IDENTIFIER"]
 ORDERS = int(os.environ.get("EXAMPLE_ORDERS", "8"))
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 8
 
 
 class ApiError(Exception):
@@ -117,7 +117,10 @@ def purchase(order_no):
 
 
 def main():
-    print("transactions:", sum(1 for _ in pages("/partner/transactions")))
+    try:
+        print("transactions:", sum(1 for _ in pages("/partner/transactions")))
+    except ApiError as exc:
+        print(f"transactions not listed: {exc}", file=sys.stderr)
     failed = 0
     for n in range(ORDERS):
         try:
@@ -126,8 +129,12 @@ def main():
             # Surfaced for a human; the next order goes on.
             failed += 1
             print(f"order {n} not completed: {exc}", file=sys.stderr)
-    balance = call("GET", "/member/balance", key=MEMBER_KEY)
-    print("member cards:", len(balance.get("data", [])), "orders not completed:", failed)
+    try:
+        balance = call("GET", "/member/balance", key=MEMBER_KEY)
+        print("member cards:", len(balance.get("data", [])))
+    except ApiError as exc:
+        print(f"balance not read: {exc}", file=sys.stderr)
+    print("orders not completed:", failed)
     print("careful client done")
 
 

@@ -91,7 +91,7 @@ const PROVOKED_500_BURST: u32 = 3;
 /// per `retry_strategy`, early in the run. Nothing is written.
 fn provoked_error(n: u64) -> Option<ApiError> {
     Some(match n {
-        1 => ApiError::validation(
+        2 => ApiError::validation(
             [(
                 "note".to_string(),
                 json!(["The note could not be processed (launchgate fault: fix_request)."]),
@@ -103,12 +103,12 @@ fn provoked_error(n: u64) -> Option<ApiError> {
             Code::NotFound,
             "Member not found (launchgate fault: no_retry).",
         ),
-        5 => ApiError::new(
+        6 => ApiError::new(
             Code::FeatureDisabled,
             "This feature is not enabled for this partner (launchgate fault: contact_support).",
         )
         .with(json!({ "permission": "loyalty_cards_permission" })),
-        7 => ApiError::new(
+        8 => ApiError::new(
             Code::AuthInvalidKey,
             "The API key is invalid (launchgate fault: no_retry).",
         ),
