@@ -28,7 +28,7 @@ pub const PAGE_MAX_ENTRIES: usize = 1000;
 /// Bytes (estimated) after which a journal page stops adding entries.
 pub const PAGE_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Fixed per-entry cost in the byte estimate (the struct, timestamps, names).
-const ENTRY_OVERHEAD: usize = 256;
+const ENTRY_OVERHEAD: usize = 512;
 
 /// One request as the mock saw it.
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +98,8 @@ pub(crate) fn cap_text(mut s: String) -> String {
     }
     s.truncate(end);
     s.push('…');
+    // `truncate` keeps the capacity: without this the cut string still holds every byte.
+    s.shrink_to_fit();
     s
 }
 
