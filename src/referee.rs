@@ -1461,3 +1461,202 @@ fn judgement(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(1_800_000_000_000 + ms).unwrap()
+    }
+
+    fn e(
+        seq: u64,
+        ms: i64,
+        method: &str,
+        path: &str,
+        status: Option<u16>,
+        code: Option<&str>,
+    ) -> JournalEntry {
+        JournalEntry {
+            seq,
+            at: at(ms),
+            method: method.into(),
+            path: format!("/api/agent/v1{path}"),
+            query: None,
+            key_name: Some("partner".into()),
+            role: Some("partner".into()),
+            status,
+            code: code.map(Into::into),
+            outcome: if status.is_some() {
+                "responded".into()
+            } else {
+                "dropped".into()
+            },
+            retry_after: None,
+            last_page: None,
+            body: None,
+            duration_ms: 1.0,
+            fault: None,
+            committed_txn: None,
+            listed_txns: None,
+        }
+    }
+
+    fn retries(gaps: &[i64]) -> Vec<Judgement> {
+        let mut r = Referee::new();
+        let mut t = 0;
+        let mut seq = 1;
+        r.observe(&e(
+            seq,
+            t,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
+        for (i, g) in gaps.iter().enumerate() {
+            t += g;
+            seq += 1;
+            let last = i + 1 == gaps.len();
+            let (s, c) = if last {
+                (Some(200), None)
+            } else {
+                (Some(500), Some("INTERNAL_ERROR"))
+            };
+            r.observe(&e(seq, t, "GET", "/partner/cards", s, c));
+        }
+        // A definitive error met and not resent, so the verdict can pass.
+        r.observe(&e(
+            seq + 1,
+            t + 10,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        r.finish()
+    }
+
+    fn retry_verdict(j: &[Judgement]) -> ClientVerdict {
+        j.iter().find(|x| x.item == "retry-logic").unwrap().verdict
+    }
+
+    #[test]
+    fn stamina_jitter_974_then_831_ms_passes_and_a_real_shrink_fails() {
+        assert_eq!(
+            retry_verdict(&retries(&[974, 831, 1200])),
+            ClientVerdict::Pass
+        );
+        // Additive jitter of up to 1 s: 1.1 s then 0.2 s still passes.
+        assert_eq!(retry_verdict(&retries(&[1100, 200])), ClientVerdict::Pass);
+        // 4 s then 0.5 s shrinks by more than max(1 s, 2 s).
+        let j = retries(&[4000, 500]);
+        assert_eq!(retry_verdict(&j), ClientVerdict::Fail);
+        assert!(j[1].summary.contains("shrinking"), "{}", j[1].summary);
+    }
+
+    #[test]
+    fn immediate_first_retry_then_backoff_is_the_named_policy() {
+        let j = retries(&[0, 400, 800]);
+        assert_eq!(retry_verdict(&j), ClientVerdict::Fail);
+        assert!(
+            j[1].summary.starts_with("policy: immediate first retry"),
+            "{}",
+            j[1].summary
+        );
+        // Immediate every time is no backoff, not a policy.
+        let j = retries(&[0, 1, 2]);
+        assert!(
+            j[1].summary.starts_with("retry without backoff"),
+            "{}",
+            j[1].summary
+        );
+        let mut r = Referee::with_options(RefereeOptions {
+            allow_immediate_first_retry: true,
+        });
+        r.observe(&e(
+            1,
+            0,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
+        r.observe(&e(
+            2,
+            5,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
+        r.observe(&e(3, 405, "GET", "/partner/cards", Some(200), None));
+        r.observe(&e(
+            9,
+            5000,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        assert_eq!(retry_verdict(&r.finish()), ClientVerdict::Pass);
+    }
+
+    #[test]
+    fn counters_reset_after_a_success() {
+        let mut r = Referee::new();
+        let mut seq = 0;
+        for i in 0..30 {
+            seq += 1;
+            r.observe(&e(seq, i * 1000, "GET", "/partner/cards", Some(200), None));
+        }
+        r.observe(&e(
+            seq + 1,
+            40_000,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
+        r.observe(&e(
+            seq + 2,
+            40_300,
+            "GET",
+            "/partner/cards",
+            Some(200),
+            None,
+        ));
+        r.observe(&e(
+            seq + 3,
+            40_400,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        assert_eq!(retry_verdict(&r.finish()), ClientVerdict::Pass);
+    }
+
+    #[test]
+    fn bounded_map_forgets_the_oldest_and_stays_bounded() {
+        let mut m: Bounded<u64, u64> = Bounded::new();
+        for i in 0..(MAX_TRACKED as u64 * 3) {
+            m.insert(i, i);
+            if i % 2 == 0 {
+                m.remove(&i);
+            }
+        }
+        assert!(m.map.len() <= MAX_TRACKED);
+        assert!(m.order.len() <= 2 * MAX_TRACKED + 1);
+        assert!(m.get(&(MAX_TRACKED as u64 * 3 - 1)).is_some());
+    }
+
+    #[test]
+    fn nothing_seen_is_not_exercised() {
+        assert!(Referee::new()
+            .finish()
+            .iter()
+            .all(|j| j.verdict == ClientVerdict::NotExercised && j.evidence.is_empty()));
+    }
+}
