@@ -504,7 +504,7 @@ fn evaluate_item(
     let (mut verdict, mut summary, mut todo) = match item.evidence() {
         Evidence::Scenarios => scenario_verdict(&tagged),
         Evidence::Referee => match judgement {
-            Some(j) => referee_verdict(j),
+            Some(j) => referee_verdict(j, referee.and_then(|r| r.client_problem.as_deref())),
             None => (
                 Verdict::NotVerified,
                 "a property of the integration's client: no referee report was given".to_string(),
@@ -584,9 +584,22 @@ fn configuration_verdict(findings: &[&KeyFinding]) -> (Verdict, String, Option<S
     }
 }
 
-fn referee_verdict(j: &crate::referee::Judgement) -> (Verdict, String, Option<String>) {
+/// A pass from a client run that crashed, hung, exited non-zero or sent nothing proves
+/// nothing about the client's behaviour: it stays not verified, naming the problem.
+fn referee_verdict(
+    j: &crate::referee::Judgement,
+    client_problem: Option<&str>,
+) -> (Verdict, String, Option<String>) {
     use crate::referee::ClientVerdict;
     match j.verdict {
+        ClientVerdict::Pass if client_problem.is_some() => (
+            Verdict::NotVerified,
+            format!(
+                "referee: the client run did not end cleanly ({}), so its passes prove nothing",
+                client_problem.unwrap_or_default()
+            ),
+            Some("fix the client run so it ends by itself with exit 0, then referee it again".to_string()),
+        ),
         ClientVerdict::Pass => (Verdict::Verified, format!("referee: {}", j.summary), None),
         ClientVerdict::Fail => (
             Verdict::Failed,

@@ -349,6 +349,10 @@ struct RefereeArgs {
     /// Seed for the faults, so a run can be repeated.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Accept an immediate first retry of a `backoff` error when the later retries back
+    /// off (urllib3 2.x's Retry policy) instead of failing retry logic on it.
+    #[arg(long)]
+    allow_immediate_first_retry: bool,
     /// Port for the mock (0: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -382,6 +386,7 @@ fn referee(a: RefereeArgs) -> Exit {
         rate_window: a.rate_window,
         rate_limit_override: Some(a.rate_limit),
         seed: a.seed,
+        provoke: true,
         ..MockOptions::default()
     };
     if let Err(e) = mock.validate() {
@@ -396,6 +401,9 @@ fn referee(a: RefereeArgs) -> Exit {
         port: a.port,
         junit: a.junit,
         json: a.json,
+        rules: launchgate::referee::RefereeOptions {
+            allow_immediate_first_retry: a.allow_immediate_first_retry,
+        },
     })
 }
 

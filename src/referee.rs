@@ -7,9 +7,19 @@
 //! lets the client run against it, and reads what the client did. Judging is a
 //! streaming state machine over journal entries with bounded state, so a long
 //! run keeps constant memory.
+//!
+//! The rules (README "Referee your client" states them for users):
+//! - **Logical orders.** A purchase or redemption belongs to an order found by its note,
+//!   or else by what the ledger sees (key, endpoint, card, member, amount or reward) while
+//!   an earlier attempt with the same fields is unresolved (no 2xx yet) and at most
+//!   [`ORDER_WINDOW_MS`] old. The mock's ledger (`committed_txn`) counts the commits.
+//! - **Reconciling** is a successful transactions list, after the ambiguous failure and
+//!   before the next write of that order, whose page returned the order's transaction.
+//! - **Retry sequences** are the attempts at one operation with no success and no other
+//!   operation by the same key in between.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,6 +64,51 @@ pub struct JournalEntry {
     /// The request's JSON body (POST/PATCH).
     #[serde(default)]
     pub body: Option<Value>,
+    /// Milliseconds the mock took to answer.
+    #[serde(default)]
+    pub duration_ms: f64,
+    /// The fault the mock injected, if any.
+    #[serde(default)]
+    pub fault: Option<String>,
+    /// The ledger transaction a committed write created.
+    #[serde(default)]
+    pub committed_txn: Option<String>,
+    /// The ledger transactions a transactions list returned on this page.
+    #[serde(default)]
+    pub listed_txns: Option<Vec<String>>,
+}
+
+/// Query parameters whose values never appear in evidence.
+fn secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["key", "token", "secret", "password", "auth", "signature"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
+/// The query as evidence shows it: values of secret-looking parameters, and anything
+/// shaped like an Agent API key, replaced.
+fn shown_query(q: &str) -> String {
+    q.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => {
+                let decoded: String = url::form_urlencoded::parse(pair.as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                let keyish = ["rl_agent_", "rl_member_", "rl_admin_"]
+                    .iter()
+                    .any(|p| decoded.contains(p));
+                if secret_param(k) || keyish {
+                    format!("{k}=[REDACTED]")
+                } else {
+                    format!("{k}={v}")
+                }
+            }
+            None => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 impl JournalEntry {
@@ -62,7 +117,8 @@ impl JournalEntry {
         let q = self
             .query
             .as_deref()
-            .map(|q| format!("?{q}"))
+            .filter(|q| !q.is_empty())
+            .map(|q| format!("?{}", shown_query(q)))
             .unwrap_or_default();
         let result = match self.status {
             Some(s) => format!(
@@ -90,6 +146,10 @@ impl JournalEntry {
         self.method == "POST"
             && (self.path.ends_with("/transactions/purchase")
                 || self.path.ends_with("/transactions/redeem"))
+    }
+
+    fn is_success(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
     }
 
     fn note(&self) -> Option<&str> {
@@ -122,23 +182,68 @@ impl JournalEntry {
         )
     }
 
-    /// Same key, method, path, query and body: the same request sent again.
-    fn fingerprint(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&self.key_name, &self.method, &self.path, &self.query).hash(&mut h);
-        self.body.as_ref().map(|b| b.to_string()).hash(&mut h);
-        h.finish()
+    /// What the ledger sees of a write: key, endpoint and the body without its note.
+    /// For any other request: key, method, path and query.
+    fn operation(&self) -> String {
+        let key = self.key_name.as_deref().unwrap_or("");
+        if self.is_write() {
+            let mut body = self.body.clone().unwrap_or(Value::Null);
+            if let Some(o) = body.as_object_mut() {
+                o.remove("note");
+            }
+            // serde_json keeps insertion order here; sort keys so field order does not matter.
+            let fields: std::collections::BTreeMap<String, String> = body
+                .as_object()
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
+                .unwrap_or_default();
+            format!("{key} {} {fields:?}", self.path)
+        } else {
+            format!(
+                "{key} {} {} {}",
+                self.method,
+                self.path,
+                self.query.as_deref().unwrap_or("")
+            )
+        }
+    }
+}
+
+/// How the contract says to treat an error response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Success,
+    /// 429: wait for Retry-After (judged by the rate-limit verdict).
+    RateLimited,
+    /// `backoff` server errors: retry with growing delays.
+    Backoff,
+    /// `no_retry`, `fix_request`, `contact_support`: never send the same request again.
+    Definitive(&'static str),
+    /// No answer: the write may have committed.
+    Dropped,
+    Other,
+}
+
+fn classify(e: &JournalEntry) -> Class {
+    match e.status {
+        None => Class::Dropped,
+        Some(s) if (200..300).contains(&s) => Class::Success,
+        Some(429) => Class::RateLimited,
+        Some(s) if s >= 400 => match retry_strategy(e.code.as_deref(), s) {
+            "backoff" => Class::Backoff,
+            other => Class::Definitive(other),
+        },
+        Some(_) => Class::Other,
     }
 }
 
 /// The retry strategy of an error code (contract §A.4; unknown codes: by status).
 pub fn retry_strategy(code: Option<&str>, status: u16) -> &'static str {
     match code {
-        Some("RATE_LIMITED" | "INTERNAL_ERROR") => "backoff",
+        Some("RATE_LIMITED" | "INTERNAL_ERROR" | "RETRY_LATER") => "backoff",
         Some("AUTH_OWNER_INACTIVE" | "FEATURE_DISABLED" | "LIMIT_REACHED") => "contact_support",
         Some("VALIDATION_FAILED" | "REWARD_NOT_LINKED") => "fix_request",
         Some(_) => "no_retry",
-        None if status >= 500 || status == 429 => "backoff",
+        None if status >= 500 || status == 429 || status == 408 => "backoff",
         None => "no_retry",
     }
 }
@@ -175,10 +280,14 @@ pub struct Judgement {
     pub title: String,
     /// The verdict.
     pub verdict: ClientVerdict,
-    /// One sentence.
+    /// One or two sentences: what happened, with exact counts.
     pub summary: String,
-    /// Journal lines that show it (at most [`MAX_EVIDENCE`]).
+    /// Journal lines that show it, in journal order (at most [`MAX_EVIDENCE`]): for a
+    /// failed verdict only the lines of failures.
     pub evidence: Vec<String>,
+    /// Findings behind a failed verdict (0 otherwise).
+    #[serde(default)]
+    pub findings: u64,
 }
 
 /// The referee's report.
@@ -198,26 +307,52 @@ pub struct RefereeReport {
     pub journal_lost_entries: bool,
     /// The verdicts.
     pub judgements: Vec<Judgement>,
+    /// Why the run as a whole cannot be trusted (the client crashed, hung or sent nothing),
+    /// if so: the referee then exits non-zero whatever the verdicts say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_problem: Option<String>,
+    /// How long the referee ran, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
 }
+
+/// Options of the judging rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefereeOptions {
+    /// Accept an immediate first retry of a `backoff` error when later retries back off
+    /// (urllib3 2.x's `Retry` policy) instead of failing retry logic on it.
+    pub allow_immediate_first_retry: bool,
+}
+
+/// The finding kind of an immediate first retry (urllib3 2.x's policy).
+const POLICY_KIND: &str = "policy: immediate first retry";
+/// The finding kind of a retry sooner than [`MIN_BACKOFF_MS`].
+const NO_BACKOFF_KIND: &str = "retry without backoff";
 
 /// Evidence lines kept per verdict.
 pub const MAX_EVIDENCE: usize = 8;
-/// Distinct requests (or notes, or lists) remembered; the oldest are forgotten first.
+/// Distinct operations, orders, notes or lists remembered; the oldest are forgotten first.
 const MAX_TRACKED: usize = 10_000;
-/// Clock slack when comparing a request's arrival with Retry-After (the client
-/// measures from the response, we from the request's arrival).
-const RETRY_AFTER_SLACK_MS: i64 = 200;
-/// A retry sooner than this after a backoff error is not a backoff.
-const MIN_BACKOFF_MS: i64 = 100;
-/// More attempts than this at one request is unbounded retrying.
-const MAX_ATTEMPTS: u32 = 8;
-/// Identical refusals at authentication after which continuing is hammering.
-const AUTH_HAMMER: u32 = 3;
+/// Timer granularity allowed when comparing a request with the Retry-After before it.
+pub const RETRY_AFTER_TOLERANCE_MS: i64 = 100;
+/// A retry of a `backoff` error sooner than this is no backoff.
+pub const MIN_BACKOFF_MS: i64 = 100;
+/// Jitter tolerance: a retry delay may fall short of the longest earlier delay of the same
+/// sequence by this much, or by half that delay if more, before it counts as shrinking.
+pub const JITTER_TOLERANCE_MS: i64 = 1000;
+/// More attempts than this in one retry sequence is unbounded retrying.
+pub const MAX_ATTEMPTS: u32 = 10;
+/// A write with the same ledger fields as an unresolved earlier attempt, sent within this
+/// long, is taken as the same order.
+pub const ORDER_WINDOW_MS: i64 = 60_000;
 
-/// A bounded map: inserting past the cap forgets the oldest key.
+/// A bounded map: inserting past the cap forgets the oldest key. Removal is O(1): the
+/// insertion queue keeps stale keys, told apart by a generation, and is compacted when it
+/// grows past twice the cap.
 struct Bounded<K, V> {
-    map: HashMap<K, V>,
-    order: VecDeque<K>,
+    map: HashMap<K, (u64, V)>,
+    order: VecDeque<(K, u64)>,
+    generation: u64,
 }
 
 impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
@@ -225,69 +360,188 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         Bounded {
             map: HashMap::new(),
             order: VecDeque::new(),
+            generation: 0,
         }
     }
     fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.map.get_mut(k)
+        self.map.get_mut(k).map(|(_, v)| v)
     }
     fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k)
+        self.map.get(k).map(|(_, v)| v)
     }
     fn insert(&mut self, k: K, v: V) {
-        if self.map.insert(k.clone(), v).is_none() {
-            self.order.push_back(k);
-            if self.order.len() > MAX_TRACKED {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
+        if let Some(slot) = self.map.get_mut(&k) {
+            slot.1 = v;
+            return;
+        }
+        self.generation += 1;
+        self.map.insert(k.clone(), (self.generation, v));
+        self.order.push_back((k, self.generation));
+        while self.map.len() > MAX_TRACKED {
+            match self.order.pop_front() {
+                Some((old, g)) => {
+                    if self.map.get(&old).is_some_and(|(live, _)| *live == g) {
+                        self.map.remove(&old);
+                    }
                 }
+                None => break,
             }
+        }
+        if self.order.len() > 2 * MAX_TRACKED {
+            let map = &self.map;
+            self.order
+                .retain(|(k, g)| map.get(k).is_some_and(|(live, _)| live == g));
         }
     }
     fn remove(&mut self, k: &K) -> Option<V> {
-        self.map.remove(k)
+        self.map.remove(k).map(|(_, v)| v)
     }
-    fn values(&self) -> impl Iterator<Item = &V> {
-        self.map.values()
+    fn drain(&mut self) -> Vec<V> {
+        self.order.clear();
+        self.map.drain().map(|(_, (_, v))| v).collect()
     }
 }
 
+/// A verdict being built: exact counts, and the first journal lines by sequence.
 #[derive(Default)]
 struct Tally {
     exercised: bool,
     failures: u64,
-    evidence: Vec<String>,
+    /// Findings by kind, in the order first met.
+    kinds: Vec<(&'static str, u64)>,
+    /// Failure lines: seq → (entry line, annotations).
+    failed: Vec<(u64, String, Vec<String>)>,
+    /// Lines that show a pass.
+    shown: Vec<(u64, String, Vec<String>)>,
+}
+
+fn add_line(list: &mut Vec<(u64, String, Vec<String>)>, seq: u64, line: &str, note: &str) {
+    if let Some((_, _, notes)) = list.iter_mut().find(|(s, _, _)| *s == seq) {
+        if !note.is_empty() && !notes.iter().any(|n| n == note) {
+            notes.push(note.to_string());
+        }
+        return;
+    }
+    let notes = if note.is_empty() {
+        Vec::new()
+    } else {
+        vec![note.to_string()]
+    };
+    if list.len() < MAX_EVIDENCE {
+        list.push((seq, line.to_string(), notes));
+    } else if let Some(max) = list.iter_mut().max_by_key(|(s, _, _)| *s) {
+        // Keep the earliest lines: a later one only replaces a later one.
+        if seq < max.0 {
+            *max = (seq, line.to_string(), notes);
+        }
+    }
 }
 
 impl Tally {
-    fn fail(&mut self, lines: &[String]) {
-        self.failures += 1;
-        for l in lines {
-            if self.evidence.len() < MAX_EVIDENCE && !self.evidence.contains(l) {
-                self.evidence.push(l.clone());
-            }
+    /// Counts findings of one kind.
+    fn count(&mut self, kind: &'static str, n: u64) {
+        self.exercised = true;
+        self.failures += n;
+        match self.kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, c)) => *c += n,
+            None => self.kinds.push((kind, n)),
         }
     }
-    fn show(&mut self, line: String) {
-        if self.evidence.len() < MAX_EVIDENCE / 2 && !self.evidence.contains(&line) {
-            self.evidence.push(line);
+    /// What failed, by kind: `replay without a lookup (2); order committed more than once (1)`.
+    fn kinds_text(&self) -> String {
+        self.kinds
+            .iter()
+            .map(|(k, n)| format!("{k} ({n})"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    /// One finding of `kind`, shown by these `(seq, line, note)` lines.
+    fn fail_as(&mut self, kind: &'static str, lines: &[(u64, &str, &str)]) {
+        self.count(kind, 1);
+        for (seq, line, note) in lines {
+            add_line(&mut self.failed, *seq, line, note);
         }
+    }
+    fn show(&mut self, seq: u64, line: &str, note: &str) {
+        if self.shown.len() < MAX_EVIDENCE / 2 || self.shown.iter().any(|(s, _, _)| *s == seq) {
+            add_line(&mut self.shown, seq, line, note);
+        }
+    }
+    fn evidence(&mut self) -> Vec<String> {
+        let list = if self.failures > 0 {
+            &mut self.failed
+        } else {
+            &mut self.shown
+        };
+        list.sort_by_key(|(s, _, _)| *s);
+        list.iter()
+            .map(|(_, l, notes)| {
+                if notes.is_empty() {
+                    l.clone()
+                } else {
+                    format!("{l} — {}", notes.join("; "))
+                }
+            })
+            .collect()
     }
 }
 
-/// What we remember about a request the client sent.
-struct Sent {
-    line: String,
-    at: DateTime<Utc>,
-    strategy: Option<&'static str>,
-    status: Option<u16>,
+/// A retry sequence: attempts at one operation with nothing else by its key in between.
+struct Sequence {
     attempts: u32,
-    last_gap_ms: Option<i64>,
-    /// A backoff error that has not been retried yet.
-    awaiting_retry: bool,
+    last_seq: u64,
+    last_line: String,
+    last_at: DateTime<Utc>,
+    last_class: Class,
+    last_code: Option<String>,
+    last_note: Option<String>,
+    /// Retries of `backoff` errors judged, and the longest delay among them.
+    backoff_retries: u32,
+    longest_gap_ms: Option<i64>,
+    /// The first retry was immediate (a policy finding if every later one backed off).
+    immediate_first: Option<(u64, String, i64)>,
+    bounded_reported: bool,
+    new_note_reported: bool,
+}
+
+/// A logical order: the attempts at one purchase or redemption.
+struct Order {
+    operation: String,
+    notes: Vec<String>,
+    /// Ledger commits, exactly counted; the first few lines kept for evidence.
+    commits: u64,
+    commit_lines: Vec<(u64, String)>,
+    /// The last attempt got no 2xx (an error or no answer): the order is unresolved.
+    open: bool,
+    confirmed: bool,
+    last_at: DateTime<Utc>,
+    /// An ambiguous attempt not followed by another write yet: (seq, line, txn, looked up by).
+    ambiguous: Option<Ambiguous>,
+    /// The transaction a lookup returned, once looked up.
+    looked_up: Option<(u64, String)>,
+    redeem: bool,
+}
+
+struct Ambiguous {
+    seq: u64,
+    line: String,
+    txn: Option<String>,
+    found_by: Option<(u64, String)>,
+}
+
+/// A multi-page list being read.
+struct Walk {
+    last_page: u64,
+    page: u64,
+    seq: u64,
+    line: String,
+    /// A page returned a transaction of the client's own orders: a search may stop here.
+    found_own: bool,
 }
 
 /// The streaming judge.
 pub struct Referee {
+    opts: RefereeOptions,
     requests: u64,
     rate: Tally,
     retry: Tally,
@@ -295,18 +549,37 @@ pub struct Referee {
     notes: Tally,
     pagination: Tally,
     keys: Tally,
-    blocked_until: HashMap<String, (DateTime<Utc>, String)>,
-    auth_refusals: Bounded<u64, u32>,
-    sent: Bounded<u64, Sent>,
-    /// Dropped writes not yet replayed: fingerprint → (line, key, reconciled since?).
-    ambiguous: Bounded<u64, (String, Option<String>, bool)>,
-    ambiguous_notes: Bounded<String, u64>,
+    /// Per key: the 429 being waited out (at, Retry-After s, seq, line).
+    blocked: HashMap<String, (DateTime<Utc>, u64, u64, String)>,
+    rate_limited: u64,
+    shortest_wait: Option<(i64, u64)>,
+    // Retry logic.
+    sequences: Bounded<String, Sequence>,
+    last_op: HashMap<String, String>,
+    backoff_errors: u64,
+    backoff_unretried: u64,
+    backoff_retried_sequences: u64,
+    gave_up: u64,
+    recovered: u64,
+    ended_otherwise: u64,
+    definitive_met: HashMap<&'static str, u64>,
+    policy_immediate: u64,
+    policy_backed_off_later: u64,
+    policy_lines: Vec<(u64, String, i64)>,
+    // Orders.
+    orders: Bounded<u64, Order>,
+    next_order: u64,
+    by_note: Bounded<String, u64>,
+    by_operation: Bounded<String, u64>,
+    by_txn: Bounded<String, u64>,
     writes: u64,
     writes_with_note: u64,
-    note_owner: Bounded<String, u64>,
-    reconciled: u64,
-    /// Lists with more pages: identity → (next page wanted, line).
-    pages_due: Bounded<String, (u64, String)>,
+    ambiguous_total: u64,
+    looked_up_total: u64,
+    // Pagination.
+    walks: Bounded<String, Walk>,
+    walks_completed: u64,
+    walks_found: u64,
 }
 
 impl Default for Referee {
@@ -316,9 +589,15 @@ impl Default for Referee {
 }
 
 impl Referee {
-    /// A referee that has seen nothing.
+    /// A referee that has seen nothing, with the default rules.
     pub fn new() -> Self {
+        Referee::with_options(RefereeOptions::default())
+    }
+
+    /// A referee with these rules.
+    pub fn with_options(opts: RefereeOptions) -> Self {
         Referee {
+            opts,
             requests: 0,
             rate: Tally::default(),
             retry: Tally::default(),
@@ -326,16 +605,33 @@ impl Referee {
             notes: Tally::default(),
             pagination: Tally::default(),
             keys: Tally::default(),
-            blocked_until: HashMap::new(),
-            auth_refusals: Bounded::new(),
-            sent: Bounded::new(),
-            ambiguous: Bounded::new(),
-            ambiguous_notes: Bounded::new(),
+            blocked: HashMap::new(),
+            rate_limited: 0,
+            shortest_wait: None,
+            sequences: Bounded::new(),
+            last_op: HashMap::new(),
+            backoff_errors: 0,
+            backoff_unretried: 0,
+            backoff_retried_sequences: 0,
+            gave_up: 0,
+            recovered: 0,
+            ended_otherwise: 0,
+            definitive_met: HashMap::new(),
+            policy_immediate: 0,
+            policy_backed_off_later: 0,
+            policy_lines: Vec::new(),
+            orders: Bounded::new(),
+            next_order: 0,
+            by_note: Bounded::new(),
+            by_operation: Bounded::new(),
+            by_txn: Bounded::new(),
             writes: 0,
             writes_with_note: 0,
-            note_owner: Bounded::new(),
-            reconciled: 0,
-            pages_due: Bounded::new(),
+            ambiguous_total: 0,
+            looked_up_total: 0,
+            walks: Bounded::new(),
+            walks_completed: 0,
+            walks_found: 0,
         }
     }
 
@@ -352,201 +648,402 @@ impl Referee {
         self.requests += 1;
         let line = e.line();
         let key = e.key_name.clone().unwrap_or_default();
-        let fp = e.fingerprint();
-        self.judge_rate_limit(e, &key, fp, &line);
-        self.judge_retry(e, fp, &line);
-        self.judge_reconciliation(e, &key, fp, &line);
-        self.judge_notes(e, fp, &line);
+        self.judge_rate_limit(e, &key, &line);
+        self.judge_retry(e, &key, &line);
+        if e.is_write() {
+            self.judge_write(e, &line);
+        }
+        self.judge_lookup(e, &line);
         self.judge_pagination(e, &line);
         self.judge_key_type(e, &line);
     }
 
-    fn judge_rate_limit(&mut self, e: &JournalEntry, key: &str, fp: u64, line: &str) {
-        if let Some((until, l429)) = self.blocked_until.get(key) {
-            if e.at < *until {
-                let early = (*until - e.at).num_milliseconds();
-                let l429 = l429.clone();
-                self.rate.fail(&[
-                    l429,
-                    format!("{line} — sent {early} ms before Retry-After elapsed"),
-                ]);
+    fn judge_rate_limit(&mut self, e: &JournalEntry, key: &str, line: &str) {
+        if let Some((at, ra, seq429, l429)) = self.blocked.get(key) {
+            let waited = (e.at - *at).num_milliseconds();
+            let asked = *ra as i64 * 1000;
+            if waited < asked - RETRY_AFTER_TOLERANCE_MS {
+                let (seq429, l429) = (*seq429, l429.clone());
+                let note = format!(
+                    "sent {waited} ms after the 429 #{seq429}, whose Retry-After was {ra} s"
+                );
+                self.rate.fail_as(
+                    "request sent before Retry-After elapsed",
+                    &[(seq429, &l429, ""), (e.seq, line, &note)],
+                );
             } else {
-                self.blocked_until.remove(key);
+                if self.shortest_wait.is_none_or(|(w, _)| waited < w) {
+                    self.shortest_wait = Some((waited, *ra));
+                }
+                self.blocked.remove(key);
             }
         }
         if e.status == Some(429) {
             self.rate.exercised = true;
-            let ra = e.retry_after.unwrap_or(1) as i64;
-            let until = e.at + chrono::Duration::milliseconds(ra * 1000 - RETRY_AFTER_SLACK_MS);
-            self.blocked_until
-                .insert(key.to_string(), (until, line.to_string()));
-            self.rate.show(line.to_string());
+            self.rate_limited += 1;
+            let ra = e.retry_after.unwrap_or(1);
+            self.blocked
+                .insert(key.to_string(), (e.at, ra, e.seq, line.to_string()));
+            self.rate.show(e.seq, line, "");
         }
-        // Identical requests refused at authentication or authorization, again and again.
-        let auth_refusal = matches!(e.status, Some(401 | 403));
-        if auth_refusal {
-            self.rate.exercised = true;
-            let n = match self.auth_refusals.get_mut(&fp) {
-                Some(n) => {
-                    *n += 1;
-                    *n
+    }
+
+    fn judge_retry(&mut self, e: &JournalEntry, key: &str, line: &str) {
+        let op = e.operation();
+        let class = classify(e);
+        // Another operation by the same key ends the sequence of the previous one.
+        if let Some(prev) = self.last_op.insert(key.to_string(), op.clone()) {
+            if prev != op {
+                if let Some(s) = self.sequences.remove(&prev) {
+                    self.close_sequence(s, false);
                 }
-                None => {
-                    self.auth_refusals.insert(fp, 1);
-                    1
-                }
+            }
+        }
+        if let Some(mut s) = self.sequences.remove(&op) {
+            self.judge_attempt(&mut s, e, line);
+            if class == Class::Success {
+                self.recovered += u64::from(s.backoff_retries > 0);
+                self.close_sequence(s, true);
+            } else {
+                self.record_attempt(&mut s, e, class, line);
+                self.sequences.insert(op, s);
+            }
+        } else if class != Class::Success {
+            let mut s = Sequence {
+                attempts: 0,
+                last_seq: 0,
+                last_line: String::new(),
+                last_at: e.at,
+                last_class: class,
+                last_code: None,
+                last_note: None,
+                backoff_retries: 0,
+                longest_gap_ms: None,
+                immediate_first: None,
+                bounded_reported: false,
+                new_note_reported: false,
             };
-            if n > AUTH_HAMMER {
-                self.rate
-                    .fail(&[format!("{line} — the same request refused {n} times")]);
+            self.record_attempt(&mut s, e, class, line);
+            self.sequences.insert(op, s);
+        }
+        match class {
+            Class::Backoff => {
+                self.retry.exercised = true;
+                self.backoff_errors += 1;
+            }
+            Class::Definitive(strategy) => {
+                *self.definitive_met.entry(strategy).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn record_attempt(&mut self, s: &mut Sequence, e: &JournalEntry, class: Class, line: &str) {
+        s.attempts += 1;
+        s.last_seq = e.seq;
+        s.last_line = line.to_string();
+        s.last_at = e.at;
+        s.last_class = class;
+        s.last_code = e.code.clone();
+        s.last_note = e.note().map(str::to_owned);
+    }
+
+    /// Judges one more attempt at an operation whose previous attempt failed.
+    fn judge_attempt(&mut self, s: &mut Sequence, e: &JournalEntry, line: &str) {
+        let gap = (e.at - s.last_at).num_milliseconds();
+        let (prev_seq, prev_line) = (s.last_seq, s.last_line.clone());
+        if s.attempts >= MAX_ATTEMPTS && !s.bounded_reported {
+            s.bounded_reported = true;
+            let note = format!("attempt {} in one retry sequence: no bound", s.attempts + 1);
+            self.retry
+                .fail_as("retry sequence without a bound", &[(e.seq, line, &note)]);
+        }
+        if e.is_write() && matches!(s.last_class, Class::Backoff | Class::RateLimited) {
+            if let (Some(before), Some(now)) = (&s.last_note, e.note()) {
+                if before != now && !s.new_note_reported {
+                    s.new_note_reported = true;
+                    let note = format!(
+                        "retried under a new note (`{before}` → `{now}`): a new order id per attempt, so a committed attempt cannot be found and told apart"
+                    );
+                    self.retry.fail_as(
+                        "retried under a new order id",
+                        &[(prev_seq, &prev_line, ""), (e.seq, line, &note)],
+                    );
+                }
+            }
+        }
+        match s.last_class {
+            Class::Backoff => self.judge_backoff_gap(s, e, line, gap),
+            Class::Definitive(strategy) => {
+                let code = s.last_code.clone().unwrap_or_default();
+                let only_note = e.is_write() && s.last_note.as_deref() != e.note();
+                let note = format!(
+                    "sent again {}after a `{strategy}` error ({code}) {gap} ms earlier",
+                    if only_note {
+                        "with only its note changed "
+                    } else {
+                        "unchanged "
+                    }
+                );
+                self.retry.fail_as(
+                    "request resent after an error that says not to",
+                    &[(prev_seq, &prev_line, ""), (e.seq, line, &note)],
+                );
+            }
+            // 429 waits are the rate-limit verdict's; drops are reconciliation's.
+            _ => {}
+        }
+    }
+
+    fn judge_backoff_gap(&mut self, s: &mut Sequence, e: &JournalEntry, line: &str, gap: i64) {
+        s.backoff_retries += 1;
+        if s.backoff_retries == 1 {
+            self.backoff_retried_sequences += 1;
+        }
+        let (prev_seq, prev_line) = (s.last_seq, s.last_line.clone());
+        if gap < MIN_BACKOFF_MS {
+            if s.backoff_retries == 1 {
+                // Judged when the sequence ends: a policy if the later retries back off.
+                s.immediate_first = Some((e.seq, line.to_string(), gap));
+            } else {
+                let note = format!("retried {gap} ms after the error: no backoff");
+                self.retry.fail_as(
+                    NO_BACKOFF_KIND,
+                    &[(prev_seq, &prev_line, ""), (e.seq, line, &note)],
+                );
+            }
+        } else if let Some(longest) = s.longest_gap_ms {
+            let tolerance = JITTER_TOLERANCE_MS.max(longest / 2);
+            if gap < longest - tolerance {
+                let note = format!(
+                    "retried {gap} ms after the error, after an earlier delay of {longest} ms in the same sequence: the backoff shrinks by more than the {tolerance} ms jitter tolerance"
+                );
+                self.retry.fail_as(
+                    "backoff shrinking beyond the jitter tolerance",
+                    &[(prev_seq, &prev_line, ""), (e.seq, line, &note)],
+                );
+            } else {
+                self.retry.show(
+                    e.seq,
+                    line,
+                    &format!("a retry, {gap} ms after the error #{prev_seq}"),
+                );
             }
         } else {
-            self.auth_refusals.remove(&fp);
+            self.retry.show(
+                e.seq,
+                line,
+                &format!("a retry, {gap} ms after the error #{prev_seq}"),
+            );
+        }
+        if gap >= MIN_BACKOFF_MS {
+            s.longest_gap_ms = Some(s.longest_gap_ms.map_or(gap, |l| l.max(gap)));
         }
     }
 
-    fn judge_retry(&mut self, e: &JournalEntry, fp: u64, line: &str) {
-        if let Some(prev) = self.sent.get_mut(&fp) {
-            let gap = (e.at - prev.at).num_milliseconds();
-            prev.attempts += 1;
-            match prev.strategy {
-                // 429s are the rate-limit verdict's; here, server errors.
-                Some("backoff") if prev.status.is_some_and(|s| s >= 500) => {
-                    self.retry.exercised = true;
-                    prev.awaiting_retry = false;
-                    let shrinking = prev.last_gap_ms.is_some_and(|g| gap < g);
-                    if gap < MIN_BACKOFF_MS {
-                        let l = prev.line.clone();
-                        self.retry
-                            .fail(&[l, format!("{line} — retried after {gap} ms: no backoff")]);
-                    } else if shrinking {
-                        let l = prev.line.clone();
-                        self.retry.fail(&[
-                            l,
-                            format!(
-                                "{line} — retried after {gap} ms, sooner than the previous retry"
-                            ),
-                        ]);
-                    } else {
-                        self.retry.show(format!("{line} — retried after {gap} ms"));
-                    }
-                    if prev.attempts > MAX_ATTEMPTS {
-                        self.retry.fail(&[format!(
-                            "{line} — attempt {} at the same request: no bound",
-                            prev.attempts
-                        )]);
-                    }
-                    prev.last_gap_ms = Some(gap);
-                }
-                Some(s @ ("no_retry" | "fix_request" | "contact_support")) => {
-                    self.retry.exercised = true;
-                    let l = prev.line.clone();
-                    self.retry.fail(&[
-                        l,
-                        format!("{line} — sent again unchanged after a `{s}` error"),
-                    ]);
-                }
-                _ => {}
+    /// A sequence ended: with a success, or (`succeeded` false) with another operation
+    /// by its key or the end of the run.
+    fn close_sequence(&mut self, s: Sequence, succeeded: bool) {
+        if let Some((seq, line, gap)) = s.immediate_first {
+            // Settled at the end: urllib3 2.x's policy, unless the client also retries
+            // immediately later in a sequence (then it simply does not back off).
+            self.policy_immediate += 1;
+            self.policy_backed_off_later += u64::from(s.backoff_retries >= 2);
+            if self.policy_lines.len() < MAX_EVIDENCE {
+                self.policy_lines.push((seq, line, gap));
             }
-            prev.at = e.at;
-            prev.line = line.to_string();
-            prev.strategy = e
-                .status
-                .filter(|s| *s >= 400)
-                .map(|s| retry_strategy(e.code.as_deref(), s));
-            prev.status = e.status;
-            if prev.strategy == Some("backoff") && e.status.is_some_and(|s| s >= 500) {
-                prev.awaiting_retry = true;
+        }
+        if !succeeded && s.backoff_retries > 0 && s.last_class != Class::Backoff {
+            self.ended_otherwise += 1;
+        }
+        if s.last_class == Class::Backoff && !succeeded {
+            if s.backoff_retries == 0 && s.attempts == 1 {
+                self.backoff_unretried += 1;
+            } else {
+                self.gave_up += 1;
+                self.retry.show(
+                    s.last_seq,
+                    &s.last_line,
+                    &format!("gave up after {} attempts", s.attempts),
+                );
             }
-            return;
         }
-        let strategy = e
-            .status
-            .filter(|s| *s >= 400)
-            .map(|s| retry_strategy(e.code.as_deref(), s));
-        if strategy.is_some() {
-            self.retry.exercised |=
-                strategy != Some("backoff") || e.status.is_some_and(|s| s >= 500);
-        }
-        self.sent.insert(
-            fp,
-            Sent {
-                line: line.to_string(),
-                at: e.at,
-                strategy,
-                status: e.status,
-                attempts: 1,
-                last_gap_ms: None,
-                awaiting_retry: strategy == Some("backoff") && e.status.is_some_and(|s| s >= 500),
+    }
+
+    fn new_order(&mut self, e: &JournalEntry, operation: String) -> u64 {
+        let id = self.next_order;
+        self.next_order += 1;
+        self.orders.insert(
+            id,
+            Order {
+                operation: operation.clone(),
+                notes: Vec::new(),
+                commits: 0,
+                commit_lines: Vec::new(),
+                open: true,
+                confirmed: false,
+                last_at: e.at,
+                ambiguous: None,
+                looked_up: None,
+                redeem: e.path.ends_with("/redeem"),
             },
         );
+        self.by_operation.insert(operation, id);
+        id
     }
 
-    fn judge_reconciliation(&mut self, e: &JournalEntry, key: &str, fp: u64, line: &str) {
-        // A transactions query by the same key counts as reconciling every open ambiguity.
-        if e.method == "GET" && e.path.ends_with("/partner/transactions") {
-            let mut n = 0;
-            for v in self.ambiguous.map.values_mut() {
-                if v.1.as_deref() == Some(key) && !v.2 {
-                    v.2 = true;
-                    n += 1;
+    /// The order a write belongs to: by note, else by ledger fields while unresolved.
+    fn order_of(&mut self, e: &JournalEntry, line: &str) -> (u64, bool) {
+        let operation = e.operation();
+        if let Some(note) = e.note() {
+            if let Some(&id) = self.by_note.get(&note.to_string()) {
+                if let Some(o) = self.orders.get(&id) {
+                    if o.operation == operation || !o.confirmed {
+                        return (id, true);
+                    }
+                    let note = format!("note `{note}` already named another order");
+                    self.notes
+                        .fail_as("note naming two orders", &[(e.seq, line, &note)]);
                 }
             }
-            if n > 0 {
-                self.reconciled += n;
-                self.reconcile
-                    .show(format!("{line} — reconciling before any replay"));
+        }
+        if let Some(&id) = self.by_operation.get(&operation) {
+            if let Some(o) = self.orders.get(&id) {
+                if o.open && (e.at - o.last_at).num_milliseconds() <= ORDER_WINDOW_MS {
+                    return (id, true);
+                }
             }
         }
-        if !e.is_write() {
+        (self.new_order(e, operation), false)
+    }
+
+    fn judge_write(&mut self, e: &JournalEntry, line: &str) {
+        self.writes += 1;
+        self.notes.exercised = true;
+        let (id, existing) = self.order_of(e, line);
+        let note = e.note().map(str::to_owned);
+        match &note {
+            None => self
+                .notes
+                .fail_as("write without a note", &[(e.seq, line, "no note")]),
+            Some(n) => {
+                self.writes_with_note += 1;
+                self.by_note.insert(n.clone(), id);
+            }
+        }
+        let Some(o) = self.orders.get_mut(&id) else {
             return;
+        };
+        let mut findings: Vec<(Tally_, &'static str, u64, String, String)> = Vec::new();
+        if existing {
+            if let (Some(first), Some(n)) = (o.notes.first(), &note) {
+                if first != n && o.notes.len() < 2 {
+                    findings.push((
+                        Tally_::Notes,
+                        "order sent again under a new note",
+                        e.seq,
+                        line.to_string(),
+                        format!("the same order (same card, member and amount, unresolved) sent again under a new note: `{first}` → `{n}`"),
+                    ));
+                }
+            }
+            if let Some(amb) = o.ambiguous.take() {
+                let note = match &amb.found_by {
+                    None => format!(
+                        "sent again without looking the order up after its ambiguous attempt #{}",
+                        amb.seq
+                    ),
+                    Some((s, _)) => format!(
+                        "sent again although the lookup #{s} had returned its committed transaction"
+                    ),
+                };
+                let kind = if amb.found_by.is_none() {
+                    "replay without a lookup"
+                } else {
+                    "replay after a lookup had found it"
+                };
+                findings.push((
+                    Tally_::Reconcile,
+                    kind,
+                    amb.seq,
+                    amb.line.clone(),
+                    String::new(),
+                ));
+                findings.push((Tally_::Reconcile, kind, e.seq, line.to_string(), note));
+            } else if o.confirmed {
+                findings.push((
+                    Tally_::Reconcile,
+                    "replay after a confirmed success",
+                    e.seq,
+                    line.to_string(),
+                    "sent again after a confirmed success".into(),
+                ));
+            }
         }
-        // A replay: the identical request, or another request carrying the same external id.
-        let by_note = e
-            .note()
-            .and_then(|n| self.ambiguous_notes.get(&n.to_string()).copied());
-        let replayed = self
-            .ambiguous
-            .remove(&fp)
-            .or_else(|| by_note.and_then(|f| self.ambiguous.remove(&f)));
-        if let Some((first, _, reconciled)) = replayed {
+        if let Some(n) = &note {
+            if !o.notes.contains(n) && o.notes.len() < 4 {
+                o.notes.push(n.clone());
+            }
+        }
+        o.last_at = e.at;
+        o.open = !e.is_success();
+        o.confirmed |= e.is_success();
+        if let Some(txn) = &e.committed_txn {
+            o.commits += 1;
+            if o.commit_lines.len() < MAX_EVIDENCE / 2 {
+                o.commit_lines.push((e.seq, line.to_string()));
+            }
+            self.by_txn.insert(txn.clone(), id);
+        }
+        if e.outcome == "dropped" || e.status.is_none() {
+            self.ambiguous_total += 1;
+            o.ambiguous = Some(Ambiguous {
+                seq: e.seq,
+                line: line.to_string(),
+                txn: e.committed_txn.clone(),
+                found_by: None,
+            });
             self.reconcile.exercised = true;
-            let committed = e.status.is_some_and(|s| s < 300) || e.outcome == "dropped";
-            let what = match (reconciled, committed) {
-                (false, true) => "replayed blindly after an ambiguous failure: the order now exists twice",
-                (false, false) => "replayed blindly after an ambiguous failure",
-                (true, true) => "replayed although the first attempt had committed (its note was in the transactions list): the order now exists twice",
-                (true, false) => "replayed after reconciling, although the first attempt had committed",
+        }
+        // Pair the findings: a reconciliation finding is one finding with two lines.
+        let mut i = 0;
+        while i < findings.len() {
+            let (t, kind, seq, l, n) = &findings[i];
+            let tally = match t {
+                Tally_::Notes => &mut self.notes,
+                Tally_::Reconcile => &mut self.reconcile,
             };
-            self.reconcile.fail(&[first, format!("{line} — {what}")]);
-        }
-        if e.outcome == "dropped" {
-            self.reconcile.exercised = true;
-            self.ambiguous
-                .insert(fp, (line.to_string(), Some(key.to_string()), false));
-            if let Some(n) = e.note() {
-                self.ambiguous_notes.insert(n.to_string(), fp);
+            if n.is_empty() && i + 1 < findings.len() {
+                let (_, _, seq2, l2, n2) = &findings[i + 1];
+                tally.fail_as(kind, &[(*seq, l, ""), (*seq2, l2, n2)]);
+                i += 2;
+            } else {
+                tally.fail_as(kind, &[(*seq, l, n)]);
+                i += 1;
             }
         }
     }
 
-    fn judge_notes(&mut self, e: &JournalEntry, fp: u64, line: &str) {
-        if !e.is_write() {
+    /// A successful transactions list that returned an ambiguous order's transaction looks
+    /// that order up.
+    fn judge_lookup(&mut self, e: &JournalEntry, line: &str) {
+        let Some(listed) = e.listed_txns.as_ref().filter(|_| e.is_success()) else {
             return;
-        }
-        self.notes.exercised = true;
-        self.writes += 1;
-        match e.note() {
-            None => self.notes.fail(&[format!("{line} — no note")]),
-            Some(n) => {
-                self.writes_with_note += 1;
-                match self.note_owner.get(&n.to_string()) {
-                    Some(owner) if *owner != fp => {
-                        self.notes
-                            .fail(&[format!("{line} — note `{n}` already used by another order")]);
-                    }
-                    Some(_) => {}
-                    None => self.note_owner.insert(n.to_string(), fp),
+        };
+        for txn in listed {
+            let Some(&id) = self.by_txn.get(txn) else {
+                continue;
+            };
+            let Some(o) = self.orders.get_mut(&id) else {
+                continue;
+            };
+            if let Some(amb) = o.ambiguous.as_mut() {
+                if amb.found_by.is_none() && amb.txn.as_deref() == Some(txn.as_str()) {
+                    amb.found_by = Some((e.seq, line.to_string()));
+                    o.looked_up = Some((e.seq, line.to_string()));
+                    self.looked_up_total += 1;
+                    let note = format!("returned the order of the ambiguous attempt #{}", amb.seq);
+                    self.reconcile.show(e.seq, line, &note);
                 }
             }
         }
@@ -558,31 +1055,88 @@ impl Referee {
         }
         if let Some(pp) = e
             .query_param("per_page")
-            .and_then(|p| p.parse::<i64>().ok())
+            .and_then(|p| p.trim().parse::<i64>().ok())
         {
             if pp > 100 {
-                self.pagination.exercised = true;
-                self.pagination.fail(&[format!(
-                    "{line} — per_page {pp} is above the maximum of 100"
-                )]);
+                let note =
+                    format!("per_page {pp} is above the maximum of 100 (the server clamps it)");
+                self.pagination
+                    .fail_as("per_page above 100", &[(e.seq, line, &note)]);
             }
         }
+        if !e.is_success() {
+            return;
+        }
+        let Some(last) = e.last_page else {
+            return;
+        };
         let page = e
             .query_param("page")
-            .and_then(|p| p.parse::<u64>().ok())
-            .unwrap_or(1);
+            .and_then(|p| p.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .max(1);
         let id = e.list_identity();
-        if let Some((wanted, _)) = self.pages_due.get(&id) {
-            if page >= *wanted {
-                self.pages_due.remove(&id);
-                self.pagination.show(format!("{line} — next page fetched"));
+        let own = e
+            .listed_txns
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|t| self.by_txn.get(t).is_some()));
+        if page == 1 {
+            if let Some(w) = self.walks.remove(&id) {
+                self.end_walk(w);
+            }
+            if last > 1 {
+                self.pagination.exercised = true;
+                self.walks.insert(
+                    id,
+                    Walk {
+                        last_page: last,
+                        page,
+                        seq: e.seq,
+                        line: line.to_string(),
+                        found_own: own,
+                    },
+                );
+            }
+            return;
+        }
+        if let Some(w) = self.walks.get_mut(&id) {
+            w.page = w.page.max(page);
+            w.last_page = last;
+            w.found_own |= own;
+            w.seq = e.seq;
+            w.line = line.to_string();
+            if w.page >= w.last_page {
+                if let Some(w) = self.walks.remove(&id) {
+                    self.walks_completed += 1;
+                    self.pagination.show(
+                        w.seq,
+                        &w.line,
+                        &format!("read to the last page, {}", w.last_page),
+                    );
+                }
             }
         }
-        if let Some(last) = e.last_page {
-            if e.status == Some(200) && last > page {
-                self.pagination.exercised = true;
-                self.pages_due.insert(id, (page + 1, line.to_string()));
-            }
+    }
+
+    fn end_walk(&mut self, w: Walk) {
+        if w.page >= w.last_page {
+            self.walks_completed += 1;
+        } else if w.found_own {
+            self.walks_found += 1;
+            let note = format!(
+                "stopped at page {} of {} once a page returned one of its own transactions (a search)",
+                w.page, w.last_page
+            );
+            self.pagination.show(w.seq, &w.line, &note);
+        } else {
+            let note = format!(
+                "stopped at page {} of {}: page {} was never fetched",
+                w.page,
+                w.last_page,
+                w.page + 1
+            );
+            self.pagination
+                .fail_as("list read only in part", &[(w.seq, &w.line, &note)]);
         }
     }
 
@@ -597,107 +1151,314 @@ impl Referee {
         self.keys.exercised = true;
         if let Some(role) = &e.role {
             if role != wanted {
+                let note = format!("a {role} key on a {wanted} operation");
                 self.keys
-                    .fail(&[format!("{line} — a {role} key on a {wanted} operation")]);
+                    .fail_as("key of the wrong role", &[(e.seq, line, &note)]);
             }
+        }
+    }
+
+    /// End-of-run findings: unresolved ambiguities, double commits, unfinished lists,
+    /// sequences still open.
+    fn settle(&mut self) {
+        for s in self.sequences.drain() {
+            self.close_sequence(s, false);
+        }
+        if self.backoff_errors > 0 && self.backoff_retried_sequences == 0 {
+            let note = format!(
+                "met {} `backoff` error{} and retried none",
+                self.backoff_errors,
+                plural(self.backoff_errors)
+            );
+            self.retry.count("backoff errors never retried", 1);
+            add_line(&mut self.retry.failed, u64::MAX, &note, "");
+        }
+        let no_backoff = self.retry.kinds.iter().any(|(k, _)| *k == NO_BACKOFF_KIND);
+        // Only a client seen backing off on later retries follows the urllib3 policy; one
+        // that never showed a later delay simply does not back off.
+        let defect = no_backoff || self.policy_backed_off_later == 0;
+        if self.policy_immediate > 0 && (defect || !self.opts.allow_immediate_first_retry) {
+            let lines = std::mem::take(&mut self.policy_lines);
+            let (kind, why) = if defect {
+                (NO_BACKOFF_KIND, "")
+            } else {
+                (
+                    POLICY_KIND,
+                    " (policy: urllib3 2.x's Retry never sleeps before its first retry)",
+                )
+            };
+            for (seq, line, gap) in &lines {
+                let note = format!("first retry {gap} ms after the error{why}");
+                add_line(&mut self.retry.failed, *seq, line, &note);
+            }
+            self.retry.count(kind, self.policy_immediate);
+            if defect {
+                self.policy_immediate = 0;
+            }
+        }
+        let mut orders = self.orders.drain();
+        orders.sort_by_key(|o| o.last_at);
+        for o in orders {
+            if let Some(amb) = &o.ambiguous {
+                if amb.found_by.is_none() {
+                    self.reconcile.fail_as("ambiguous write never looked up", &[(
+                        amb.seq,
+                        &amb.line,
+                        "never looked up afterwards: no successful transactions list returned this order",
+                    )]);
+                }
+            }
+            if o.commits > 1 {
+                let what = if o.redeem { "deducted" } else { "awarded" };
+                let first = o.commit_lines.first().map(|(s, _)| *s).unwrap_or(0);
+                let note = format!(
+                    "order of #{first} committed {} times: {what} {} times",
+                    o.commits, o.commits
+                );
+                self.reconcile.exercised = true;
+                self.reconcile.count("order committed more than once", 1);
+                for (i, (seq, l)) in o.commit_lines.iter().enumerate() {
+                    let n = if i + 1 == o.commit_lines.len() {
+                        note.as_str()
+                    } else {
+                        ""
+                    };
+                    add_line(&mut self.reconcile.failed, *seq, l, n);
+                }
+            }
+        }
+        for w in self.walks.drain() {
+            self.end_walk(w);
         }
     }
 
     /// The verdicts, once the client is done.
     pub fn finish(mut self) -> Vec<Judgement> {
-        // Backoff errors never retried, lists never paged on: judged at the end.
-        let unretried: Vec<String> = self
-            .sent
-            .values()
-            .filter(|s| s.awaiting_retry)
-            .map(|s| s.line.clone())
-            .collect();
-        for l in unretried {
-            self.retry.exercised = true;
-            self.retry
-                .fail(&[format!("{l} — a `backoff` error that was never retried")]);
+        self.settle();
+        let rate = self.rate_summary();
+        let retry = self.retry_summary();
+        let reconcile = self.reconcile_summary();
+        let notes = self.notes_summary();
+        let pagination = self.pagination_summary();
+        let keys = (
+            "member operations with member keys, partner operations with partner keys".to_string(),
+            String::new(),
+            "the client called no partner or member route".to_string(),
+        );
+        let retry_exercised = self.retry_fully_exercised();
+        if !retry_exercised && self.retry.failures == 0 {
+            self.retry.exercised = false;
         }
-        let unpaged: Vec<String> = self
-            .pages_due
-            .values()
-            .map(|(p, l)| format!("{l} — page {p} was never fetched"))
-            .collect();
-        for l in unpaged {
-            self.pagination.fail(&[l]);
-        }
-        let share = if self.writes == 0 {
-            0.0
-        } else {
-            100.0 * self.writes_with_note as f64 / self.writes as f64
-        };
-        let reconciled = self.reconciled;
-        let mk = |item: Item, title: &str, t: Tally, pass: String, fail: String| Judgement {
-            item: item.id().to_string(),
-            title: title.to_string(),
-            verdict: if !t.exercised {
-                ClientVerdict::NotExercised
-            } else if t.failures > 0 {
-                ClientVerdict::Fail
-            } else {
-                ClientVerdict::Pass
-            },
-            summary: if !t.exercised {
-                "the client never met this situation".to_string()
-            } else if t.failures > 0 {
-                format!(
-                    "{fail} ({} finding{})",
-                    t.failures,
-                    if t.failures == 1 { "" } else { "s" }
-                )
-            } else {
-                pass
-            },
-            evidence: t.evidence,
-        };
         vec![
-            mk(
+            judgement(
                 Item::RateLimitHandling,
                 "Rate-limit handling",
-                std::mem::take(&mut self.rate),
-                "waited out every Retry-After and stopped after repeated refusals".into(),
-                "sent requests before Retry-After elapsed, or kept sending refused requests".into(),
+                &mut self.rate,
+                rate,
             ),
-            mk(
-                Item::RetryLogic,
-                "Retry logic",
-                std::mem::take(&mut self.retry),
-                "retried backoff errors with growing delays, and nothing else".into(),
-                "retried too soon, without bound, never, or retried errors that must not be retried".into(),
-            ),
-            mk(
+            judgement(Item::RetryLogic, "Retry logic", &mut self.retry, retry),
+            judgement(
                 Item::ReconcileByReference,
                 "Reconciliation before replay",
-                std::mem::take(&mut self.reconcile),
-                format!("queried transactions after every ambiguous write ({reconciled}) and did not replay committed ones"),
-                "replayed a purchase or redemption whose first attempt had committed".into(),
+                &mut self.reconcile,
+                reconcile,
             ),
-            mk(
+            judgement(
                 Item::Notes,
                 "Notes with external identifiers",
-                std::mem::take(&mut self.notes),
-                format!("{share:.0}% of {} purchases and redemptions carried a unique note", self.writes),
-                format!("{share:.0}% of {} purchases and redemptions carried a note, or a note was reused", self.writes),
+                &mut self.notes,
+                notes,
             ),
-            mk(
+            judgement(
                 Item::Pagination,
                 "Pagination",
-                std::mem::take(&mut self.pagination),
-                "followed every multi-page list to its next page, with per_page ≤ 100".into(),
-                "read only part of a multi-page list, or asked for per_page above 100".into(),
+                &mut self.pagination,
+                pagination,
             ),
-            mk(
-                Item::KeyType,
-                "Key type",
-                std::mem::take(&mut self.keys),
-                "member operations with member keys, partner operations with partner keys".into(),
-                "used a key of the wrong role".into(),
-            ),
+            judgement(Item::KeyType, "Key type", &mut self.keys, keys),
         ]
+    }
+
+    fn retry_fully_exercised(&self) -> bool {
+        self.backoff_errors > 0 && !self.definitive_met.is_empty()
+    }
+
+    fn rate_summary(&self) -> (String, String, String) {
+        let wait = self
+            .shortest_wait
+            .map(|(w, ra)| format!("; the shortest wait was {w} ms, for a Retry-After of {ra} s"))
+            .unwrap_or_default();
+        (
+            format!(
+                "waited out Retry-After after each of {} 429 response{}{wait}",
+                self.rate_limited,
+                plural(self.rate_limited)
+            ),
+            format!(
+                "{} 429 response{} met",
+                self.rate_limited,
+                plural(self.rate_limited)
+            ),
+            "the client met no 429 (the referee's mock answers the 3rd and 30th authenticated requests with one, and more than --rate-limit requests per key within --rate-window)".into(),
+        )
+    }
+
+    fn retry_summary(&self) -> (String, String, String) {
+        let met: Vec<String> = ["no_retry", "fix_request", "contact_support"]
+            .iter()
+            .filter_map(|s| self.definitive_met.get(s).map(|n| format!("{n} `{s}`")))
+            .collect();
+        let definitive = if met.is_empty() {
+            "no `no_retry`, `fix_request` or `contact_support` error".to_string()
+        } else {
+            met.join(", ")
+        };
+        let policy = if self.policy_immediate > 0 && self.opts.allow_immediate_first_retry {
+            format!(
+                "; the first retry of {} sequence{} came at once (accepted with --allow-immediate-first-retry)",
+                self.policy_immediate,
+                plural(self.policy_immediate)
+            )
+        } else {
+            String::new()
+        };
+        let sequences = self.backoff_retried_sequences + self.backoff_unretried;
+        let pass = format!(
+            "retried {} of {sequences} `backoff` error sequence{} with delays of at least {MIN_BACKOFF_MS} ms that did not shrink beyond the jitter tolerance ({} recovered, {} gave up within {MAX_ATTEMPTS} attempts, {} ended with another answer); never resent a request refused with {definitive}{policy}",
+            self.backoff_retried_sequences,
+            plural(sequences),
+            self.recovered,
+            self.gave_up,
+            self.ended_otherwise,
+        );
+        let fail = if self.policy_immediate > 0
+            && self.retry.kinds.iter().any(|(k, _)| *k == POLICY_KIND)
+        {
+            let later = format!(
+                "later retries backed off in {} sequence{}",
+                self.policy_backed_off_later,
+                plural(self.policy_backed_off_later)
+            );
+            format!(
+                "the first retry of {} `backoff` sequence{} came at once, as urllib3 2.x's Retry always does ({later}); the checklist asks for a delay before every retry: pass --allow-immediate-first-retry to accept this policy",
+                self.policy_immediate,
+                plural(self.policy_immediate)
+            )
+        } else {
+            String::new()
+        };
+        let missing = match (self.backoff_errors > 0, !self.definitive_met.is_empty()) {
+            (false, false) => "the client met neither a `backoff` error nor a definitive one (--fail-rate provokes 500s; the referee's mock refuses the 3rd, 5th, 7th and 9th purchase or redemption with one error per retry_strategy)".to_string(),
+            (true, false) => format!("its retries of `backoff` errors were fine ({} sequence{} retried), but it met no `no_retry`, `fix_request` or `contact_support` error, so resending those was not judged (the referee's mock refuses the 3rd, 5th, 7th and 9th purchase or redemption with one)", self.backoff_retried_sequences, plural(self.backoff_retried_sequences)),
+            _ => format!("it met {definitive} and never resent them, but met no `backoff` error, so backoff was not judged (--fail-rate provokes 500s)"),
+        };
+        (pass, fail, missing)
+    }
+
+    fn reconcile_summary(&self) -> (String, String, String) {
+        (
+            format!(
+                "looked up each of the {} ambiguous write{} (a successful transactions list returned its transaction) before any replay; no order was committed twice",
+                self.ambiguous_total,
+                plural(self.ambiguous_total)
+            ),
+            format!(
+                "{} ambiguous write{}, {} looked up",
+                self.ambiguous_total,
+                plural(self.ambiguous_total),
+                self.looked_up_total
+            ),
+            "no write of the client was ambiguous (the referee's mock drops the answer of the first committed purchase or redemption, and of --drop-after-commit of the others)".into(),
+        )
+    }
+
+    fn notes_summary(&self) -> (String, String, String) {
+        (
+            format!(
+                "all {} purchases and redemptions carried a note, one per order across its attempts",
+                self.writes
+            ),
+            format!(
+                "{} of {} purchases and redemptions carried a note",
+                self.writes_with_note, self.writes
+            ),
+            "the client sent no purchase or redemption".into(),
+        )
+    }
+
+    fn pagination_summary(&self) -> (String, String, String) {
+        (
+            format!(
+                "read {} multi-page list{} to the last page{}, with per_page ≤ 100",
+                self.walks_completed,
+                plural(self.walks_completed),
+                if self.walks_found > 0 {
+                    format!(
+                        "; stopped {} search{} on the page that returned its own transaction",
+                        self.walks_found,
+                        if self.walks_found == 1 { "" } else { "es" }
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            String::new(),
+            "the client read no list longer than one page (the referee's mock gives the fixture member a transaction history longer than one page at per_page=100)".into(),
+        )
+    }
+}
+
+/// Which verdict a write finding belongs to.
+enum Tally_ {
+    Notes,
+    Reconcile,
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn judgement(
+    item: Item,
+    title: &str,
+    t: &mut Tally,
+    (pass, fail, missing): (String, String, String),
+) -> Judgement {
+    let (verdict, summary) = if t.failures > 0 {
+        let context = if fail.is_empty() {
+            String::new()
+        } else {
+            format!("; {fail}")
+        };
+        (ClientVerdict::Fail, format!("{}{context}", t.kinds_text()))
+    } else if !t.exercised {
+        (
+            ClientVerdict::NotExercised,
+            format!("not exercised: {missing}"),
+        )
+    } else {
+        (ClientVerdict::Pass, pass)
+    };
+    let evidence = if verdict == ClientVerdict::NotExercised {
+        Vec::new()
+    } else {
+        t.evidence()
+    };
+    Judgement {
+        item: item.id().to_string(),
+        title: title.to_string(),
+        verdict,
+        summary,
+        evidence,
+        findings: if verdict == ClientVerdict::Fail {
+            t.failures
+        } else {
+            0
+        },
     }
 }
 
@@ -723,7 +1484,7 @@ mod tests {
             method: method.into(),
             path: format!("/api/agent/v1{path}"),
             query: None,
-            key_name: Some("referee".into()),
+            key_name: Some("partner".into()),
             role: Some("partner".into()),
             status,
             code: code.map(Into::into),
@@ -735,255 +1496,167 @@ mod tests {
             retry_after: None,
             last_page: None,
             body: None,
+            duration_ms: 1.0,
+            fault: None,
+            committed_txn: None,
+            listed_txns: None,
         }
     }
 
-    fn verdict(j: &[Judgement], item: &str) -> ClientVerdict {
-        j.iter().find(|x| x.item == item).unwrap().verdict
-    }
-
-    #[test]
-    fn early_request_after_429_is_hammering() {
+    fn retries(gaps: &[i64]) -> Vec<Judgement> {
         let mut r = Referee::new();
-        let mut x = e(
-            1,
-            0,
-            "GET",
-            "/partner/cards",
-            Some(429),
-            Some("RATE_LIMITED"),
-        );
-        x.retry_after = Some(2);
-        r.observe(&x);
-        r.observe(&e(2, 500, "GET", "/partner/cards", Some(200), None));
-        let j = r.finish();
-        assert_eq!(verdict(&j, "rate-limit-handling"), ClientVerdict::Fail);
-        assert!(
-            j[0].evidence
-                .iter()
-                .any(|l| l.contains("before Retry-After")),
-            "{:?}",
-            j[0].evidence
-        );
-    }
-
-    #[test]
-    fn waiting_out_retry_after_passes() {
-        let mut r = Referee::new();
-        let mut x = e(
-            1,
-            0,
-            "GET",
-            "/partner/cards",
-            Some(429),
-            Some("RATE_LIMITED"),
-        );
-        x.retry_after = Some(1);
-        r.observe(&x);
-        r.observe(&e(2, 1000, "GET", "/partner/cards", Some(200), None));
-        assert_eq!(
-            verdict(&r.finish(), "rate-limit-handling"),
-            ClientVerdict::Pass
-        );
-    }
-
-    #[test]
-    fn immediate_retry_of_500_is_not_backoff_and_growing_delays_pass() {
-        let mut r = Referee::new();
+        let mut t = 0;
+        let mut seq = 1;
         r.observe(&e(
-            1,
-            0,
+            seq,
+            t,
             "GET",
             "/partner/cards",
             Some(500),
             Some("INTERNAL_ERROR"),
         ));
-        r.observe(&e(2, 5, "GET", "/partner/cards", Some(200), None));
-        assert_eq!(verdict(&r.finish(), "retry-logic"), ClientVerdict::Fail);
-
-        let mut r = Referee::new();
-        r.observe(&e(
-            1,
-            0,
-            "GET",
-            "/partner/cards",
-            Some(500),
-            Some("INTERNAL_ERROR"),
-        ));
-        r.observe(&e(
-            2,
-            200,
-            "GET",
-            "/partner/cards",
-            Some(500),
-            Some("INTERNAL_ERROR"),
-        ));
-        r.observe(&e(3, 600, "GET", "/partner/cards", Some(200), None));
-        assert_eq!(verdict(&r.finish(), "retry-logic"), ClientVerdict::Pass);
-    }
-
-    #[test]
-    fn retrying_a_no_retry_error_fails_and_unretried_backoff_fails() {
-        let mut r = Referee::new();
-        r.observe(&e(
-            1,
-            0,
-            "GET",
-            "/partner/cards/x",
-            Some(404),
-            Some("NOT_FOUND"),
-        ));
-        r.observe(&e(
-            2,
-            300,
-            "GET",
-            "/partner/cards/x",
-            Some(404),
-            Some("NOT_FOUND"),
-        ));
-        assert_eq!(verdict(&r.finish(), "retry-logic"), ClientVerdict::Fail);
-        let mut r = Referee::new();
-        r.observe(&e(
-            1,
-            0,
-            "GET",
-            "/partner/cards",
-            Some(500),
-            Some("INTERNAL_ERROR"),
-        ));
-        assert_eq!(verdict(&r.finish(), "retry-logic"), ClientVerdict::Fail);
-    }
-
-    #[test]
-    fn blind_replay_after_a_drop_fails_and_reconciling_passes() {
-        let body = serde_json::json!({"card_id": "c", "member_identifier": "m", "points": 5, "note": "Order #1"});
-        let mut w = e(1, 0, "POST", "/partner/transactions/purchase", None, None);
-        w.body = Some(body.clone());
-        let mut again = e(
-            2,
-            300,
-            "POST",
-            "/partner/transactions/purchase",
-            Some(201),
-            None,
-        );
-        again.body = Some(body);
-
-        let mut r = Referee::new();
-        r.observe(&w);
-        r.observe(&again);
-        let j = r.finish();
-        assert_eq!(verdict(&j, "reconcile-by-reference"), ClientVerdict::Fail);
-        assert!(j
-            .iter()
-            .any(|x| x.evidence.iter().any(|l| l.contains("exists twice"))));
-
-        let mut r = Referee::new();
-        r.observe(&w);
-        r.observe(&e(2, 300, "GET", "/partner/transactions", Some(200), None));
-        assert_eq!(
-            verdict(&r.finish(), "reconcile-by-reference"),
-            ClientVerdict::Pass
-        );
-    }
-
-    #[test]
-    fn notes_must_be_present_and_unique() {
-        let mut r = Referee::new();
-        let mut a = e(
-            1,
-            0,
-            "POST",
-            "/partner/transactions/purchase",
-            Some(201),
-            None,
-        );
-        a.body = Some(serde_json::json!({"points": 1, "note": "Order #1"}));
-        let mut b = e(
-            2,
-            10,
-            "POST",
-            "/partner/transactions/purchase",
-            Some(201),
-            None,
-        );
-        b.body = Some(serde_json::json!({"points": 2, "note": "Order #1"}));
-        r.observe(&a);
-        r.observe(&b);
-        assert_eq!(verdict(&r.finish(), "notes"), ClientVerdict::Fail);
-    }
-
-    #[test]
-    fn reading_only_page_one_fails() {
-        let mut r = Referee::new();
-        let mut p1 = e(1, 0, "GET", "/partner/transactions", Some(200), None);
-        p1.last_page = Some(2);
-        r.observe(&p1);
-        assert_eq!(verdict(&r.finish(), "pagination"), ClientVerdict::Fail);
-
-        let mut r = Referee::new();
-        r.observe(&p1);
-        let mut p2 = e(2, 10, "GET", "/partner/transactions", Some(200), None);
-        p2.query = Some("page=2".into());
-        p2.last_page = Some(2);
-        r.observe(&p2);
-        assert_eq!(verdict(&r.finish(), "pagination"), ClientVerdict::Pass);
-    }
-
-    #[test]
-    fn unexercised_situations_say_so() {
-        let j = Referee::new().finish();
-        assert!(j.iter().all(|x| x.verdict == ClientVerdict::NotExercised));
-    }
-
-    #[test]
-    fn wrong_key_role_fails() {
-        let mut r = Referee::new();
-        r.observe(&e(
-            1,
-            0,
-            "GET",
-            "/member/balance",
-            Some(403),
-            Some("AUTH_WRONG_ROLE"),
-        ));
-        assert_eq!(verdict(&r.finish(), "key-type"), ClientVerdict::Fail);
-    }
-}
-
-#[cfg(test)]
-mod bounds {
-    use super::*;
-
-    #[test]
-    fn state_stays_bounded_on_long_runs() {
-        let mut r = Referee::new();
-        for i in 0..(MAX_TRACKED as u64 * 3) {
-            let e = JournalEntry {
-                seq: i,
-                at: DateTime::from_timestamp_millis(1_800_000_000_000 + i as i64).unwrap(),
-                method: "POST".into(),
-                path: "/api/agent/v1/partner/transactions/purchase".into(),
-                query: Some(format!("page={i}")),
-                key_name: Some("partner".into()),
-                role: Some("partner".into()),
-                status: if i % 7 == 0 { None } else { Some(201) },
-                code: None,
-                outcome: if i % 7 == 0 {
-                    "dropped".into()
-                } else {
-                    "responded".into()
-                },
-                retry_after: None,
-                last_page: None,
-                body: Some(serde_json::json!({"note": format!("Order #{i}")})),
+        for (i, g) in gaps.iter().enumerate() {
+            t += g;
+            seq += 1;
+            let last = i + 1 == gaps.len();
+            let (s, c) = if last {
+                (Some(200), None)
+            } else {
+                (Some(500), Some("INTERNAL_ERROR"))
             };
-            r.observe(&e);
+            r.observe(&e(seq, t, "GET", "/partner/cards", s, c));
         }
-        assert!(r.sent.map.len() <= MAX_TRACKED && r.sent.order.len() <= MAX_TRACKED);
-        assert!(r.note_owner.map.len() <= MAX_TRACKED);
-        assert!(r.ambiguous.map.len() <= MAX_TRACKED);
-        let j = r.finish();
-        assert!(j.iter().all(|x| x.evidence.len() <= MAX_EVIDENCE));
+        // A definitive error met and not resent, so the verdict can pass.
+        r.observe(&e(
+            seq + 1,
+            t + 10,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        r.finish()
+    }
+
+    fn retry_verdict(j: &[Judgement]) -> ClientVerdict {
+        j.iter().find(|x| x.item == "retry-logic").unwrap().verdict
+    }
+
+    #[test]
+    fn stamina_jitter_974_then_831_ms_passes_and_a_real_shrink_fails() {
+        assert_eq!(
+            retry_verdict(&retries(&[974, 831, 1200])),
+            ClientVerdict::Pass
+        );
+        // Additive jitter of up to 1 s: 1.1 s then 0.2 s still passes.
+        assert_eq!(retry_verdict(&retries(&[1100, 200])), ClientVerdict::Pass);
+        // 4 s then 0.5 s shrinks by more than max(1 s, 2 s).
+        let j = retries(&[4000, 500]);
+        assert_eq!(retry_verdict(&j), ClientVerdict::Fail);
+        assert!(j[1].summary.contains("shrinking"), "{}", j[1].summary);
+    }
+
+    #[test]
+    fn immediate_first_retry_then_backoff_is_the_named_policy() {
+        let j = retries(&[0, 400, 800]);
+        assert_eq!(retry_verdict(&j), ClientVerdict::Fail);
+        assert!(
+            j[1].summary.starts_with("policy: immediate first retry"),
+            "{}",
+            j[1].summary
+        );
+        // Immediate every time is no backoff, not a policy.
+        let j = retries(&[0, 1, 2]);
+        assert!(
+            j[1].summary.starts_with("retry without backoff"),
+            "{}",
+            j[1].summary
+        );
+        let mut r = Referee::with_options(RefereeOptions {
+            allow_immediate_first_retry: true,
+        });
+        r.observe(&e(
+            1,
+            0,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
+        r.observe(&e(
+            2,
+            5,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
+        r.observe(&e(3, 405, "GET", "/partner/cards", Some(200), None));
+        r.observe(&e(
+            9,
+            5000,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        assert_eq!(retry_verdict(&r.finish()), ClientVerdict::Pass);
+    }
+
+    #[test]
+    fn counters_reset_after_a_success() {
+        let mut r = Referee::new();
+        let mut seq = 0;
+        for i in 0..30 {
+            seq += 1;
+            r.observe(&e(seq, i * 1000, "GET", "/partner/cards", Some(200), None));
+        }
+        r.observe(&e(
+            seq + 1,
+            40_000,
+            "GET",
+            "/partner/cards",
+            Some(500),
+            Some("INTERNAL_ERROR"),
+        ));
+        r.observe(&e(
+            seq + 2,
+            40_300,
+            "GET",
+            "/partner/cards",
+            Some(200),
+            None,
+        ));
+        r.observe(&e(
+            seq + 3,
+            40_400,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        assert_eq!(retry_verdict(&r.finish()), ClientVerdict::Pass);
+    }
+
+    #[test]
+    fn bounded_map_forgets_the_oldest_and_stays_bounded() {
+        let mut m: Bounded<u64, u64> = Bounded::new();
+        for i in 0..(MAX_TRACKED as u64 * 3) {
+            m.insert(i, i);
+            if i % 2 == 0 {
+                m.remove(&i);
+            }
+        }
+        assert!(m.map.len() <= MAX_TRACKED);
+        assert!(m.order.len() <= 2 * MAX_TRACKED + 1);
+        assert!(m.get(&(MAX_TRACKED as u64 * 3 - 1)).is_some());
+    }
+
+    #[test]
+    fn nothing_seen_is_not_exercised() {
+        assert!(Referee::new()
+            .finish()
+            .iter()
+            .all(|j| j.verdict == ClientVerdict::NotExercised && j.evidence.is_empty()));
     }
 }

@@ -323,3 +323,19 @@ fn markdown_format_is_pinned() {
     let md = checklist::render_markdown(&mock);
     assert!(md.contains("Not a launch decision"), "{md}");
 }
+
+#[test]
+fn passes_from_a_client_run_that_did_not_end_cleanly_verify_nothing() {
+    let (run, findings) = complete_run();
+    let mut referee = passing_referee();
+    referee.client_problem = Some("the client exited with status 1".into());
+    let r = checklist::evaluate_with_referee(&run, &findings, Some(&referee));
+    assert_ne!(r.decision, Decision::Go, "{:?}", r.decision_why);
+    let retry = r.items.iter().find(|i| i.id == "retry-logic").unwrap();
+    assert_eq!(retry.verdict, Verdict::NotVerified);
+    assert!(
+        retry.summary.contains("exited with status 1"),
+        "{}",
+        retry.summary
+    );
+}

@@ -33,7 +33,7 @@ pub use doctor::{doctor, DoctorConfig};
 pub use gate::{decision_exit, exit_status, GatePolicy};
 pub use init::{init, InitConfig};
 
-pub use referee::{referee, referee_as_run, RefereeConfig};
+pub use referee::{referee, referee_junit, RefereeConfig};
 pub use tools::{junit_merge, webhook_send, webhook_sign};
 
 /// launchgate's exit statuses (documented in README).

@@ -2,6 +2,8 @@
 
 use super::*;
 
+use crate::referee::{ClientVerdict, Referee, RefereeOptions, RefereeReport};
+
 /// Everything `launchgate referee` needs.
 pub struct RefereeConfig {
     /// The client command to run against the mock (empty: wait for requests from elsewhere).
@@ -18,19 +20,30 @@ pub struct RefereeConfig {
     pub junit: PathBuf,
     /// Where the referee's JSON report goes.
     pub json: PathBuf,
+    /// Judging rules.
+    pub rules: RefereeOptions,
 }
 
-/// Reads journal pages after `after` through the control route, feeding the referee.
+/// The longest line of client output kept; the rest of a longer line is dropped.
+const MAX_OUTPUT_LINE: usize = 16 * 1024;
+/// How long a stopped client's process group gets between SIGTERM and SIGKILL.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads journal pages after `after` through the control route, feeding the referee,
+/// until a page says there is nothing more.
 async fn drain_journal(
     http: &reqwest::Client,
     base: &str,
     after: &mut u64,
-    referee: &mut crate::referee::Referee,
+    referee: &mut Referee,
     lost: &mut bool,
 ) -> Result<usize, String> {
     let mut fed = 0;
     loop {
-        let url = format!("{base}/__launchgate/journal?after={after}&limit=1000");
+        let url = format!(
+            "{base}/__launchgate/journal?after={after}&limit={}",
+            crate::mock::JOURNAL_PAGE_ENTRIES
+        );
         let page: serde_json::Value = http
             .get(&url)
             .send()
@@ -42,10 +55,7 @@ async fn drain_journal(
             .map_err(|e| format!("unreadable journal page: {e}"))?;
         *lost |= page["lost"].as_bool().unwrap_or(false);
         let entries = page["entries"].as_array().cloned().unwrap_or_default();
-        if entries.is_empty() {
-            return Ok(fed);
-        }
-        for raw in entries {
+        for raw in entries.iter().cloned() {
             match serde_json::from_value::<crate::referee::JournalEntry>(raw) {
                 Ok(e) => {
                     *after = e.seq;
@@ -55,174 +65,301 @@ async fn drain_journal(
                 Err(e) => return Err(format!("unexpected journal entry: {e}")),
             }
         }
+        if entries.is_empty() || !page["more"].as_bool().unwrap_or(false) {
+            return Ok(fed);
+        }
     }
 }
 
-/// The referee's verdicts as a run report, so JUnit and HTML render them like cases.
-pub fn referee_as_run(r: &crate::referee::RefereeReport) -> RunReport {
-    use crate::referee::ClientVerdict;
-    let cases = r
-        .judgements
-        .iter()
-        .map(|j| CaseReport {
-            id: format!("referee::{}", j.title),
-            name: j.title.clone(),
-            file: "referee".into(),
-            line: 0,
-            outcome: match j.verdict {
-                ClientVerdict::Pass => Outcome::Passed,
-                ClientVerdict::Fail => Outcome::Failed,
-                ClientVerdict::NotExercised => Outcome::Skipped,
-            },
-            reason: (j.verdict == ClientVerdict::NotExercised).then(|| j.summary.clone()),
-            failure: (j.verdict == ClientVerdict::Fail).then(|| report::FailureReport {
-                step: String::new(),
-                location: "mock request journal".into(),
-                message: j.summary.clone(),
-                details: j.evidence.clone(),
-                request: String::new(),
-                response: None,
-            }),
-            checklist: vec![j.item.clone()],
-            vendor: Vec::new(),
-            started_at: r.started_at.clone(),
-            duration_ms: 0,
-            steps: Vec::new(),
-        })
-        .collect();
-    RunReport {
-        version: r.version.clone(),
-        target: TargetSummary {
-            kind: "mock".into(),
-            name: "referee".into(),
-            base_url: r.command.clone().unwrap_or_default(),
-        },
-        hostname: hostname(),
-        started_at: r.started_at.clone(),
-        duration_ms: 0,
-        requests_sent: 0,
-        responses_received: r.requests,
-        deadline_hit: false,
-        suites: vec![SuiteReport {
-            name: "referee".into(),
-            file: "referee".into(),
-            cases,
-        }],
-        key_findings: Vec::new(),
-        scenarios_commit: None,
-        missing_inputs: Vec::new(),
-        not_applicable: Vec::new(),
-    }
-}
-
-/// `launchgate referee`: runs a client against the mock and judges what it did.
-pub fn referee(cfg: RefereeConfig) -> Exit {
-    use crate::referee::{ClientVerdict, Referee, RefereeReport};
-    use tokio::io::AsyncBufReadExt;
-
-    let Some(rt) = runtime() else {
-        return Exit::Usage;
+/// Copies one output stream of the client to our stderr, line by line, redacted.
+///
+/// Reads bytes, not text: one byte that is not UTF-8 must not stop the reader (the client
+/// would then die of a broken pipe). A line longer than [`MAX_OUTPUT_LINE`] is cut; the
+/// rest of it is read and dropped, so the buffer stays bounded.
+async fn relay_output<R>(mut stream: R, name: &'static str, redactor: Redactor)
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    use std::io::Write;
+    use tokio::io::AsyncReadExt;
+    let mut line: Vec<u8> = Vec::with_capacity(1024);
+    let mut cut = false;
+    let mut chunk = vec![0u8; 8192];
+    let emit = |line: &[u8], cut: bool| {
+        let text = String::from_utf8_lossy(line);
+        let text = redactor.redact(text.trim_end_matches('\r'));
+        let mark = if cut { " …(line cut)" } else { "" };
+        // Our stderr may be closed; the client must go on regardless.
+        let _ = writeln!(std::io::stderr().lock(), "client {name} | {text}{mark}");
     };
-    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let result: Result<RefereeReport, String> = rt.block_on(async {
-        let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
-        let mock = MockServer::start(cfg.mock.clone(), addr).await.map_err(|e| format!("cannot start the mock: {e}"))?;
-        let base = mock.base_url().to_string();
-        let inputs = mock.inputs();
-        let redactor = Redactor::new(inputs.keys.values());
-        let http = crate::http::control_client(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
-        eprintln!("referee: mock at {base} (journal at {base}/__launchgate/journal)");
+    loop {
+        let n = match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        for &b in &chunk[..n] {
+            if b == b'\n' {
+                emit(&line, cut);
+                line.clear();
+                cut = false;
+            } else if line.len() < MAX_OUTPUT_LINE {
+                line.push(b);
+            } else {
+                cut = true;
+            }
+        }
+    }
+    if !line.is_empty() {
+        emit(&line, cut);
+    }
+}
 
-        // The client gets the mock's URL and fixture keys the way a staging run would.
-        let mut env: Vec<(String, String)> = vec![("LAUNCHGATE_BASE_URL".into(), base.clone())];
-        for (k, v) in &inputs.keys {
-            env.push((crate::target::default_key_var(k), v.clone()));
+/// Sends `signal` to the client's whole process group (the client leads its own group).
+fn signal_group(pid: u32, signal: libc::c_int) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    if pid > 1 {
+        // SAFETY: kill(2) takes plain integers; a negative pid names the process group
+        // the client was started in (`process_group(0)`), never our own group.
+        unsafe {
+            libc::kill(-pid, signal);
         }
-        for (k, v) in &inputs.fixtures {
-            env.push((crate::target::default_fixture_var(k), v.clone()));
+    }
+}
+
+/// Ends the client's process group: SIGTERM, a grace period, then SIGKILL. Also run after
+/// the client exited by itself, so grandchildren and daemons it left behind go too.
+async fn end_group(pid: u32, child: Option<&mut tokio::process::Child>) {
+    signal_group(pid, libc::SIGTERM);
+    if let Some(c) = child {
+        let _ = tokio::time::timeout(STOP_GRACE, c.wait()).await;
+    } else {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    signal_group(pid, libc::SIGKILL);
+}
+
+/// Starts the client in its own process group, its output relayed through the redactor.
+fn spawn_client(
+    command: &[String],
+    env: &[(String, String)],
+    redactor: &Redactor,
+) -> Result<tokio::process::Child, String> {
+    let Some((program, args)) = command.split_first() else {
+        return Err("no client command".into());
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut c = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    if let Some(s) = c.stdout.take() {
+        tokio::spawn(relay_output(s, "out", redactor.clone()));
+    }
+    if let Some(s) = c.stderr.take() {
+        tokio::spawn(relay_output(s, "err", redactor.clone()));
+    }
+    Ok(c)
+}
+
+/// What happened to the client process.
+struct ClientEnd {
+    exit_status: Option<i32>,
+    problem: Option<String>,
+}
+
+/// Runs the mock, the client and the journal reader until the client is done.
+async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeReport, String> {
+    let t0 = Instant::now();
+    let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
+    let mock = MockServer::start(cfg.mock.clone(), addr)
+        .await
+        .map_err(|e| format!("cannot start the mock: {e}"))?;
+    let base = mock.base_url().to_string();
+    let inputs = mock.inputs();
+    let redactor = Redactor::new(inputs.keys.values());
+    let http = crate::http::control_client(std::time::Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    eprintln!("referee: mock at {base} (journal at {base}/__launchgate/journal)");
+
+    // The client gets the mock's URL and fixture keys the way a staging run would.
+    let mut env: Vec<(String, String)> = vec![("LAUNCHGATE_BASE_URL".into(), base.clone())];
+    for (k, v) in &inputs.keys {
+        env.push((crate::target::default_key_var(k), v.clone()));
+    }
+    for (k, v) in &inputs.fixtures {
+        env.push((crate::target::default_fixture_var(k), v.clone()));
+    }
+    let mut child = if cfg.command.is_empty() {
+        eprintln!("referee: no client command; point your client at {base} (keys: `launchgate mock` prints them); waiting");
+        None
+    } else {
+        Some(spawn_client(&cfg.command, &env, &redactor)?)
+    };
+    let pid = child.as_ref().and_then(|c| c.id());
+
+    let mut referee = Referee::with_options(cfg.rules);
+    let mut after = 0u64;
+    let mut lost = false;
+    let mut end = ClientEnd {
+        exit_status: None,
+        problem: None,
+    };
+    let mut last_activity = Instant::now();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if drain_journal(&http, &base, &mut after, &mut referee, &mut lost).await? > 0 {
+            last_activity = Instant::now();
         }
-        let mut child = None;
-        if let Some((program, args)) = cfg.command.split_first() {
-            let mut cmd = tokio::process::Command::new(program);
-            cmd.args(args)
-                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .kill_on_drop(true);
-            let mut c = cmd.spawn().map_err(|e| format!("cannot start `{program}`: {e}"))?;
-            // The client's output passes through the redactor: it may print its keys.
-            for (stream, name) in [
-                (c.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), "out"),
-                (c.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), "err"),
-            ] {
-                if let Some(s) = stream {
-                    let r = redactor.clone();
-                    tokio::spawn(async move {
-                        let mut lines = tokio::io::BufReader::new(s).lines();
-                        while let Ok(Some(l)) = lines.next_line().await {
-                            eprintln!("client {name} | {}", r.redact(&l));
-                        }
+        if let Some(c) = child.as_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                end.exit_status = status.code();
+                if !status.success() {
+                    end.problem = Some(match status.code() {
+                        Some(code) => format!("the client exited with status {code}"),
+                        None => "the client was killed by a signal".to_string(),
                     });
                 }
+                child = None;
             }
-            child = Some(c);
+        }
+        let idle_done = cfg.until_idle.is_some_and(|d| last_activity.elapsed() >= d);
+        if !cfg.command.is_empty() && child.is_none() && (cfg.until_idle.is_none() || idle_done) {
+            break;
+        }
+        if cfg.command.is_empty() && idle_done && referee.requests() > 0 {
+            break;
+        }
+        if t0.elapsed() >= cfg.max_duration {
+            eprintln!(
+                "referee: {} elapsed; stopping",
+                humantime::format_duration(cfg.max_duration)
+            );
+            if child.is_some() {
+                end.problem = Some(format!(
+                    "the client did not finish within {} (--for) and was stopped",
+                    humantime::format_duration(cfg.max_duration)
+                ));
+            }
+            break;
+        }
+    }
+    if let Some(pid) = pid {
+        end_group(pid, child.as_mut()).await;
+    }
+    drain_journal(&http, &base, &mut after, &mut referee, &mut lost).await?;
+    mock.shutdown().await;
+    if end.problem.is_none() && referee.requests() == 0 {
+        end.problem = Some(if cfg.command.is_empty() {
+            "no request reached the mock: nothing was judged".into()
         } else {
-            eprintln!("referee: no client command; point your client at {base} (keys: `launchgate mock` prints them); waiting");
-        }
+            "the client sent no request to the mock: nothing was judged (does it read LAUNCHGATE_BASE_URL?)".into()
+        });
+    }
+    Ok(RefereeReport {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: started_at.to_string(),
+        command: (!cfg.command.is_empty())
+            .then(|| redactor.redact(&cfg.command.join(" ")).into_owned()),
+        exit_status: end.exit_status,
+        requests: referee.requests(),
+        journal_lost_entries: lost,
+        judgements: referee
+            .finish()
+            .into_iter()
+            .map(|mut j| {
+                j.summary = redactor.redact(&j.summary).into_owned();
+                j.evidence = j
+                    .evidence
+                    .iter()
+                    .map(|l| redactor.redact(l).into_owned())
+                    .collect();
+                j
+            })
+            .collect(),
+        client_problem: end.problem,
+        duration_ms: t0.elapsed().as_millis() as u64,
+    })
+}
 
-        let mut referee = Referee::new();
-        let mut after = 0u64;
-        let mut lost = false;
-        let mut exit_status = None;
-        let t0 = Instant::now();
-        let mut last_activity = Instant::now();
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            if drain_journal(&http, &base, &mut after, &mut referee, &mut lost).await? > 0 {
-                last_activity = Instant::now();
+/// The referee's JUnit: one test case per verdict, with the run's real time, no invented
+/// file or line (the verdicts come from a journal, not from a file).
+pub fn referee_junit(r: &RefereeReport) -> String {
+    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+    let time = std::time::Duration::from_millis(r.duration_ms);
+    let started = chrono::DateTime::parse_from_rfc3339(&r.started_at).ok();
+    let mut root = Report::new("launchgate referee");
+    root.set_time(time);
+    if let Some(t) = started {
+        root.set_timestamp(t);
+    }
+    let mut suite = TestSuite::new("referee");
+    suite.set_time(time);
+    if let Some(t) = started {
+        suite.set_timestamp(t);
+    }
+    suite.add_property(Property::new("launchgate.version", r.version.as_str()));
+    if let Some(c) = &r.command {
+        suite.add_property(Property::new("client.command", c.as_str()));
+    }
+    if let Some(s) = r.exit_status {
+        suite.add_property(Property::new("client.exit_status", s.to_string()));
+    }
+    suite.add_property(Property::new("requests", r.requests.to_string()));
+    if let Some(p) = &r.client_problem {
+        suite.add_property(Property::new("client.problem", p.as_str()));
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+        s.set_message(p.as_str());
+        s.set_type("client");
+        let mut tc = TestCase::new("The client ran to completion", s);
+        tc.set_classname("referee");
+        suite.add_test_case(tc);
+    }
+    for j in &r.judgements {
+        let status = match j.verdict {
+            ClientVerdict::Pass => TestCaseStatus::success(),
+            ClientVerdict::NotExercised => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(j.summary.as_str());
+                s.set_type("not_exercised");
+                s
             }
-            if let Some(c) = child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    exit_status = Some(status.code().unwrap_or(-1));
-                    child = None;
-                }
+            ClientVerdict::Fail => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(j.summary.as_str());
+                s.set_type("verdict");
+                s.set_description(j.evidence.join("\n"));
+                s
             }
-            let client_done = child.is_none() && (exit_status.is_some() || cfg.command.is_empty());
-            let idle_done = cfg.until_idle.is_some_and(|d| last_activity.elapsed() >= d);
-            if (client_done && (cfg.until_idle.is_none() || idle_done)) && !cfg.command.is_empty() {
-                break;
+        };
+        let mut tc = TestCase::new(j.title.as_str(), status);
+        tc.set_classname(format!("referee.{}", j.item));
+        if j.verdict == ClientVerdict::Pass {
+            let mut out = j.summary.clone();
+            for l in &j.evidence {
+                out.push('\n');
+                out.push_str(l);
             }
-            if cfg.command.is_empty() && idle_done && referee.requests() > 0 {
-                break;
-            }
-            if t0.elapsed() >= cfg.max_duration {
-                eprintln!("referee: {} elapsed; stopping", humantime::format_duration(cfg.max_duration));
-                if let Some(mut c) = child.take() {
-                    let _ = c.kill().await;
-                }
-                break;
-            }
+            tc.set_system_out(out);
         }
-        drain_journal(&http, &base, &mut after, &mut referee, &mut lost).await?;
-        mock.shutdown().await;
-        Ok(RefereeReport {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            started_at: started_at.clone(),
-            command: (!cfg.command.is_empty()).then(|| redactor.redact(&cfg.command.join(" ")).into_owned()),
-            exit_status,
-            requests: referee.requests(),
-            journal_lost_entries: lost,
-            judgements: referee.finish(),
-        })
-    });
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("launchgate referee: {e}");
-            return Exit::Usage;
-        }
-    };
+        suite.add_test_case(tc);
+    }
+    root.add_test_suite(suite);
+    root.to_string().unwrap_or_else(|e| {
+        format!(
+            "<?xml version=\"1.0\"?>\n<!-- junit serialization failed: {e} -->\n<testsuites/>\n"
+        )
+    })
+}
+
+fn print_verdicts(report: &RefereeReport) {
     for j in &report.judgements {
         println!("{:<32} {:<14} {}", j.title, j.verdict.label(), j.summary);
         if j.verdict == ClientVerdict::Fail {
@@ -234,14 +371,32 @@ pub fn referee(cfg: RefereeConfig) -> Exit {
     if report.journal_lost_entries {
         println!("warning: the journal evicted requests before the referee read them; verdicts may miss some");
     }
-    let as_run = referee_as_run(&report);
+    if let Some(p) = &report.client_problem {
+        println!("referee: {p}; the verdicts above cover only what it sent");
+    }
+}
+
+/// `launchgate referee`: runs a client against the mock and judges what it did.
+pub fn referee(cfg: RefereeConfig) -> Exit {
+    let Some(rt) = runtime() else {
+        return Exit::Usage;
+    };
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let report = match rt.block_on(referee_run(&cfg, &started_at)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("launchgate referee: {e}");
+            return Exit::Usage;
+        }
+    };
+    print_verdicts(&report);
     let mut failed = false;
     for (path, text) in [
         (
             &cfg.json,
             serde_json::to_string_pretty(&report).unwrap_or_default(),
         ),
-        (&cfg.junit, junit::render(&as_run, junit::Profile::Generic)),
+        (&cfg.junit, referee_junit(&report)),
     ] {
         if let Err(e) = report::write_atomic(path, text.as_bytes()) {
             eprintln!("launchgate: cannot write {}: {e}", path.display());
@@ -249,17 +404,17 @@ pub fn referee(cfg: RefereeConfig) -> Exit {
         }
     }
     println!(
-        "referee: {} requests judged; reports: {} (JSON), {} (JUnit)",
+        "referee: {} requests judged in {} ms; reports: {} (JSON), {} (JUnit)",
         report.requests,
+        report.duration_ms,
         cfg.json.display(),
         cfg.junit.display()
     );
-    if failed
-        || report
-            .judgements
-            .iter()
-            .any(|j| j.verdict == ClientVerdict::Fail)
-    {
+    let any_fail = report
+        .judgements
+        .iter()
+        .any(|j| j.verdict == ClientVerdict::Fail);
+    if failed || any_fail || report.client_problem.is_some() {
         Exit::Failed
     } else {
         Exit::Passed

@@ -262,7 +262,7 @@ impl VendorMock {
             ))
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
             .with_state(shared.clone());
-        let (stop, task) = serve_until_stopped(listener, app);
+        let (stop, task) = serve_until_stopped(listener, app, crate::mock::ServerLimits::default());
         Ok(VendorMock {
             base_url: format!("http://{local}"),
             addr: local,

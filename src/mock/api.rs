@@ -42,6 +42,78 @@ pub(crate) struct Config {
     pub max_body: usize,
     /// Replaces every key's own limit (the referee lowers it to provoke 429s).
     pub rate_limit_override: Option<u32>,
+    /// Inject what the referee judges (see [`super::MockOptions::provoke`]).
+    pub provoke: bool,
+    /// Time a request may take to send its body.
+    pub body_timeout: Duration,
+}
+
+/// Counters behind `provoke`: which authenticated request gets the early 429, which write
+/// gets which definitive error.
+#[derive(Default)]
+pub(crate) struct Provoked {
+    authed: AtomicU64,
+    writes: AtomicU64,
+    commits: AtomicU64,
+    /// The GET answered with a burst of 500s (key, path, query) and how many are left;
+    /// `None` before the burst started.
+    burst: Mutex<Option<(String, u32)>>,
+}
+
+impl Provoked {
+    /// Whether this GET is (still) part of the 500 burst; starts it on the first eligible GET.
+    fn burst_500(&self, request: String, eligible: bool) -> bool {
+        let mut burst = self.burst.lock();
+        match burst.as_mut() {
+            Some((r, left)) if *r == request && *left > 0 => {
+                *left -= 1;
+                true
+            }
+            Some(_) => false,
+            None if eligible => {
+                *burst = Some((request, PROVOKED_500_BURST - 1));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Authenticated requests (counted from 0) answered 429 under `provoke`, whatever the
+/// window says: early, so a slow client meets one too.
+const PROVOKED_429: [u64; 2] = [2, 29];
+/// Under `provoke`, the first GET after the early 429 is answered 500 this many times in a
+/// row (the same key, path and query), so a client that retries shows its second and third
+/// delay, not only its first.
+const PROVOKED_500_BURST: u32 = 3;
+
+/// The definitive error injected into the n-th write (counted from 0) under `provoke`: one
+/// per `retry_strategy`, early in the run. Nothing is written.
+fn provoked_error(n: u64) -> Option<ApiError> {
+    Some(match n {
+        2 => ApiError::validation(
+            [(
+                "note".to_string(),
+                json!(["The note could not be processed (launchgate fault: fix_request)."]),
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        3 => ApiError::new(
+            Code::NotFound,
+            "Member not found (launchgate fault: no_retry).",
+        ),
+        6 => ApiError::new(
+            Code::FeatureDisabled,
+            "This feature is not enabled for this partner (launchgate fault: contact_support).",
+        )
+        .with(json!({ "permission": "loyalty_cards_permission" })),
+        8 => ApiError::new(
+            Code::AuthInvalidKey,
+            "The API key is invalid (launchgate fault: no_retry).",
+        ),
+        _ => return None,
+    })
 }
 
 impl Config {
@@ -59,6 +131,8 @@ pub(crate) struct Shared {
     /// Counts arrivals; with `seed` it picks each request's fault dice, so a run with the
     /// same seed and the same request order draws the same faults.
     pub arrivals: AtomicU64,
+    /// Counters of the `provoke` schedule.
+    pub provoked: Provoked,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -453,6 +527,12 @@ struct Processed {
     key: Option<usize>,
     /// The endpoint wrote, so a drop-after-commit fault applies.
     committed: bool,
+    /// A fault injected into this request.
+    fault: Option<&'static str>,
+    /// What the journal records of the ledger: the transaction a write created, or the
+    /// transactions a list returned.
+    committed_txn: Option<String>,
+    listed_txns: Option<Vec<String>>,
 }
 
 impl Processed {
@@ -462,7 +542,38 @@ impl Processed {
             rate: None,
             key,
             committed: false,
+            fault: None,
+            committed_txn: None,
+            listed_txns: None,
         }
+    }
+
+    fn injected(mut self, fault: &'static str) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+}
+
+/// The transaction id a successful write answered with.
+fn created_txn(reply: &Reply) -> Option<String> {
+    match reply {
+        Reply::Data { data, .. } => data
+            .get("transaction_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The transaction ids on a page of a transactions list.
+fn listed_txns(reply: &Reply) -> Option<Vec<String>> {
+    match reply {
+        Reply::List { data, .. } => Some(
+            data.iter()
+                .filter_map(|t| t.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
+        ),
+        _ => None,
     }
 }
 
@@ -573,10 +684,8 @@ impl Shared {
                 err.status = Some(StatusCode::FORBIDDEN);
             }
             Processed {
-                reply: Reply::Error(err),
                 rate,
-                key: known_key,
-                committed: false,
+                ..Processed::bare(Reply::Error(err), known_key)
             }
         };
         if key_header.is_none_or(str::is_empty) {
@@ -618,12 +727,30 @@ impl Shared {
         }
 
         // --- rate limit (per key, fixed window)
-        let rate = self.count(st, ki);
+        let mut rate = self.count(st, ki);
+        let mut fault = None;
+        let mut provoked_500 = false;
+        if cfg.provoke && rate.retry_after.is_none() {
+            let n = self.provoked.authed.fetch_add(1, Ordering::Relaxed);
+            if *method == Method::GET {
+                let request = format!("{ki} {path}?{}", query.unwrap_or(""));
+                provoked_500 = self.provoked.burst_500(request, n > PROVOKED_429[0]);
+            }
+            if PROVOKED_429.contains(&n) {
+                rate = RateInfo {
+                    remaining: 0,
+                    reset_in: 1,
+                    retry_after: Some(1),
+                    ..rate
+                };
+                fault = Some("rate-limited");
+            }
+        }
         let done = |reply: Reply, committed: bool| Processed {
-            reply,
             rate: Some(rate),
-            key: Some(ki),
             committed,
+            fault,
+            ..Processed::bare(reply, Some(ki))
         };
         if let Some(retry_after) = rate.retry_after {
             let err =
@@ -634,11 +761,12 @@ impl Shared {
                 }));
             return done(err.into(), false);
         }
-        if dice.fail {
+        if dice.fail || provoked_500 {
             return done(
                 ApiError::new(Code::InternalError, "An unexpected error occurred.").into(),
                 false,
-            );
+            )
+            .injected("internal-error");
         }
 
         // --- role of the route group
@@ -702,6 +830,24 @@ impl Shared {
             }
         }
 
+        if cfg.provoke
+            && matches!(
+                ep,
+                Ep::PartnerPurchase | Ep::PartnerRedeem | Ep::MemberClaim
+            )
+        {
+            let n = self.provoked.writes.fetch_add(1, Ordering::Relaxed);
+            if let Some(err) = provoked_error(n) {
+                let p = if err.code == Code::AuthInvalidKey {
+                    // A 401 is refused before the rate limit counts: no rate-limit headers.
+                    Processed::bare(err.into(), Some(ki))
+                } else {
+                    done(err.into(), false)
+                };
+                return p.injected("definitive-error");
+            }
+        }
+
         let mut ctx = Ctx {
             fx,
             st,
@@ -724,7 +870,15 @@ impl Shared {
                 reply,
                 Reply::Data { .. } | Reply::Raw { .. } | Reply::List { .. }
             );
-        done(reply, committed)
+        let committed_txn = committed.then(|| created_txn(&reply)).flatten();
+        let listed = matches!(ep, Ep::PartnerTransactions | Ep::MemberTransactions)
+            .then(|| listed_txns(&reply))
+            .flatten();
+        Processed {
+            committed_txn,
+            listed_txns: listed,
+            ..done(reply, committed)
+        }
     }
 
     /// Counts one request against the key's window and says whether it is refused.
@@ -974,15 +1128,24 @@ pub(crate) async fn handle(
     let headers = parts.headers;
     let dice = shared.dice(&headers);
 
-    let (processed, raw) = match axum::body::to_bytes(body, shared.cfg.max_body).await {
-        Ok(raw) => (
+    let read = tokio::time::timeout(
+        shared.cfg.body_timeout,
+        axum::body::to_bytes(body, shared.cfg.max_body),
+    )
+    .await;
+    let (processed, raw) = match read {
+        Ok(Ok(raw)) => (
             shared.process(&method, &path, query.as_deref(), &headers, &raw, &dice),
             raw,
         ),
-        Err(_) => {
+        Ok(Err(_)) | Err(_) => {
+            let (status, message) = match read {
+                Err(_) => (StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
+                _ => (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+            };
             let reply = Reply::Plain {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                message: "Payload Too Large",
+                status,
+                message,
                 allow: None,
             };
             (
@@ -991,7 +1154,19 @@ pub(crate) async fn handle(
             )
         }
     };
-    let drop_it = processed.committed && dice.drop;
+    // Under `provoke` the first committed write always loses its answer, so every client
+    // that writes meets an ambiguous failure.
+    let provoked_drop = processed.committed
+        && shared.cfg.provoke
+        && shared.provoked.commits.fetch_add(1, Ordering::Relaxed) == 0;
+    let drop_it = processed.committed && (dice.drop || provoked_drop);
+    let fault = if drop_it {
+        Some("drop-after-commit")
+    } else {
+        processed.fault
+    };
+    let committed_txn = processed.committed_txn.clone();
+    let listed = processed.listed_txns.clone();
     let key = processed.key.map(|k| &shared.fx.keys[k]);
     let rendered = render(&shared.cfg, processed);
 
@@ -1017,6 +1192,9 @@ pub(crate) async fn handle(
         duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
         body,
         body_truncated,
+        fault,
+        committed_txn,
+        listed_txns: listed,
     });
     if !dice.latency.is_zero() {
         tokio::time::sleep(dice.latency).await;

@@ -109,6 +109,23 @@ pub struct MockArgs {
     /// Requests kept in the journal (GET /__launchgate/journal).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub journal_capacity: usize,
+    /// Megabytes (estimated) the journal may hold; the oldest entries are evicted first.
+    #[arg(long, value_name = "MB", default_value_t = 32)]
+    pub journal_max_mb: usize,
+    /// Close a connection that takes longer than this to send its request headers, or sits
+    /// idle this long between requests.
+    #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_window)]
+    pub header_timeout: Duration,
+    /// Answer 408 to a request whose body takes longer than this.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_window)]
+    pub body_timeout: Duration,
+    /// Connections served at once; more are closed on arrival.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Provoke what `launchgate referee` judges: early 429s, one definitive error per
+    /// retry_strategy on early writes, a member history longer than one page.
+    #[arg(long)]
+    pub provoke: bool,
     /// Runtime worker threads when started through `run` (1 = a current-thread runtime,
     /// measured fastest on 2 cores).
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -128,7 +145,14 @@ impl MockArgs {
             fail_rate: self.fail_rate,
             drop_after_commit: self.drop_after_commit,
             journal_capacity: self.journal_capacity,
+            journal_max_bytes: self.journal_max_mb.saturating_mul(1024 * 1024),
             rate_limit_override: self.rate_limit,
+            provoke: self.provoke,
+            server: crate::mock::ServerLimits {
+                header_timeout: self.header_timeout,
+                body_timeout: self.body_timeout,
+                max_connections: self.max_connections,
+            },
             ..MockOptions::default()
         }
     }

@@ -4,6 +4,10 @@
 //! Sequence numbers are assigned when an entry is pushed (under the lock), not when the
 //! request arrives, so the buffer is always in `seq` order and a reader polling with
 //! `after=<last seq seen>` never skips an entry that finished late.
+//!
+//! The ring is bounded twice: by entries and by an estimate of the bytes they hold (long
+//! URLs and bodies are cut to [`TEXT_CAP`] / [`BODY_CAP`] first), and a page is bounded by
+//! entries and bytes too, so neither memory nor one journal read grows with what a client sends.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -17,6 +21,14 @@ use super::fixtures::Role;
 
 /// Largest request body kept in an entry; bigger bodies are kept as truncated text.
 pub(crate) const BODY_CAP: usize = 4096;
+/// Longest path or query kept in an entry; longer ones are cut and end in `…`.
+pub(crate) const TEXT_CAP: usize = 2048;
+/// Most entries one journal page returns.
+pub const PAGE_MAX_ENTRIES: usize = 1000;
+/// Bytes (estimated) after which a journal page stops adding entries.
+pub const PAGE_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Fixed per-entry cost in the byte estimate (the struct, timestamps, names).
+const ENTRY_OVERHEAD: usize = 512;
 
 /// One request as the mock saw it.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +55,52 @@ pub(crate) struct Entry {
     /// True when the body was over 4 KiB and `body` holds its first 4 KiB as text
     /// (a small body that is not JSON is kept whole, as text).
     pub body_truncated: bool,
+    /// The fault the mock injected into this request, if any (`internal-error`,
+    /// `drop-after-commit`, `rate-limited`, `definitive-error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<&'static str>,
+    /// The ledger transaction a committed write created (also when its answer was dropped):
+    /// the referee's ground truth for "committed N times".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub committed_txn: Option<String>,
+    /// The ledger transactions a successful transactions list returned on this page: the
+    /// referee's ground truth for "looked the order up".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed_txns: Option<Vec<String>>,
+}
+
+impl Entry {
+    /// An estimate of the memory and JSON the entry holds.
+    fn weight(&self) -> usize {
+        let body = match &self.body {
+            None => 0,
+            Some(Value::String(s)) => s.len(),
+            Some(v) => v.to_string().len(),
+        };
+        let listed = self.listed_txns.as_ref().map_or(0, |l| l.len() * 40);
+        ENTRY_OVERHEAD
+            + self.path.len()
+            + self.query.as_ref().map_or(0, String::len)
+            + body
+            + listed
+            + self.committed_txn.as_ref().map_or(0, String::len)
+    }
+}
+
+/// Cuts a path or query to [`TEXT_CAP`] bytes on a character boundary, marking the cut.
+pub(crate) fn cap_text(mut s: String) -> String {
+    if s.len() <= TEXT_CAP {
+        return s;
+    }
+    let mut end = TEXT_CAP;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push('…');
+    // `truncate` keeps the capacity: without this the cut string still holds every byte.
+    s.shrink_to_fit();
+    s
 }
 
 fn opt_str<S: serde::Serializer>(v: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
@@ -77,12 +135,14 @@ pub(crate) fn body_summary(raw: &[u8]) -> (Option<Value>, bool) {
 
 pub(crate) struct Journal {
     capacity: usize,
+    max_bytes: usize,
     inner: Mutex<Inner>,
 }
 
 struct Inner {
     next_seq: u64,
-    entries: VecDeque<Entry>,
+    bytes: usize,
+    entries: VecDeque<(usize, Entry)>,
 }
 
 /// A page of the journal.
@@ -93,52 +153,74 @@ pub(crate) struct Page {
     /// Newest sequence number written so far (0 when nothing was written).
     pub last_seq: u64,
     pub capacity: usize,
+    /// The byte bound of the ring (an estimate of memory held, not exact).
+    pub max_bytes: usize,
     /// True when entries after `after` were already evicted: the reader fell behind.
     pub lost: bool,
+    /// True when entries after this page exist: ask again with `after` = the last `seq` here.
+    pub more: bool,
     pub entries: Vec<Entry>,
 }
 
 impl Journal {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Self {
         Journal {
             capacity: capacity.max(1),
+            max_bytes: max_bytes.max(1),
             inner: Mutex::new(Inner {
                 next_seq: 1,
+                bytes: 0,
                 entries: VecDeque::with_capacity(capacity.clamp(1, 16_384)),
             }),
         }
     }
 
-    /// Appends an entry, giving it the next sequence number; evicts the oldest when full.
+    /// Appends an entry, giving it the next sequence number; evicts the oldest while the
+    /// ring is over its entry or byte bound (the newest entry always stays).
     pub(crate) fn push(&self, mut entry: Entry) {
+        entry.path = cap_text(std::mem::take(&mut entry.path));
+        entry.query = entry.query.take().map(cap_text);
+        let weight = entry.weight();
         let mut inner = self.inner.lock();
         entry.seq = inner.next_seq;
         inner.next_seq += 1;
-        if inner.entries.len() >= self.capacity {
-            inner.entries.pop_front();
+        while !inner.entries.is_empty()
+            && (inner.entries.len() >= self.capacity || inner.bytes + weight > self.max_bytes)
+        {
+            if let Some((w, _)) = inner.entries.pop_front() {
+                inner.bytes -= w;
+            }
         }
-        inner.entries.push_back(entry);
+        inner.bytes += weight;
+        inner.entries.push_back((weight, entry));
     }
 
-    /// Entries with `seq > after`, at most `limit` of them, oldest first.
+    /// Entries with `seq > after`, oldest first: at most `limit` (and [`PAGE_MAX_ENTRIES`])
+    /// of them, and no more once the page holds [`PAGE_MAX_BYTES`].
     pub(crate) fn page(&self, after: u64, limit: usize) -> Page {
+        let limit = limit.clamp(1, PAGE_MAX_ENTRIES);
         let inner = self.inner.lock();
         let last_seq = inner.next_seq - 1;
-        let first_seq = inner.entries.front().map_or(inner.next_seq, |e| e.seq);
+        let first_seq = inner.entries.front().map_or(inner.next_seq, |(_, e)| e.seq);
         // Sequence numbers in the buffer are contiguous, so the start is an offset.
         let skip = after.saturating_add(1).saturating_sub(first_seq) as usize;
-        let entries = inner
-            .entries
-            .iter()
-            .skip(skip)
-            .take(limit)
-            .cloned()
-            .collect();
+        let mut bytes = 0;
+        let mut entries = Vec::new();
+        for (w, e) in inner.entries.iter().skip(skip) {
+            if entries.len() >= limit || (!entries.is_empty() && bytes + w > PAGE_MAX_BYTES) {
+                break;
+            }
+            bytes += w;
+            entries.push(e.clone());
+        }
+        let more = entries.last().is_some_and(|e: &Entry| e.seq < last_seq);
         Page {
             first_seq,
             last_seq,
             capacity: self.capacity,
+            max_bytes: self.max_bytes,
             lost: after.saturating_add(1) < first_seq,
+            more,
             entries,
         }
     }

@@ -36,6 +36,9 @@ use serde_json::json;
 pub use quirk::{Quirk, UnknownQuirk};
 
 use crate::target::Inputs;
+
+/// Most entries one journal page (`GET /__launchgate/journal`) returns.
+pub const JOURNAL_PAGE_ENTRIES: usize = journal::PAGE_MAX_ENTRIES;
 use api::{Config, Shared};
 use fixtures::Fixtures;
 use journal::Journal;
@@ -141,10 +144,42 @@ pub struct MockOptions {
     pub drop_after_commit: f64,
     /// Entries kept by the request journal (oldest evicted first).
     pub journal_capacity: usize,
+    /// Bytes (estimated) the request journal may hold; the oldest entries go first.
+    pub journal_max_bytes: usize,
     /// Largest request body accepted; a bigger one gets 413.
     pub max_body_bytes: usize,
     /// When set, every key's rate limit per window (instead of the fixture's own).
     pub rate_limit_override: Option<u32>,
+    /// Provoke what the client referee judges: 429s early in the run, one definitive
+    /// error per `retry_strategy` (422 `fix_request`, 404 and 401 `no_retry`, 403
+    /// `contact_support`) on early writes, and a transactions history longer than one
+    /// page at `per_page=100` for the fixture member.
+    pub provoke: bool,
+    /// Limits of the HTTP server itself (timeouts, connections).
+    pub server: ServerLimits,
+}
+
+/// Limits that keep the server alive under slow or abandoned connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// Time a connection may take to send a request's headers, and may sit idle between
+    /// requests; then it is closed.
+    pub header_timeout: Duration,
+    /// Time a request may take to send its body; then it gets 408.
+    pub body_timeout: Duration,
+    /// Connections served at once; a connection past the bound is closed at once, so
+    /// abandoned connections cannot exhaust the process's file descriptors.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 512,
+        }
+    }
 }
 
 impl Default for MockOptions {
@@ -159,8 +194,11 @@ impl Default for MockOptions {
             fail_rate: 0.0,
             drop_after_commit: 0.0,
             journal_capacity: 10_000,
+            journal_max_bytes: 32 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
             rate_limit_override: None,
+            provoke: false,
+            server: ServerLimits::default(),
         }
     }
 }
@@ -186,6 +224,20 @@ impl MockOptions {
         if self.journal_capacity == 0 {
             return Err(MockError::Options(
                 "journal_capacity must be at least 1".into(),
+            ));
+        }
+        if self.journal_max_bytes < 64 * 1024 {
+            return Err(MockError::Options(
+                "journal_max_bytes must be at least 64 KiB".into(),
+            ));
+        }
+        let l = &self.server;
+        if l.max_connections == 0
+            || l.header_timeout < Duration::from_millis(10)
+            || l.body_timeout < Duration::from_millis(10)
+        {
+            return Err(MockError::Options(
+                "server limits: at least one connection, timeouts of at least 10ms".into(),
             ));
         }
         Ok(())
@@ -221,20 +273,69 @@ pub fn fixture_summary(inputs: &Inputs) -> String {
 
 /// Serves `app` on `listener` in a task until the returned sender is used (or dropped):
 /// the graceful-shutdown plumbing both mocks share.
+///
+/// A hand-written accept loop rather than `axum::serve`, which sets no header-read or idle
+/// timeout and no connection bound: with those missing, a thousand abandoned connections
+/// exhaust the file descriptors and the server stops answering anyone.
 pub(crate) fn serve_until_stopped(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    limits: ServerLimits,
 ) -> (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+        let mut builder = Builder::new(TokioExecutor::new());
+        // In hyper the header-read timer also runs while a kept-alive connection waits for
+        // its next request, so it is the idle timeout too.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(limits.header_timeout)
+            .keep_alive_timeout(limits.header_timeout);
+        loop {
+            let (stream, _) = tokio::select! {
+                _ = &mut stopped => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(s) => s,
+                    Err(_) => {
+                        // Out of descriptors or a connection reset before accept: wait a
+                        // moment (timeouts are freeing descriptors) and go on.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                drop(stream);
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(permit);
+            });
+        }
+        drop(listener);
+        // In-flight requests finish; idle connections close. Bounded, like everything else.
+        let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+        Ok(())
     });
     (stop, task)
 }
@@ -255,9 +356,9 @@ impl MockServer {
         let fx = Fixtures::load(options.fixtures.as_deref(), chrono::Utc::now())?;
         let inputs = fx.inputs.clone();
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(&fx)),
+            state: Mutex::new(State::for_options(&fx, options.provoke)),
             fx,
-            journal: Journal::new(options.journal_capacity),
+            journal: Journal::new(options.journal_capacity, options.journal_max_bytes),
             cfg: Config {
                 quirks: QuirkSet::new(&options.quirks),
                 window: options.rate_window,
@@ -268,8 +369,11 @@ impl MockServer {
                 seed: options.seed,
                 max_body: options.max_body_bytes,
                 rate_limit_override: options.rate_limit_override,
+                provoke: options.provoke,
+                body_timeout: options.server.body_timeout,
             },
             arrivals: AtomicU64::new(0),
+            provoked: api::Provoked::default(),
         });
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -283,7 +387,7 @@ impl MockServer {
             .route("/__launchgate/fixtures", get(control_fixtures))
             .fallback(fallback)
             .with_state(shared);
-        let (stop, task) = serve_until_stopped(listener, app);
+        let (stop, task) = serve_until_stopped(listener, app, options.server);
         Ok(MockServer {
             base_url: format!("http://{local}"),
             addr: local,
@@ -346,7 +450,7 @@ async fn fallback(AxState(shared): AxState<Arc<Shared>>, req: axum::extract::Req
 }
 
 async fn control_reset(AxState(shared): AxState<Arc<Shared>>) -> Response {
-    *shared.state.lock() = State::new(&shared.fx);
+    *shared.state.lock() = State::for_options(&shared.fx, shared.cfg.provoke);
     Json(json!({ "reset": true })).into_response()
 }
 
@@ -364,7 +468,8 @@ async fn control_journal(AxState(shared): AxState<Arc<Shared>>, RawQuery(q): Raw
                 Err(_) => return bad("a sequence number"),
             },
             "limit" => match v.parse::<usize>() {
-                Ok(n) if n >= 1 => limit = n,
+                // Larger limits are served a page at a time (see `more`).
+                Ok(n) if n >= 1 => limit = n.min(journal::PAGE_MAX_ENTRIES),
                 _ => return bad("a positive integer"),
             },
             _ => {}

@@ -11,6 +11,10 @@ use chrono::{DateTime, Utc};
 
 use super::fixtures::{Fixtures, PartnerFx};
 
+/// Ledger lines seeded for the fixture member under `provoke`: more than one page at the
+/// largest page size (100).
+pub(crate) const HISTORY_LEN: usize = 150;
+
 /// One ledger line.
 #[derive(Debug, Clone)]
 pub(crate) struct Txn {
@@ -94,6 +98,51 @@ impl State {
             });
         }
         st
+    }
+
+    /// The state for a mock's options: with `provoke`, the fixture member also has a
+    /// purchase history longer than one page at `per_page=100` on the fixture card, so a
+    /// client's pagination meets a second page whatever page size it asks for.
+    pub fn for_options(fx: &Fixtures, provoke: bool) -> State {
+        let mut st = State::new(fx);
+        if provoke {
+            st.seed_history(fx, HISTORY_LEN);
+        }
+        st
+    }
+
+    fn seed_history(&mut self, fx: &Fixtures, n: usize) {
+        let card = fx
+            .inputs
+            .fixtures
+            .get("card_id")
+            .and_then(|c| fx.card_by_id.get(c).copied());
+        let member = fx
+            .inputs
+            .fixtures
+            .get("member_id")
+            .and_then(|m| fx.member(m));
+        let (Some(card), Some(member)) = (card, member) else {
+            return;
+        };
+        let now = Utc::now();
+        for i in 0..n {
+            // Hours apart, oldest first, all before the run starts.
+            let created_at = now - chrono::Duration::hours((n - i) as i64);
+            self.append(Txn {
+                id: uuid::Uuid::new_v4().to_string(),
+                card,
+                member,
+                event: "staff_credited_points_for_purchase".into(),
+                points: 1,
+                purchase_amount: Some(0.1),
+                reward: None,
+                staff: None,
+                note: Some(format!("history H-{:04}", i + 1)),
+                created_at,
+                seq: 0,
+            });
+        }
     }
 
     pub fn balance(&self, member: usize, card: usize) -> i64 {
