@@ -53,6 +53,7 @@ fn report(kind: &str, cases: Vec<CaseReport>) -> RunReport {
             file: "scenarios/agent-api".into(),
             cases,
         }],
+        not_applicable: vec![],
         key_findings: vec![],
         scenarios_commit: None,
     }

@@ -467,8 +467,10 @@ pub fn run(cfg: RunConfig) -> Exit {
         },
     );
     if let Some((k, n)) = cfg.partition {
-        planned = plan::partition(planned, k, n);
+        planned = planned.partition(k, n);
     }
+    let not_applicable = selected_not_applicable(planned.not_applicable, &cfg.libtest);
+    let planned = planned.cases;
     let summary = TargetSummary {
         kind: target.kind.as_str().to_string(),
         name: target.name.clone(),
@@ -533,6 +535,10 @@ pub fn run(cfg: RunConfig) -> Exit {
         rt.block_on(m.shutdown());
     }
     if listing {
+        // stdout stays libtest's list; the cases left out are named on stderr.
+        for c in &not_applicable {
+            eprintln!("not applicable to this target: {} — {}", c.id, c.reason);
+        }
         return Exit::Passed;
     }
 
@@ -561,11 +567,24 @@ pub fn run(cfg: RunConfig) -> Exit {
         responses_received: received,
         deadline_hit: runner.deadline_hit(),
         suites: suite_reports,
+        not_applicable,
         key_findings,
         scenarios_commit: scenarios_commit(&cfg.paths),
     };
     let write_failed = !write_reports(&cfg, &report, &redactor, referee_report.as_ref());
     exit_status(&report, cfg.fail_on_skip, write_failed)
+}
+
+/// The not-applicable cases that `--filter`, `--skip` and `--exact` select, matched
+/// as libtest matches the trials, so a filtered run does not list unrelated cases.
+fn selected_not_applicable(
+    cases: Vec<report::NotApplicableCase>,
+    args: &libtest_mimic::Arguments,
+) -> Vec<report::NotApplicableCase> {
+    cases
+        .into_iter()
+        .filter(|c| !args.is_filtered_out(&Trial::test(c.id.clone(), || Ok(()))))
+        .collect()
 }
 
 /// Renders and writes every report of a run (atomically, redacted), and prints
@@ -740,6 +759,15 @@ pub fn exit_status(report: &RunReport, fail_on_skip: bool, write_failed: bool) -
     }
     if t.failed + t.errored > 0 || write_failed {
         return Exit::Failed;
+    }
+    // Cases that do not apply to the target (`report.not_applicable`) are not
+    // counted: they are not skips. A run where nothing applied proved nothing.
+    if fail_on_skip && t.total == 0 {
+        eprintln!(
+            "launchgate: --fail-on-skip: no case ran ({} selected cases do not apply to this target)",
+            report.not_applicable.len()
+        );
+        return Exit::Skipped;
     }
     if fail_on_skip && t.skipped + t.inconclusive > 0 {
         eprintln!(

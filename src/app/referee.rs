@@ -108,6 +108,7 @@ pub fn referee_as_run(r: &crate::referee::RefereeReport) -> RunReport {
             file: "referee".into(),
             cases,
         }],
+        not_applicable: Vec::new(),
         key_findings: Vec::new(),
         scenarios_commit: None,
     }

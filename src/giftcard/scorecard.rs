@@ -422,6 +422,7 @@ mod tests {
                 file: "f".into(),
                 cases,
             }],
+            not_applicable: vec![],
             key_findings: vec![],
             scenarios_commit: None,
         }
