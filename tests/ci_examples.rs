@@ -314,7 +314,8 @@ fn shell(dir: &Path, script: &str, env: &BTreeMap<String, String>) -> Proc {
         std::env::var("PATH").unwrap_or_default()
     );
     let mut c = Proc::new("bash");
-    c.args(["-euo", "pipefail", "-c", script])
+    let script = format!("umask 022\n{script}");
+    c.args(["-euo", "pipefail", "-c", &script])
         .current_dir(dir)
         .env("PATH", path);
     for (k, _) in std::env::vars() {
@@ -578,6 +579,13 @@ fn github_example_runs_pass_against_a_real_target_with_every_input() {
         ] {
             assert!(reports.join(f).is_file(), "{cond}: no {f}");
         }
+        // Readable by the artifact uploader, whoever it runs as (umask 022).
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(reports.join("junit.xml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{cond}: junit.xml mode {mode:o}");
         let summary = std::fs::read_to_string(dir.path().join("github_summary")).unwrap();
         assert!(summary.contains("Final Launch Checklist"), "{summary}");
     }
