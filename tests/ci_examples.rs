@@ -817,3 +817,40 @@ fn the_installer_installs_a_packaged_release_only_when_its_checksum_matches() {
     let o = install(dir.path(), "http://example.com/x", &to, &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to download over plain HTTP"));
 }
+
+// ---------------------------------------------------------------------------
+// The crate package (`cargo package`, `cargo install launchgate`).
+
+#[test]
+fn the_crate_package_ships_what_build_rs_embeds() {
+    let o = Proc::new(env!("CARGO"))
+        .args(["package", "--list", "--allow-dirty", "--offline"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let git = Proc::new("git")
+        .args(["ls-files", "scenarios", "snapshots", "src"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let tracked = String::from_utf8_lossy(&git.stdout).into_owned();
+    assert!(tracked.lines().count() > 20, "git ls-files: {tracked}");
+    for f in tracked.lines().chain([
+        "build.rs",
+        "Cargo.lock",
+        "README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
+    ]) {
+        assert!(listed.contains(f), "the crate package lacks {f}");
+    }
+    assert!(
+        !listed.iter().any(|f| f.starts_with("tests/")),
+        "{listed:?}"
+    );
+}
