@@ -7,7 +7,7 @@
 #   .ci/lint-ci.sh TOOLS
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools="${1:?usage: .ci/lint-ci.sh TOOLS_BIN_DIR}"
+tools="$(cd "${1:?usage: .ci/lint-ci.sh TOOLS_BIN_DIR}" && pwd)"
 
 # actionlint reads the local action's inputs from tools/launchgate/action.yml
 # and runs shellcheck on every `run:` block.
