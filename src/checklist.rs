@@ -408,7 +408,11 @@ pub fn evaluate(report: &RunReport, key_findings: &[KeyFinding]) -> ChecklistRep
 
 /// The cases that count as launch-time evidence: every case that applies to the target.
 fn counted(report: &RunReport) -> Vec<&CaseReport> {
-    let not_applicable: BTreeSet<&str> = report.not_applicable.iter().map(String::as_str).collect();
+    let not_applicable: BTreeSet<&str> = report
+        .not_applicable
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
     report
         .cases()
         .filter(|c| !not_applicable.contains(c.id.as_str()))

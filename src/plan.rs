@@ -1,12 +1,22 @@
-//! Planning: which cases run against this target, and why the others are skipped.
+//! Planning: which cases run against this target, why the others are skipped,
+//! and which do not apply to it at all.
 //!
 //! Decided before any request is sent, from the scenario files and the target
 //! alone, so `--list` and the reports agree with what a run would do.
+//!
+//! *Not applicable* is not *skipped*: a skipped case could run against this
+//! target if the user supplied something (a key, a fixture, `--allow-writes`),
+//! so it is evidence that is missing; a case declared for another kind of
+//! target (`requires: {target: mock}` against staging) can never run here, so
+//! nothing is missing. Not-applicable cases are left out of the run, listed
+//! apart in the JSON report and the console summary, and never count towards
+//! `--fail-on-skip` or an incomplete decision.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::report::NotApplicableCase;
 use crate::scenario::{CaseSpec, ExpectSpec, Suite, TargetKindSpec};
 use crate::target::{Kind, Target};
 use crate::template::{self, Namespace, Template};
@@ -22,6 +32,31 @@ pub struct PlannedCase {
     pub case: usize,
     /// Set when the case will not run, with the reason.
     pub skip: Option<String>,
+}
+
+/// What a run will do: the cases that apply to the target (each run or skipped)
+/// and, apart, the cases that do not apply to it.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Cases that apply to this target, in file order; each runs or is skipped.
+    pub cases: Vec<PlannedCase>,
+    /// Cases declared for another kind of target: not run, not skipped.
+    pub not_applicable: Vec<NotApplicableCase>,
+}
+
+impl Plan {
+    /// Keeps the cases of shard `k` of `n` (1-based), applicable or not, so the
+    /// shards of a split run list every not-applicable case exactly once.
+    pub fn partition(self, k: u32, n: u32) -> Plan {
+        Plan {
+            cases: partition(self.cases, k, n),
+            not_applicable: self
+                .not_applicable
+                .into_iter()
+                .filter(|c| in_shard(&c.id, k, n))
+                .collect(),
+        }
+    }
 }
 
 /// Which writes the run may send.
@@ -150,14 +185,9 @@ impl std::fmt::Display for Missing {
     }
 }
 
-/// True when a case is meant for this kind of target (`requires: {target: ...}`).
-/// A mock-only case against a real target is not applicable: it is no launch-time
-/// evidence either way, and never counts towards a launch decision.
+/// True when a case is meant for this kind of target: see [`not_applicable`].
 pub fn applies(case: &CaseSpec, target: &Target) -> bool {
-    !matches!(
-        (case.requires.target, target.kind),
-        (Some(TargetKindSpec::Mock), Kind::Remote) | (Some(TargetKindSpec::Remote), Kind::Mock)
-    )
+    not_applicable(case, target).is_none()
 }
 
 /// The keys a case uses (templates and `requires.keys`), by name.
@@ -226,23 +256,30 @@ pub fn missing_inputs(case: &CaseSpec, suite: &Suite, target: &Target) -> Vec<Mi
     missing
 }
 
-/// Why a case cannot run against this target, if it cannot.
+/// Why a case does not apply to this kind of target, if it does not: it is
+/// declared for another kind (`requires: {target: ...}`). Nothing the user could
+/// supply would make it run here, so it is never a skip.
+pub fn not_applicable(case: &CaseSpec, target: &Target) -> Option<String> {
+    match (case.requires.target, target.kind) {
+        (Some(TargetKindSpec::Mock), Kind::Remote) => Some(
+            "runs only against the embedded mock (it needs the mock's fault injection or fixtures)"
+                .into(),
+        ),
+        (Some(TargetKindSpec::Remote), Kind::Mock) => {
+            Some("runs only against a real target".into())
+        }
+        _ => None,
+    }
+}
+
+/// Why a case that applies to this target cannot run against it, if it cannot
+/// (missing inputs, writes not allowed). Call [`not_applicable`] first.
 pub fn skip_reason(
     case: &CaseSpec,
     suite: &Suite,
     target: &Target,
     policy: WritePolicy,
 ) -> Option<String> {
-    match (case.requires.target, target.kind) {
-        (Some(TargetKindSpec::Mock), Kind::Remote) => return Some(
-            "runs only against the embedded mock (it needs the mock's fault injection or fixtures)"
-                .into(),
-        ),
-        (Some(TargetKindSpec::Remote), Kind::Mock) => {
-            return Some("runs only against a real target".into())
-        }
-        _ => {}
-    }
     let missing = missing_inputs(case, suite, target);
     if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().map(Missing::to_string).collect();
@@ -265,12 +302,22 @@ pub fn skip_reason(
 }
 
 /// Plans every case of every suite.
-pub fn plan(suites: &[Suite], target: &Target, policy: WritePolicy) -> Vec<PlannedCase> {
-    let mut out = Vec::new();
+pub fn plan(suites: &[Suite], target: &Target, policy: WritePolicy) -> Plan {
+    let mut out = Plan::default();
     for (si, suite) in suites.iter().enumerate() {
         for (ci, case) in suite.spec.cases.iter().enumerate() {
-            out.push(PlannedCase {
-                id: format!("{}::{}", suite.name, case.value.name.value),
+            let id = format!("{}::{}", suite.name, case.value.name.value);
+            if let Some(reason) = not_applicable(&case.value, target) {
+                out.not_applicable.push(NotApplicableCase {
+                    id,
+                    file: suite.path.display().to_string(),
+                    line: case.referenced.line() as usize,
+                    reason,
+                });
+                continue;
+            }
+            out.cases.push(PlannedCase {
+                id,
                 suite: si,
                 case: ci,
                 skip: skip_reason(&case.value, suite, target, policy),
@@ -284,8 +331,13 @@ pub fn plan(suites: &[Suite], target: &Target, policy: WritePolicy) -> Vec<Plann
 pub fn partition(cases: Vec<PlannedCase>, k: u32, n: u32) -> Vec<PlannedCase> {
     cases
         .into_iter()
-        .filter(|c| fnv1a(c.id.as_bytes()) % u64::from(n) == u64::from(k - 1))
+        .filter(|c| in_shard(&c.id, k, n))
         .collect()
+}
+
+/// True when the case `id` belongs to shard `k` of `n` (1-based).
+pub fn in_shard(id: &str, k: u32, n: u32) -> bool {
+    fnv1a(id.as_bytes()) % u64::from(n) == u64::from(k - 1)
 }
 
 /// FNV-1a: stable across platforms and releases, unlike `DefaultHasher`.
@@ -338,6 +390,7 @@ cases:
             },
         );
         let reasons: Vec<_> = p
+            .cases
             .iter()
             .map(|c| c.skip.clone().unwrap_or_default())
             .collect();
@@ -348,31 +401,76 @@ cases:
         );
         assert!(reasons[0].contains("fixture `card_id` (set LAUNCHGATE_CARD_ID)"));
         assert!(reasons[1].contains("--allow-writes"));
-        assert!(reasons[2].contains("embedded mock"));
         let p = plan(
             std::slice::from_ref(&s),
             &target,
             WritePolicy { allow_writes: true },
         );
-        assert!(p[1].skip.is_none());
+        assert!(p.cases[1].skip.is_none());
     }
 
     #[test]
-    fn mock_runs_everything_it_has_inputs_for() {
+    fn a_case_for_another_kind_of_target_is_not_applicable_not_skipped() {
         let s = suite(SRC);
         let mut inputs = Inputs::default();
         inputs.keys.insert("partner".into(), "k".into());
         inputs.fixtures.insert("card_id".into(), "c".into());
-        let target = Target::mock("http://127.0.0.1:1", inputs);
+        let remote = Target::from_url("https://staging.example.com", &Default::default()).unwrap();
         let p = plan(
             std::slice::from_ref(&s),
-            &target,
+            &remote,
+            WritePolicy { allow_writes: true },
+        );
+        let ids: Vec<_> = p.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["t::uses partner key", "t::writes"]);
+        assert_eq!(p.not_applicable.len(), 1, "{p:?}");
+        let na = &p.not_applicable[0];
+        assert_eq!(
+            (na.id.as_str(), na.file.as_str(), na.line),
+            ("t::mock only", "scenarios/t.yaml", 13)
+        );
+        assert!(na.reason.contains("embedded mock"), "{}", na.reason);
+
+        let remote_only = suite(&SRC.replace("target: mock", "target: remote"));
+        let mock = Target::mock("http://127.0.0.1:1", inputs);
+        let p = plan(
+            std::slice::from_ref(&remote_only),
+            &mock,
             WritePolicy {
                 allow_writes: false,
             },
         );
-        assert!(p.iter().all(|c| c.skip.is_none()), "{p:?}");
-        assert_eq!(p[0].id, "t::uses partner key");
+        assert_eq!(p.cases.len(), 2);
+        assert!(p.cases.iter().all(|c| c.skip.is_none()), "{p:?}");
+        assert_eq!(
+            p.not_applicable[0].reason,
+            "runs only against a real target"
+        );
+    }
+
+    #[test]
+    fn shards_list_each_not_applicable_case_once() {
+        let src: String = (0..20)
+            .map(|i| format!("  - name: c{i}\n    requires: {{target: mock}}\n    steps:\n      - request: {{path: /m}}\n"))
+            .collect();
+        let s = suite(&format!("cases:\n{src}"));
+        let remote = Target::from_url("https://staging.example.com", &Default::default()).unwrap();
+        let whole = plan(
+            std::slice::from_ref(&s),
+            &remote,
+            WritePolicy {
+                allow_writes: false,
+            },
+        );
+        let mut ids: Vec<String> = (1..=3)
+            .flat_map(|k| whole.clone().partition(k, 3).not_applicable)
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        let mut all: Vec<String> = whole.not_applicable.iter().map(|c| c.id.clone()).collect();
+        all.sort();
+        assert_eq!(ids, all);
+        assert_eq!(all.len(), 20);
     }
 
     #[test]

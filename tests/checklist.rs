@@ -53,10 +53,10 @@ fn report(kind: &str, cases: Vec<CaseReport>) -> RunReport {
             file: "scenarios/agent-api".into(),
             cases,
         }],
+        not_applicable: vec![],
         key_findings: vec![],
         scenarios_commit: None,
         missing_inputs: vec![],
-        not_applicable: vec![],
     }
 }
 
@@ -241,7 +241,7 @@ fn go_needs_every_required_test_and_checkable_item_and_no_failure() {
     // The same case does not apply to this target (mock-only): it is not counted at all,
     // so the required test has no evidence and is still not verified (never passed).
     let mut na = run.clone();
-    na.not_applicable.push(id.into());
+    na.not_applicable.push(not_applicable(id));
     let r = evaluate_refereed(&na, &findings);
     let rl = r
         .required_tests
@@ -261,7 +261,7 @@ fn mock_only_cases_do_not_hold_an_item_back() {
         &["feature-flag"],
     );
     mock_only.reason = Some("runs only against the embedded mock".into());
-    run.not_applicable.push(mock_only.id.clone());
+    run.not_applicable.push(not_applicable(&mock_only.id));
     run.suites[0].cases.push(mock_only);
     let r = evaluate_refereed(&run, &findings);
     assert_eq!(r.decision, Decision::Go, "{:?}", r.decision_why);
@@ -338,4 +338,14 @@ fn passes_from_a_client_run_that_did_not_end_cleanly_verify_nothing() {
         "{}",
         retry.summary
     );
+}
+
+/// A case left out of the run because it does not apply to the target's kind.
+fn not_applicable(id: &str) -> launchgate::report::NotApplicableCase {
+    launchgate::report::NotApplicableCase {
+        id: id.into(),
+        file: "scenarios/agent-api/x.yaml".into(),
+        line: 1,
+        reason: "runs only against the embedded mock".into(),
+    }
 }

@@ -453,13 +453,10 @@ fn case_rows(
         .and_then(Value::as_str)
         .unwrap_or("partner");
     let mut rows = Vec::new();
-    for pc in plan::plan(suites, target, policy) {
+    let plan = plan::plan(suites, target, policy);
+    for pc in plan.cases {
         let suite = &suites[pc.suite];
         let case = &suite.spec.cases[pc.case].value;
-        if !plan::applies(case, target) {
-            rows.push(("n/a".into(), pc.id, pc.skip.unwrap_or_default()));
-            continue;
-        }
         if let Some(why) = pc.skip {
             rows.push(("will skip".into(), pc.id, why));
             continue;
@@ -491,6 +488,9 @@ fn case_rows(
                 format!("will run, but {}", bad.join(", ")),
             ));
         }
+    }
+    for na in plan.not_applicable {
+        rows.push(("n/a".into(), na.id, na.reason));
     }
     rows
 }

@@ -18,14 +18,11 @@ use super::Exit;
 pub(crate) struct PlanFacts {
     /// Inputs the cases lacked, with where to supply them.
     pub missing_inputs: Vec<MissingInput>,
-    /// Ids of cases that do not apply to the target's kind.
-    pub not_applicable: Vec<String>,
     /// Key names the applicable cases use (`integration` resolved to its real name).
     pub keys_used: BTreeSet<String>,
 }
 
-/// Reads the plan: for every skipped case, what it lacked; which cases do not apply;
-/// which keys the run uses.
+/// Reads the plan: for every skipped case, what it lacked; which keys the run uses.
 pub(crate) fn plan_facts(suites: &[Suite], target: &Target, planned: &[PlannedCase]) -> PlanFacts {
     let mut facts = PlanFacts::default();
     let mut missing: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -39,7 +36,6 @@ pub(crate) fn plan_facts(suites: &[Suite], target: &Target, planned: &[PlannedCa
         let suite = &suites[pc.suite];
         let case = &suite.spec.cases[pc.case].value;
         if !plan::applies(case, target) {
-            facts.not_applicable.push(pc.id.clone());
             continue;
         }
         for k in plan::keys_used(case, suite) {

@@ -565,11 +565,13 @@ pub fn run(cfg: RunConfig) -> Exit {
             allow_writes: cfg.allow_writes,
         },
     );
-    let facts = gate::plan_facts(&suites, &target, &planned);
+    let facts = gate::plan_facts(&suites, &target, &planned.cases);
     let key_findings = gate::key_findings(&target, &facts.keys_used, cfg.secrets.as_deref());
     if let Some((k, n)) = cfg.partition {
-        planned = plan::partition(planned, k, n);
+        planned = planned.partition(k, n);
     }
+    let not_applicable = selected_not_applicable(planned.not_applicable, &cfg.libtest);
+    let planned = planned.cases;
     let summary = TargetSummary {
         kind: target.kind.as_str().to_string(),
         name: target.name.clone(),
@@ -635,6 +637,10 @@ pub fn run(cfg: RunConfig) -> Exit {
         rt.block_on(m.shutdown());
     }
     if listing {
+        // stdout stays libtest's list; the cases left out are named on stderr.
+        for c in &not_applicable {
+            eprintln!("not applicable to this target: {} — {}", c.id, c.reason);
+        }
         return Exit::Passed;
     }
 
@@ -662,8 +668,6 @@ pub fn run(cfg: RunConfig) -> Exit {
         m.cases.retain(|c| ran.contains(c));
     }
     missing_inputs.retain(|m| !m.cases.is_empty());
-    let mut not_applicable = facts.not_applicable;
-    not_applicable.retain(|c| ran.contains(c));
     let report = RunReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         target: summary,
@@ -674,10 +678,10 @@ pub fn run(cfg: RunConfig) -> Exit {
         responses_received: received,
         deadline_hit: runner.deadline_hit(),
         suites: suite_reports,
+        not_applicable,
         key_findings,
         scenarios_commit: scenarios_commit(&cfg.paths),
         missing_inputs,
-        not_applicable,
     };
     // The Final Launch Checklist speaks of the Agent API: only a run with cases
     // tagged for it (or a referee report) has anything to say there.
@@ -697,6 +701,18 @@ pub fn run(cfg: RunConfig) -> Exit {
         allow_incomplete: cfg.allow_incomplete,
     };
     exit_status(&report, list.as_ref(), policy, write_failed)
+}
+
+/// The not-applicable cases that `--filter`, `--skip` and `--exact` select, matched
+/// as libtest matches the trials, so a filtered run does not list unrelated cases.
+fn selected_not_applicable(
+    cases: Vec<report::NotApplicableCase>,
+    args: &libtest_mimic::Arguments,
+) -> Vec<report::NotApplicableCase> {
+    cases
+        .into_iter()
+        .filter(|c| !args.is_filtered_out(&Trial::test(c.id.clone(), || Ok(()))))
+        .collect()
 }
 
 /// Renders and writes every report of a run (atomically, redacted), and prints

@@ -551,10 +551,10 @@ mod tests {
                 file: "f".into(),
                 cases,
             }],
+            not_applicable: vec![],
             key_findings: vec![],
             scenarios_commit: None,
             missing_inputs: Vec::new(),
-            not_applicable: Vec::new(),
         }
     }
 

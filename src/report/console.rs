@@ -41,15 +41,21 @@ pub fn failure_block(case: &CaseReport) -> String {
 }
 
 /// One closing line with the counts, in the plain `N passed, N failed` form CI log readers know.
+/// Cases that do not apply to the target are counted apart from skips.
 pub fn summary(report: &RunReport) -> String {
     let t = report.totals();
+    let not_applicable = match report.not_applicable.len() {
+        0 => String::new(),
+        n => format!("; {n} not applicable to this target"),
+    };
     format!(
-        "launchgate: {} passed, {} failed, {} skipped ({} errored, {} inconclusive) against {} {} in {:.2}s",
+        "launchgate: {} passed, {} failed, {} skipped ({} errored, {} inconclusive{}) against {} {} in {:.2}s",
         t.passed,
         t.failed + t.errored,
         t.skipped + t.inconclusive,
         t.errored,
         t.inconclusive,
+        not_applicable,
         report.target.kind,
         report.target.base_url,
         report.duration_ms as f64 / 1000.0

@@ -140,6 +140,22 @@ pub struct SuiteReport {
     pub cases: Vec<CaseReport>,
 }
 
+/// A case that does not apply to the run's kind of target (`requires: {target: mock}`
+/// against a real target): it was not run and is not a skip, because nothing the
+/// user could supply would make it run there. It never counts towards
+/// `--fail-on-skip`, an incomplete decision or any total in [`Totals`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotApplicableCase {
+    /// `suite::case name`.
+    pub id: String,
+    /// The scenario file.
+    pub file: String,
+    /// The line of the case in its file.
+    pub line: usize,
+    /// Which kind of target it is for.
+    pub reason: String,
+}
+
 /// Counts by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
@@ -189,6 +205,9 @@ pub struct RunReport {
     pub deadline_hit: bool,
     /// Per file.
     pub suites: Vec<SuiteReport>,
+    /// Cases left out because they do not apply to this kind of target (not skips).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<NotApplicableCase>,
     /// Key-management problems in the target's configuration (names only).
     #[serde(default)]
     pub key_findings: Vec<crate::checklist::KeyFinding>,
@@ -201,10 +220,6 @@ pub struct RunReport {
     /// each with where to supply it: what the checklist names for an INCOMPLETE decision.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_inputs: Vec<MissingInput>,
-    /// Ids of cases that do not apply to this kind of target (`requires: {target: mock}`
-    /// against a real one): no evidence either way, never counted by the launch decision.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_applicable: Vec<String>,
 }
 
 /// An input a run lacked, and the cases that needed it.
@@ -255,6 +270,8 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     };
     std::fs::create_dir_all(dir)?;
     let mut builder = tempfile::Builder::new();
+    // Created like any other file (0666 less the umask), not tempfile's 0600: CI
+    // artifact uploaders, and the host user of a container, read the reports.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
