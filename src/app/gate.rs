@@ -160,6 +160,15 @@ pub fn exit_status(
     if let Some(exit) = decision.and_then(|d| decision_exit(d, policy)) {
         return exit;
     }
+    // Cases that do not apply to the target (`report.not_applicable`) are not
+    // counted: they are not skips. A run where nothing applied proved nothing.
+    if policy.fail_on_skip && t.total == 0 {
+        eprintln!(
+            "launchgate: --fail-on-skip: no case ran ({} selected cases do not apply to this target)",
+            report.not_applicable.len()
+        );
+        return Exit::Skipped;
+    }
     if policy.fail_on_skip && t.skipped + t.inconclusive > 0 {
         eprintln!(
             "launchgate: --fail-on-skip: {} cases were skipped or inconclusive",
