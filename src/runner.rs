@@ -160,12 +160,12 @@ impl Runner {
             .clone()
     }
 
-    /// Runs one planned case to its report. Never panics on target behaviour.
-    pub async fn run_case(&self, planned: &PlannedCase) -> CaseReport {
+    /// The report of a planned case before it runs: identity, tags, no steps.
+    fn blank_report(&self, planned: &PlannedCase) -> CaseReport {
         let suite = &self.suites[planned.suite];
         let spanned = &suite.spec.cases[planned.case];
         let case = &spanned.value;
-        let mut report = CaseReport {
+        CaseReport {
             id: planned.id.clone(),
             name: case.name.value.clone(),
             file: suite.path.display().to_string(),
@@ -178,12 +178,56 @@ impl Runner {
             started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_ms: 0,
             steps: Vec::new(),
-        };
+        }
+    }
+
+    /// An errored report for a planned case that could not report itself (a panic, a
+    /// lost result): it still appears in every report, and fails the run.
+    pub fn errored_report(&self, planned: &PlannedCase, message: &str) -> CaseReport {
+        let suite = &self.suites[planned.suite];
+        let at = suite.spec.cases[planned.case].referenced;
+        let mut report = self.blank_report(planned);
+        report.outcome = Outcome::Errored;
+        report.failure = Some(self.bare_failure(suite, at, message));
+        report
+    }
+
+    /// Runs one planned case on a task of its own, so that a panic anywhere inside
+    /// it (a bug in launchgate or in a library) becomes an errored case carrying the
+    /// panic message, in every report, instead of a case that silently vanishes.
+    pub async fn run_case_guarded(self: Arc<Self>, planned: PlannedCase) -> CaseReport {
+        let runner = self.clone();
+        let pc = planned.clone();
+        match tokio::spawn(async move { runner.run_case(&pc).await }).await {
+            Ok(report) => report,
+            Err(e) => {
+                let why = if e.is_panic() {
+                    panic_message(e.into_panic().as_ref())
+                } else {
+                    "its task was cancelled".to_string()
+                };
+                self.errored_report(
+                    &planned,
+                    &format!(
+                        "launchgate panicked while running this case: {why} (a bug in launchgate; please report it)"
+                    ),
+                )
+            }
+        }
+    }
+
+    /// Runs one planned case to its report. Never panics on target behaviour.
+    pub async fn run_case(&self, planned: &PlannedCase) -> CaseReport {
+        let suite = &self.suites[planned.suite];
+        let spanned = &suite.spec.cases[planned.case];
+        let case = &spanned.value;
+        let mut report = self.blank_report(planned);
         if let Some(reason) = &planned.skip {
             report.outcome = Outcome::Skipped;
             report.reason = Some(reason.clone());
             return report;
         }
+        inject_panic(&planned.id);
         let t0 = Instant::now();
 
         // Declared exclusivity: `serial` excludes everything, `locks` exclude their namesakes.
@@ -297,8 +341,7 @@ impl Runner {
         let spec = &recv.value;
         let within = expand_str(&spec.within.value, scope)
             .map_err(|e| fail(format!("receive.within: {e}")))?;
-        let within = parse_wait(&within)
-            .ok_or_else(|| fail(format!("receive.within: `{within}` is not a duration")))?;
+        let within = parse_wait(&within).map_err(|e| fail(format!("receive.within: {e}")))?;
         let within = within.min(self.options.max_wait).min(self.remaining());
         let verify = match &spec.signature {
             None => None,
@@ -668,12 +711,15 @@ impl Runner {
                     ))
                 }
             };
-            let Some(d) = parse_wait(&text) else {
-                return Verdict::Error(self.bare_failure(
-                    suite,
-                    w.referenced,
-                    &format!("wait: `{text}` is not a duration"),
-                ));
+            let d = match parse_wait(&text) {
+                Ok(d) => d,
+                Err(e) => {
+                    return Verdict::Error(self.bare_failure(
+                        suite,
+                        w.referenced,
+                        &format!("wait: {e}"),
+                    ))
+                }
             };
             if d > self.options.max_wait {
                 return Verdict::Error(self.bare_failure(
@@ -1034,6 +1080,27 @@ impl Runner {
             timeout,
         })
     }
+}
+
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Debug builds only: panics inside the case whose id `LAUNCHGATE_TEST_PANIC_CASE`
+/// names, so the tests can prove a panic becomes an errored case. Release builds have
+/// no such hook.
+fn inject_panic(id: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("LAUNCHGATE_TEST_PANIC_CASE").is_ok_and(|v| v == id) {
+        panic!("injected by LAUNCHGATE_TEST_PANIC_CASE in `{id}`");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = id;
 }
 
 /// At most `max` characters of `s`, with `…` when cut.

@@ -511,3 +511,100 @@ fn a_checklist_named_like_the_json_report_does_not_overwrite_it() {
     );
     assert!(dir.path().join("report-checklist.json").exists());
 }
+
+// ---------------------------------------------------------------------------
+// Hardening II (issue 17)
+
+/// Every `<testcase>` name in a JUnit document.
+fn junit_case_names(xml: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(xml).expect("JUnit is well-formed XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| n.attribute("name").unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn check_refuses_an_absurd_wait_with_file_line_col() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "wait.yaml",
+        "cases:\n  - name: long wait\n    steps:\n      - wait: 1e300\n        request: {path: /x}\n",
+    );
+    let o = bin().arg("check").arg(&f).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("wait.yaml:4:15"), "{stderr}");
+    assert!(stderr.contains("longest wait"), "{stderr}");
+}
+
+#[test]
+fn a_panic_inside_a_case_is_an_errored_case_in_every_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let victim = "agent-api.snapshots::health shape";
+    let o = run_in(
+        dir.path(),
+        &[
+            "-k",
+            "agent-api.snapshots::",
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &[("LAUNCHGATE_TEST_PANIC_CASE", victim)],
+    );
+    assert_eq!(o.code, 1, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    let names = junit_case_names(&o.junit);
+    assert_eq!(
+        names.len(),
+        4,
+        "every planned case is in the JUnit: {names:?}"
+    );
+    assert!(names.iter().any(|n| n == "health shape"), "{names:?}");
+    let (_, _, errors, _) = junit_counts(&o.junit);
+    assert_eq!(errors, 1, "{}", o.junit);
+    assert!(
+        o.junit.contains("injected by LAUNCHGATE_TEST_PANIC_CASE"),
+        "{}",
+        o.junit
+    );
+    let json: serde_json::Value = serde_json::from_str(&o.json).unwrap();
+    let cases: Vec<&serde_json::Value> = json["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["cases"].as_array().unwrap())
+        .collect();
+    assert_eq!(cases.len(), 4);
+    let victim_case = cases
+        .iter()
+        .find(|c| c["id"] == victim)
+        .expect("in the JSON");
+    assert_eq!(victim_case["outcome"], "errored");
+    assert!(victim_case["failure"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("panicked"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("injected by LAUNCHGATE_TEST_PANIC_CASE"),
+        "HTML shows it"
+    );
+    assert!(o.stdout.contains("1 errored"), "{}", o.stdout);
+}
+
+#[test]
+fn a_filter_that_selects_nothing_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [&[][..], &["--fail-on-skip"][..], &["--list"][..]] {
+        let mut args = vec!["-k", "no-such-case-typo"];
+        args.extend_from_slice(extra);
+        let o = run_in(dir.path(), &args, &[]);
+        assert_eq!(o.code, 2, "{extra:?}: {}", o.stderr);
+        assert!(o.stderr.contains("selects none"), "{}", o.stderr);
+    }
+    let o = run_in(dir.path(), &["--skip", "agent-api"], &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+}

@@ -1020,3 +1020,42 @@ fn canary_keys_never_leak_from_a_whole_run() {
     }
     assert!(leaks.is_empty(), "canary leaks:\n{}", leaks.join("\n"));
 }
+
+// ---------------------------------------------------------------------------
+// Hardening II (issue 17): a server that tries to make a case vanish, to take the key
+// elsewhere, or to choose the host of the next keyed request.
+
+/// A `Retry-After: 1e300` captured and fed to `wait:` (the pattern the format docs
+/// show) is an errored case with a reason, not a panic that drops the case.
+#[test]
+fn a_retry_after_of_1e300_fed_to_wait_errors_the_case() {
+    let s = hostile(|mut s, ctx| {
+        read_head(&mut s);
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[
+                ("Retry-After", "1e300"),
+                ("Content-Type", "application/json"),
+            ],
+            b"{\"ok\": true}",
+        );
+    });
+    let scenario = r#"cases:
+  - name: hostile target
+    steps:
+      - request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+        capture:
+          retry_after: {header: Retry-After}
+      - wait: "{{ vars.retry_after }}"
+        request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+        expect: {status: 200}
+"#;
+    let o = run(&s.url(), scenario, &[]);
+    assert_reason(&o, "errored", &["longest wait"]);
+}

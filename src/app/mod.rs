@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use crate::checklist;
 use crate::http::Http;
 use crate::mock::{MockOptions, MockServer};
-use crate::plan::{self, WritePolicy};
+use crate::plan::{self, PlannedCase, WritePolicy};
 use crate::redact::Redactor;
 use crate::report::{self, junit, CaseReport, Outcome, RunReport, SuiteReport, TargetSummary};
 use crate::runner::{RunOptions, Runner};
@@ -469,6 +469,7 @@ pub fn run(cfg: RunConfig) -> Exit {
     if let Some((k, n)) = cfg.partition {
         planned = plan::partition(planned, k, n);
     }
+    let planned_count = planned.len();
     let summary = TargetSummary {
         kind: target.kind.as_str().to_string(),
         name: target.name.clone(),
@@ -494,38 +495,18 @@ pub fn run(cfg: RunConfig) -> Exit {
         runner = runner.with_receiver(r.clone());
     }
     let runner = Arc::new(runner);
-    let results: Arc<Mutex<Vec<(usize, usize, CaseReport)>>> = Arc::default();
+    let selected = select(&cfg.libtest, planned);
+    if selected.is_empty() && (cfg.libtest.filter.is_some() || !cfg.libtest.skip.is_empty()) {
+        eprintln!(
+            "launchgate: {} selects none of the {planned_count} planned cases; `launchgate run --list` lists their ids",
+            describe_filter(&cfg.libtest)
+        );
+        return Exit::Usage;
+    }
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
-
-    let trials: Vec<Trial> = planned
-        .into_iter()
-        .map(|pc| {
-            let runner = runner.clone();
-            let results = results.clone();
-            let handle = rt.handle().clone();
-            let id = pc.id.clone();
-            Trial::ignorable_test(id, move || {
-                let report = handle.block_on(runner.run_case(&pc));
-                let outcome = report.outcome;
-                let reason = report.reason.clone();
-                let block = report::console::failure_block(&report);
-                results.lock().push((pc.suite, pc.case, report));
-                match outcome {
-                    Outcome::Passed => Ok(Completion::Completed),
-                    Outcome::Skipped => Ok(Completion::ignored_with(reason.unwrap_or_default())),
-                    Outcome::Inconclusive => Ok(Completion::ignored_with(format!(
-                        "inconclusive: {}",
-                        reason.unwrap_or_default()
-                    ))),
-                    Outcome::Failed | Outcome::Errored => Err(Failed::from(block)),
-                }
-            })
-        })
-        .collect();
-
     let listing = cfg.libtest.list;
-    let _conclusion = libtest_mimic::run(&cfg.libtest, trials);
+    let collected = run_trials(&rt, &runner, &selected, &cfg.libtest);
     if let Some(m) = mock_server {
         rt.block_on(m.shutdown());
     }
@@ -535,10 +516,9 @@ pub fn run(cfg: RunConfig) -> Exit {
     if listing {
         return Exit::Passed;
     }
+    let (collected, lost) = reconcile(&runner, &selected, collected);
 
     let (sent, received) = runner.counters();
-    let mut collected = std::mem::take(&mut *results.lock());
-    collected.sort_by_key(|(s, c, _)| (*s, *c));
     let mut suite_reports: Vec<SuiteReport> = Vec::new();
     for (si, _, case) in collected {
         let suite = &suites[si];
@@ -565,7 +545,122 @@ pub fn run(cfg: RunConfig) -> Exit {
         scenarios_commit: scenarios_commit(&cfg.paths),
     };
     let write_failed = !write_reports(&cfg, &report, &redactor, referee_report.as_ref());
-    exit_status(&report, cfg.fail_on_skip, write_failed)
+    let exit = exit_status(&report, cfg.fail_on_skip, write_failed);
+    // The last line of defence: a run never passes with fewer cases than it planned.
+    if lost > 0 || report.totals().total != selected.len() {
+        eprintln!(
+            "launchgate: {} planned cases, {} reported ({lost} lost and reported as errored); the run fails",
+            selected.len(),
+            report.totals().total
+        );
+        return if exit == Exit::Passed || exit == Exit::Skipped {
+            Exit::Failed
+        } else {
+            exit
+        };
+    }
+    exit
+}
+
+/// The planned cases `-k`/`--skip`/`--exact` keep, by libtest's own matching rules.
+fn select(args: &libtest_mimic::Arguments, planned: Vec<PlannedCase>) -> Vec<PlannedCase> {
+    planned
+        .into_iter()
+        .filter(|pc| !args.is_filtered_out(&Trial::test(pc.id.clone(), || Ok(()))))
+        .collect()
+}
+
+/// `-k "x" --skip "y"`, for messages.
+fn describe_filter(args: &libtest_mimic::Arguments) -> String {
+    let mut parts = Vec::new();
+    if let Some(f) = &args.filter {
+        parts.push(format!("-k `{f}`"));
+    }
+    for s in &args.skip {
+        parts.push(format!("--skip `{s}`"));
+    }
+    if args.exact {
+        parts.push("--exact".into());
+    }
+    parts.join(" ")
+}
+
+/// Runs the selected cases as libtest trials (console output, `--jobs`, `--list`) and
+/// collects their reports by (suite, case) index.
+fn run_trials(
+    rt: &tokio::runtime::Runtime,
+    runner: &Arc<Runner>,
+    selected: &[PlannedCase],
+    args: &libtest_mimic::Arguments,
+) -> Vec<(usize, usize, CaseReport)> {
+    let results: Arc<Mutex<Vec<(usize, usize, CaseReport)>>> = Arc::default();
+    let trials: Vec<Trial> = selected
+        .iter()
+        .cloned()
+        .map(|pc| {
+            let runner = runner.clone();
+            let results = results.clone();
+            let handle = rt.handle().clone();
+            let id = pc.id.clone();
+            Trial::ignorable_test(id, move || {
+                let (suite, case) = (pc.suite, pc.case);
+                let report = handle.block_on(runner.run_case_guarded(pc));
+                let outcome = report.outcome;
+                let reason = report.reason.clone();
+                let block = report::console::failure_block(&report);
+                results.lock().push((suite, case, report));
+                match outcome {
+                    Outcome::Passed => Ok(Completion::Completed),
+                    Outcome::Skipped => Ok(Completion::ignored_with(reason.unwrap_or_default())),
+                    Outcome::Inconclusive => Ok(Completion::ignored_with(format!(
+                        "inconclusive: {}",
+                        reason.unwrap_or_default()
+                    ))),
+                    Outcome::Failed | Outcome::Errored => Err(Failed::from(block)),
+                }
+            })
+        })
+        .collect();
+    // The selection is made already (see `select`); libtest must not filter again.
+    let args = libtest_mimic::Arguments {
+        filter: None,
+        skip: Vec::new(),
+        exact: false,
+        ..args.clone()
+    };
+    let _conclusion = libtest_mimic::run(&args, trials);
+    let collected = std::mem::take(&mut *results.lock());
+    collected
+}
+
+/// Exactly one report per selected case, in plan order: a case that never reported
+/// (whatever the reason) is reported as errored, never dropped. Returns how many were lost.
+fn reconcile(
+    runner: &Runner,
+    selected: &[PlannedCase],
+    collected: Vec<(usize, usize, CaseReport)>,
+) -> (Vec<(usize, usize, CaseReport)>, usize) {
+    let mut by_index: std::collections::HashMap<(usize, usize), CaseReport> =
+        std::collections::HashMap::new();
+    for (s, c, r) in collected {
+        by_index.entry((s, c)).or_insert(r);
+    }
+    let mut lost = 0;
+    let mut out: Vec<(usize, usize, CaseReport)> = selected
+        .iter()
+        .map(|pc| {
+            let report = by_index.remove(&(pc.suite, pc.case)).unwrap_or_else(|| {
+                lost += 1;
+                runner.errored_report(
+                    pc,
+                    "launchgate lost this case: it was planned but never reported (a bug in launchgate; please report it)",
+                )
+            });
+            (pc.suite, pc.case, report)
+        })
+        .collect();
+    out.sort_by_key(|(s, c, _)| (*s, *c));
+    (out, lost)
 }
 
 /// Renders and writes every report of a run (atomically, redacted), and prints

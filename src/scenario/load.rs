@@ -469,14 +469,10 @@ fn validate_step(cx: &mut Ctx, s: &StepSpec, case_at: Location) {
 fn validate_receive(cx: &mut Ctx, s: &StepSpec, recv: &Spanned<ReceiveSpec>) {
     let r = &recv.value;
     cx.template(r.within.referenced, &r.within.value);
-    if !r.within.value.contains("{{") && parse_wait(&r.within.value).is_none() {
-        cx.err(
-            r.within.referenced,
-            format!(
-                "bad receive.within `{}`: write a duration such as `10s`",
-                r.within.value
-            ),
-        );
+    if !r.within.value.contains("{{") {
+        if let Err(e) = parse_wait(&r.within.value) {
+            cx.err(r.within.referenced, format!("bad receive.within: {e}"));
+        }
     }
     cx.expect(&r.until);
     if let Some(sig) = &r.signature {
@@ -585,14 +581,10 @@ fn validate_request(cx: &mut Ctx, s: &StepSpec, r: &RequestSpec) {
     }
     if let Some(w) = &s.wait {
         cx.template(w.referenced, &w.value);
-        if !w.value.contains("{{") && parse_wait(&w.value).is_none() {
-            cx.err(
-                w.referenced,
-                format!(
-                    "bad wait `{}`: write a duration such as `2s` or a number of seconds",
-                    w.value
-                ),
-            );
+        if !w.value.contains("{{") {
+            if let Err(e) = parse_wait(&w.value) {
+                cx.err(w.referenced, format!("bad wait: {e}"));
+            }
         }
     }
 }
@@ -665,13 +657,50 @@ fn validate_common(cx: &mut Ctx, s: &StepSpec) {
     }
 }
 
-/// Parses a wait value: a humantime duration (`2s`, `500ms`) or a plain number of seconds.
-pub fn parse_wait(s: &str) -> Option<std::time::Duration> {
+/// The longest wait a scenario may write (a year): anything longer is a typo or a
+/// hostile `Retry-After`, and `--max-wait` refuses far less anyway.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
+
+/// Why a wait value is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    /// Neither a number of seconds nor a duration.
+    #[error("`{0}` is not a duration: write e.g. `2s`, `500ms` or a number of seconds")]
+    Malformed(String),
+    /// Negative, NaN or infinite.
+    #[error("`{0}` is not a usable number of seconds (negative, NaN or infinite)")]
+    NotFinite(String),
+    /// Longer than [`MAX_WAIT`] (or than a duration can hold).
+    #[error("`{0}` is longer than the longest wait launchgate accepts (1 year)")]
+    TooLong(String),
+}
+
+/// Parses a wait value: a humantime duration (`2s`, `500ms`) or a plain number of
+/// seconds. Checked throughout: `1e300` or `99999999999y` is an error, never a panic.
+pub fn parse_wait(s: &str) -> Result<std::time::Duration, WaitError> {
     let s = s.trim();
+    let shown = || {
+        let mut t: String = s.chars().take(40).collect();
+        if t.len() < s.len() {
+            t.push('…');
+        }
+        t
+    };
     if let Ok(secs) = s.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs));
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(WaitError::NotFinite(shown()));
+        }
+        return std::time::Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| *d <= MAX_WAIT)
+            .ok_or_else(|| WaitError::TooLong(shown()));
     }
-    humantime::parse_duration(s).ok()
+    match humantime::parse_duration(s) {
+        Ok(d) if d <= MAX_WAIT => Ok(d),
+        Ok(_) => Err(WaitError::TooLong(shown())),
+        Err(humantime::DurationError::NumberOverflow) => Err(WaitError::TooLong(shown())),
+        Err(_) => Err(WaitError::Malformed(shown())),
+    }
 }
 
 #[cfg(test)]
@@ -759,12 +788,26 @@ mod tests {
 
     #[test]
     fn wait_parses_numbers_and_durations() {
-        assert_eq!(parse_wait("2"), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(parse_wait("2"), Ok(std::time::Duration::from_secs(2)));
         assert_eq!(
             parse_wait("250ms"),
-            Some(std::time::Duration::from_millis(250))
+            Ok(std::time::Duration::from_millis(250))
         );
-        assert_eq!(parse_wait("soon"), None);
-        assert_eq!(parse_wait("-1"), None);
+        assert!(matches!(parse_wait("soon"), Err(WaitError::Malformed(_))));
+        assert!(matches!(parse_wait("-1"), Err(WaitError::NotFinite(_))));
+        assert!(matches!(parse_wait("NaN"), Err(WaitError::NotFinite(_))));
+        for huge in [
+            "1e300",
+            "18446744073709551616",
+            "1e19",
+            "99999999999999999y",
+            "400d",
+        ] {
+            assert!(
+                matches!(parse_wait(huge), Err(WaitError::TooLong(_))),
+                "{huge}: {:?}",
+                parse_wait(huge)
+            );
+        }
     }
 }
