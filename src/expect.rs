@@ -9,6 +9,20 @@ use serde_saphyr::{Location, Spanned};
 use crate::scenario::{ExpectSpec, JsonType, LengthSpec, Matcher, TransportErrorSpec};
 use crate::template::{expand_value, Scope, TemplateError};
 
+/// One redirect a target answered with: where from, where to, and whether
+/// launchgate followed it. Reports show every hop.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hop {
+    /// The 3xx status.
+    pub status: u16,
+    /// The URL that answered with the redirect.
+    pub from: String,
+    /// Where its `Location` pointed (resolved against `from`).
+    pub to: String,
+    /// False when launchgate refused to follow it (another origin, or one hop too many).
+    pub followed: bool,
+}
+
 /// An HTTP response as the runner received it.
 #[derive(Debug, Clone, Default)]
 pub struct Response {
@@ -20,6 +34,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// True if the body was longer than the cap and cut.
     pub truncated: bool,
+    /// The same-origin redirects followed on the way to this response.
+    pub redirects: Vec<Hop>,
 }
 
 impl Response {
@@ -56,6 +72,9 @@ pub enum TransportFailure {
     Timeout,
     /// Connecting failed, or the connection closed without a complete response.
     Connection,
+    /// The target answered with a redirect launchgate refused to follow (to another
+    /// origin, or one hop too many).
+    Redirect,
 }
 
 /// One expectation that did not hold.

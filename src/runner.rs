@@ -370,6 +370,7 @@ impl Runner {
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: serde_json::to_vec(&body).unwrap_or_default(),
                 truncated: false,
+                redirects: Vec::new(),
             };
             let done = if spec.until.is_empty() {
                 count > 0
@@ -506,6 +507,7 @@ impl Runner {
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: serde_json::to_vec(&body).unwrap_or_default(),
                 truncated: false,
+                redirects: Vec::new(),
             },
             line,
         ))
@@ -571,6 +573,7 @@ impl Runner {
             duration_ms: 0,
             request_ms: None,
             notes: Vec::new(),
+            redirects: Vec::new(),
             outcome: Outcome::Passed,
         };
         let verdict = self.step_inner(suite, step, at, scope, &mut rep).await;
@@ -652,6 +655,16 @@ impl Runner {
         self.redactor
             .redact(&expect::excerpt(&shown, self.options.excerpt_chars))
             .into_owned()
+    }
+
+    fn redacted_hops(&self, hops: &[crate::expect::Hop]) -> Vec<crate::expect::Hop> {
+        hops.iter()
+            .map(|h| crate::expect::Hop {
+                from: self.redactor.redact(&h.from).into_owned(),
+                to: self.redactor.redact(&h.to).into_owned(),
+                ..h.clone()
+            })
+            .collect()
     }
 
     fn note(&self, rep: &mut StepReport, text: String) {
@@ -780,9 +793,17 @@ impl Runner {
                 Ok(resp) => {
                     rep.request_ms = Some(sent_at.elapsed().as_secs_f64() * 1000.0);
                     self.received.fetch_add(1, Ordering::Relaxed);
+                    rep.redirects = self.redacted_hops(&resp.redirects);
                     resp
                 }
-                Err(e) => break Err(e),
+                Err(e) => {
+                    if !e.redirects.is_empty() {
+                        // The target did answer (with a redirect launchgate refused).
+                        self.received.fetch_add(1, Ordering::Relaxed);
+                    }
+                    rep.redirects = self.redacted_hops(&e.redirects);
+                    break Err(e);
+                }
             };
             if let Some(repeat) = &step.repeat {
                 if expect::check(&repeat.value.until, &resp, scope).is_empty() {

@@ -1059,3 +1059,115 @@ fn a_retry_after_of_1e300_fed_to_wait_errors_the_case() {
     let o = run(&s.url(), scenario, &[]);
     assert_reason(&o, "errored", &["longest wait"]);
 }
+
+/// A server that records every request head it receives.
+fn recorder() -> (Hostile, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let s2 = seen.clone();
+    let s = hostile(move |mut s, ctx| {
+        let head = read_head(&mut s);
+        s2.lock().unwrap().push(head);
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            b"{\"ok\": true}",
+        );
+    });
+    (s, seen)
+}
+
+/// A 302 to another origin (another port on the same host is another origin): the
+/// request is not sent there at all, so neither `X-Agent-Key` nor any other header
+/// (a vendor's key header, `Authorization`, cookies) can follow; the case errors and
+/// names the hop, and the step report lists it as typed data.
+#[test]
+fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
+    let (elsewhere, seen) = recorder();
+    let to = format!("{}/collect", elsewhere.url());
+    let s = hostile(move |mut s, ctx| {
+        read_head(&mut s);
+        respond(&mut s, ctx, "302 Found", &[("Location", &to)], b"");
+    });
+    let scenario = SCENARIO.replace(
+        "headers: {X-Agent-Key: \"{{ keys.partner }}\"}",
+        "headers: {X-Agent-Key: \"{{ keys.partner }}\", X-Api-Key: \"{{ keys.partner }}\", Authorization: \"Bearer {{ keys.partner }}\", Cookie: \"k={{ keys.partner }}\"}",
+    );
+    let o = run(&s.url(), &scenario, &[]);
+    assert_reason(&o, "errored", &["redirected to another origin"]);
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing may reach the other origin: {:?}",
+        seen.lock().unwrap()
+    );
+    let hops = &o.json["suites"][0]["cases"][0]["steps"][0]["redirects"];
+    assert_eq!(hops.as_array().map(Vec::len), Some(1), "{hops}");
+    assert_eq!(hops[0]["status"], 302);
+    assert_eq!(hops[0]["followed"], false);
+    assert!(
+        hops[0]["from"].as_str().unwrap().starts_with(&s.url()),
+        "{hops}"
+    );
+    assert!(
+        hops[0]["to"]
+            .as_str()
+            .unwrap()
+            .starts_with(&elsewhere.url()),
+        "{hops}"
+    );
+    assert!(o.junit.contains("redirect: HTTP 302"), "{}", o.junit);
+    assert_ne!(o.code, 3, "the target did answer");
+}
+
+/// A redirect within the target's origin is followed (headers kept), and every hop
+/// is in the step report.
+#[test]
+fn a_same_origin_redirect_is_followed_and_each_hop_reported() {
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let s2 = seen.clone();
+    let s = hostile(move |mut s, ctx| {
+        let head = read_head(&mut s);
+        let first = head.lines().next().unwrap_or_default().to_string();
+        s2.lock().unwrap().push(head);
+        if first.starts_with("GET /x") {
+            respond(
+                &mut s,
+                ctx,
+                "307 Temporary Redirect",
+                &[("Location", "/y")],
+                b"",
+            );
+        } else if first.starts_with("GET /y") {
+            respond(&mut s, ctx, "301 Moved", &[("Location", "/z?k=1")], b"");
+        } else {
+            respond(
+                &mut s,
+                ctx,
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                b"{\"ok\": false}",
+            );
+        }
+    });
+    let o = run(&s.url(), SCENARIO, &[]);
+    assert_reason(&o, "failed", &["$.ok"]);
+    let hops = o.json["suites"][0]["cases"][0]["steps"][0]["redirects"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(hops.len(), 2, "{hops:?}");
+    assert!(hops.iter().all(|h| h["followed"] == true), "{hops:?}");
+    assert!(
+        hops[1]["to"].as_str().unwrap().ends_with("/z?k=1"),
+        "{hops:?}"
+    );
+    let heads = seen.lock().unwrap();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    assert!(
+        heads
+            .iter()
+            .all(|h| h.to_ascii_lowercase().contains("x-agent-key: ")),
+        "the key stays on every same-origin hop"
+    );
+}

@@ -398,6 +398,7 @@ mod tests {
                 duration_ms: 1,
                 request_ms: None,
                 notes: vec![],
+                redirects: vec![],
                 outcome,
             }],
         }
