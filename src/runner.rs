@@ -1029,8 +1029,13 @@ impl Runner {
             .map_or("GET".to_string(), |m| m.value.to_ascii_uppercase());
         let method = reqwest::Method::from_bytes(method_name.as_bytes())
             .map_err(|e| format!("method: {e}"))?;
-        let path = expand_str(&r.path.value, scope).map_err(|e| format!("path: {e}"))?;
-        let mut url = join_url(&self.target.base_url, &suite.spec.base_path, &path);
+        let mut url = request_url(
+            &self.target.base_url,
+            &suite.spec.base_path,
+            &r.path.value,
+            scope,
+        )?
+        .to_string();
         if !r.query.is_empty() {
             let mut pairs = url::form_urlencoded::Serializer::new(String::new());
             for (k, v) in &r.query {
@@ -1060,11 +1065,9 @@ impl Runner {
         // target can rename the headers a suite sends.
         for (n, v) in suite.spec.defaults.headers.iter().chain(&r.headers) {
             let name = expand_str(n, scope).map_err(|e| format!("header name {n}: {e}"))?;
-            set(
-                &name,
-                expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?,
-                &mut headers,
-            );
+            let value = expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?;
+            check_header(&name, &value)?;
+            set(&name, value, &mut headers);
         }
         let has = |h: &Vec<(String, String)>, name: &str| {
             h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -1176,6 +1179,81 @@ fn number_or_string(s: &str) -> Value {
         }
     }
     Value::String(s.to_string())
+}
+
+/// A header a template built must still be one header: a captured value with a line
+/// break would otherwise be refused deep in the HTTP client as a "connection" failure.
+fn check_header(name: &str, value: &str) -> Result<(), String> {
+    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!(
+            "header name `{}` is not a valid HTTP header name",
+            shorten(name, 60)
+        ));
+    }
+    if reqwest::header::HeaderValue::from_str(value).is_err() {
+        return Err(format!(
+            "header {name}: the value holds a line break or another control character, so it is not sent"
+        ));
+    }
+    Ok(())
+}
+
+/// The URL of a request: the target's base URL, the suite's base path and the
+/// expanded path ([`expand_path`](crate::template::expand_path): inserted values are
+/// percent-encoded as segments).
+///
+/// The result is checked, whatever the templates produced: it has the target's origin
+/// (scheme, host, port), no user info, and stays under the base path; a `.`/`..`
+/// segment (which URL normalisation would resolve) is refused. So a value a response
+/// supplied can never choose where the next keyed request goes.
+pub fn request_url(
+    base: &str,
+    base_path: &str,
+    path_template: &str,
+    scope: &Scope,
+) -> Result<url::Url, String> {
+    let path =
+        crate::template::expand_path(path_template, scope).map_err(|e| format!("path: {e}"))?;
+    let shown = || shorten(&path, 120);
+    if !path.is_empty() && !path.starts_with('/') {
+        return Err(format!(
+            "path `{}` must start with `/` once expanded",
+            shown()
+        ));
+    }
+    let segments = path.split(['?', '#']).next().unwrap_or_default();
+    if segments.split('/').any(is_dot_segment) {
+        return Err(format!(
+            "path `{}` has a `.` or `..` segment, which would move the request off its path; launchgate does not send it",
+            shown()
+        ));
+    }
+    let root = url::Url::parse(&join_url(base, base_path, ""))
+        .map_err(|e| format!("the target's base URL is not usable: {e}"))?;
+    let url = url::Url::parse(&join_url(base, base_path, &path))
+        .map_err(|e| format!("path `{}` does not make a valid URL: {e}", shown()))?;
+    if url.origin() != root.origin() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "path `{}` would send the request to another origin than the target's ({}); launchgate does not send it",
+            shown(),
+            root.origin().ascii_serialization()
+        ));
+    }
+    let prefix = root.path().trim_end_matches('/');
+    let inside = url.path() == prefix || url.path().starts_with(&format!("{prefix}/"));
+    if !inside {
+        return Err(format!(
+            "path `{}` leaves the base path `{prefix}`; launchgate does not send it",
+            shown()
+        ));
+    }
+    Ok(url)
+}
+
+/// `.` or `..`, also percent-encoded (`%2e%2E`): WHATWG URL parsing resolves them all.
+fn is_dot_segment(seg: &str) -> bool {
+    let lower = seg.to_ascii_lowercase().replace("%2e", ".");
+    lower == "." || lower == ".."
 }
 
 /// Joins base URL, suite base path and step path, without doubling the base

@@ -1171,3 +1171,83 @@ fn a_same_origin_redirect_is_followed_and_each_hop_reported() {
         "the key stays on every same-origin hop"
     );
 }
+
+/// A response supplies `@127.0.0.1:B/x` and the scenario puts it at the start of the
+/// next path: the value is percent-encoded as a segment, so it cannot become the
+/// user-info of `http://A@127.0.0.1:B/x`; the request is refused, nothing reaches B.
+#[test]
+fn a_captured_value_cannot_choose_the_host_of_the_next_keyed_request() {
+    let (elsewhere, seen) = recorder();
+    let evil = format!("@{}/x", elsewhere.url().trim_start_matches("http://"));
+    let s = hostile(move |mut s, ctx| {
+        read_head(&mut s);
+        let body = serde_json::json!({ "next": evil }).to_string();
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+    });
+    let scenario = r#"cases:
+  - name: hostile target
+    steps:
+      - request: {path: /x}
+        capture:
+          next: {json: $.next}
+      - request:
+          path: "{{ vars.next }}"
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+        expect: {status: 200}
+"#;
+    let o = run(&s.url(), scenario, &[]);
+    assert_reason(&o, "errored", &["must start with `/`", "another origin"]);
+    assert!(seen.lock().unwrap().is_empty(), "nothing may reach B");
+}
+
+/// A captured `../../admin` stays inside its segment (`..%2F..%2Fadmin`), and a
+/// captured `..` (a whole dot segment, which URL parsing would resolve) is refused.
+#[test]
+fn a_captured_dot_dot_cannot_leave_the_base_path() {
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let s2 = seen.clone();
+    let s = hostile(move |mut s, ctx| {
+        let head = read_head(&mut s);
+        s2.lock()
+            .unwrap()
+            .push(head.lines().next().unwrap_or_default().to_string());
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            b"{\"up\": \"../../admin\", \"dots\": \"..\", \"ok\": false}",
+        );
+    });
+    let scenario = r#"base_path: /api/v1
+cases:
+  - name: hostile target
+    steps:
+      - request: {path: /start}
+        capture:
+          up: {json: $.up}
+          dots: {json: $.dots}
+      - request:
+          path: "/cards/{{ vars.up }}"
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+      - request:
+          path: "/cards/{{ vars.dots }}/x"
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+"#;
+    let o = run(&s.url(), scenario, &[]);
+    assert_reason(&o, "errored", &["`..` segment"]);
+    let lines = seen.lock().unwrap().clone();
+    assert_eq!(
+        lines,
+        vec![
+            "GET /api/v1/start HTTP/1.1".to_string(),
+            "GET /api/v1/cards/..%2F..%2Fadmin HTTP/1.1".to_string()
+        ]
+    );
+}
