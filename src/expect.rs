@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 
 use serde_json::Value;
-use serde_json_path::JsonPath;
 use serde_saphyr::{Location, Spanned};
 
 use crate::scenario::{ExpectSpec, JsonType, LengthSpec, Matcher, TransportErrorSpec};
@@ -234,25 +233,23 @@ fn is_node_list(path: &str) -> bool {
 
 /// The first node a JSONPath selects (captures take one value, even from a filter).
 pub fn query_first(body: &Value, path: &str) -> Result<Option<Value>, String> {
-    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
-    Ok(jp.query(body).all().first().map(|v| (*v).clone()))
+    let nodes = crate::jsonpath::query(body, path).map_err(|e| e.to_string())?;
+    Ok(nodes.first().map(|v| (*v).clone()))
 }
 
 /// Every node a JSONPath selects, as an array (captures with `all: true`).
 pub fn query_all(body: &Value, path: &str) -> Result<Value, String> {
-    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
-    Ok(Value::Array(
-        jp.query(body).all().into_iter().cloned().collect(),
-    ))
+    let nodes = crate::jsonpath::query_cloned(body, path).map_err(|e| e.to_string())?;
+    Ok(Value::Array(nodes))
 }
 
-/// Evaluates a JSONPath: `None` when nothing matches.
+/// Evaluates a JSONPath within [`crate::jsonpath::BUDGET`]: `None` when nothing matches.
 pub fn query(body: &Value, path: &str) -> Result<Option<Value>, String> {
-    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
-    let nodes = jp.query(body).all();
     if is_node_list(path) {
-        return Ok(Some(Value::Array(nodes.into_iter().cloned().collect())));
+        let nodes = crate::jsonpath::query_cloned(body, path).map_err(|e| e.to_string())?;
+        return Ok(Some(Value::Array(nodes)));
     }
+    let nodes = crate::jsonpath::query(body, path).map_err(|e| e.to_string())?;
     Ok(nodes.first().map(|v| (*v).clone()))
 }
 
@@ -277,7 +274,14 @@ fn check_path(
     };
     let path = path.as_str();
     match query(body, path) {
-        Err(e) => out.push(Mismatch::new(m.referenced, path, "a valid JSONPath", e)),
+        Err(e) => {
+            let expected = if e.starts_with("bad JSONPath") {
+                "a valid JSONPath"
+            } else {
+                "a JSONPath within launchgate's work budget"
+            };
+            out.push(Mismatch::new(m.referenced, path, expected, e));
+        }
         Ok(actual) => {
             if let Err(e) = check_matcher(&m.value.0, actual.as_ref(), scope, false) {
                 out.push(Mismatch::new(m.referenced, path, e.expected, e.actual));

@@ -10,6 +10,7 @@ pub mod checklist;
 pub mod expect;
 pub mod giftcard;
 pub mod http;
+pub mod jsonpath;
 pub mod mock;
 pub mod plan;
 pub mod redact;

@@ -1251,3 +1251,48 @@ cases:
         ]
     );
 }
+
+/// A body of arrays nested as deep as JSON parsing allows (700 bytes).
+fn deep_body(depth: usize, pad: usize) -> Vec<u8> {
+    let mut s = String::new();
+    for _ in 0..depth {
+        s.push('[');
+        for _ in 0..pad {
+            s.push_str("0,");
+        }
+    }
+    s.push('1');
+    for _ in 0..depth {
+        s.push(']');
+    }
+    s.into_bytes()
+}
+
+/// `$..*..*..*` on a 700-byte body of nested arrays produced ~200 million nodes
+/// (1.7 GB) and `$..*` on an 800 KB deep body copied 3.5 GB; both now stop at the
+/// JSONPath work budget and fail the expectation, naming the query.
+#[test]
+fn jsonpath_queries_are_bounded_by_a_work_budget() {
+    for (body, path) in [
+        (deep_body(120, 0), "$..*..*..*"),
+        (deep_body(120, 3300), "$..*"),
+    ] {
+        let size = body.len();
+        let s = hostile(move |mut s, ctx| {
+            read_head(&mut s);
+            respond(
+                &mut s,
+                ctx,
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                &body,
+            );
+        });
+        let scenario = SCENARIO.replace("$.ok: true", &format!("\"{path}\": {{exists: true}}"));
+        let o = run(&s.url(), &scenario, &[]);
+        eprintln!("{size} bytes, {path}");
+        assert_reason(&o, "failed", &["work budget"]);
+        let (_, reason) = o.case();
+        assert!(reason.contains(path), "{reason}");
+    }
+}
