@@ -608,3 +608,42 @@ fn a_filter_that_selects_nothing_is_a_usage_error() {
     let o = run_in(dir.path(), &["--skip", "agent-api"], &[]);
     assert_eq!(o.code, 2, "{}", o.stderr);
 }
+
+/// One symlink loop made the loader read a file 41 times; two loops never finished.
+/// Each directory is now walked once per canonical path, and a link out of the tree
+/// is not followed, with a note saying so.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_a_scenario_directory_are_walked_once() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(tree.join("a/b")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let case = "cases:\n  - name: a\n    steps:\n      - request: {path: /x}\n";
+    write(&tree.join("a"), "one.yaml", case);
+    write(&outside, "secret-suite.yaml", case);
+    symlink(&tree, tree.join("loop")).unwrap();
+    symlink("..", tree.join("a/b/up")).unwrap();
+    symlink(tree.join("a"), tree.join("again")).unwrap();
+    symlink(tree.join("a/one.yaml"), tree.join("same.yaml")).unwrap();
+    symlink(&outside, tree.join("a/out")).unwrap();
+    let o = bin()
+        .arg("check")
+        .arg(&tree)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 file OK, 1 cases"), "{stdout}");
+    assert!(
+        stderr.contains("outside") && stderr.contains("not followed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("already searched"), "{stderr}");
+}

@@ -184,7 +184,11 @@ fn load_from(paths: &[PathBuf], api: Option<Api>) -> Result<Vec<Suite>, Vec<Diag
             .map(|(p, text)| (PathBuf::from(p), text.to_string()))
             .collect()
     } else {
-        let files = scenario::discover(paths).map_err(|d| vec![d])?;
+        let found = scenario::discover(paths).map_err(|d| vec![d])?;
+        for n in &found.notes {
+            eprintln!("launchgate: note: {n}");
+        }
+        let files = found.files;
         if files.is_empty() {
             return Err(vec![Diagnostic::file(
                 &paths[0],

@@ -116,38 +116,131 @@ fn source_line(source: &str, line: usize) -> Option<String> {
     })
 }
 
+/// The deepest directory nesting searched for scenario files.
+pub const MAX_WALK_DEPTH: usize = 32;
+/// The most scenario files one run loads.
+pub const MAX_FILES: usize = 10_000;
+
+/// Scenario files found, and what the search has to say about links it did not follow.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// The files, in sorted order, each once.
+    pub files: Vec<PathBuf>,
+    /// Links not followed (out of the tree, broken, looping) and files seen twice.
+    pub notes: Vec<String>,
+}
+
 /// Finds scenario files: files are taken as given, directories are searched
 /// recursively for `*.yaml` / `*.yml`, in sorted order.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
-    let mut out = Vec::new();
+///
+/// Every directory and file is visited once per canonical path, so a symlink loop
+/// costs one note, not an endless walk; a link that leads out of the directory given
+/// is not followed (and a note says so). Depth and file count are bounded.
+pub fn discover(paths: &[PathBuf]) -> Result<Discovery, Diagnostic> {
+    let mut found = Discovery::default();
+    let mut seen = HashSet::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out)
+            let root = std::fs::canonicalize(p)
                 .map_err(|e| Diagnostic::file(p, format!("cannot read directory: {e}")))?;
+            let mut walk = Walk {
+                root: &root,
+                given: p,
+                visited: HashSet::from([root.clone()]),
+                seen: &mut seen,
+                found: &mut found,
+            };
+            walk.dir(p, 0)?;
         } else if p.exists() {
-            out.push(p.clone());
+            let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            if seen.insert(canon) {
+                found.files.push(p.clone());
+            }
         } else {
             return Err(Diagnostic::file(p, "no such file or directory").help(
                 "pass scenario files or directories, e.g. `launchgate run scenarios/agent-api`",
             ));
         }
     }
-    Ok(out)
+    Ok(found)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-            out.push(p);
+struct Walk<'a> {
+    root: &'a Path,
+    given: &'a Path,
+    visited: HashSet<PathBuf>,
+    seen: &'a mut HashSet<PathBuf>,
+    found: &'a mut Discovery,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, depth: usize) -> Result<(), Diagnostic> {
+        if depth > MAX_WALK_DEPTH {
+            self.found.notes.push(format!(
+                "{}: more than {MAX_WALK_DEPTH} directories deep; not searched",
+                dir.display()
+            ));
+            return Ok(());
         }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Diagnostic::file(dir, format!("cannot read directory: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            self.entry(&p, depth)?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn entry(&mut self, p: &Path, depth: usize) -> Result<(), Diagnostic> {
+        let is_link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+        let Ok(canon) = std::fs::canonicalize(p) else {
+            if is_link {
+                self.found
+                    .notes
+                    .push(format!("{}: a broken symlink; skipped", p.display()));
+            }
+            return Ok(());
+        };
+        if is_link && !canon.starts_with(self.root) {
+            self.found.notes.push(format!(
+                "{}: a symlink to {}, outside {}; not followed",
+                p.display(),
+                canon.display(),
+                self.given.display()
+            ));
+            return Ok(());
+        }
+        if canon.is_dir() {
+            if self.visited.insert(canon) {
+                return self.dir(p, depth + 1);
+            }
+            self.found.notes.push(format!(
+                "{}: a directory already searched (a symlink loop or a second link); not searched again",
+                p.display()
+            ));
+            return Ok(());
+        }
+        if !matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            return Ok(());
+        }
+        if !self.seen.insert(canon) {
+            self.found.notes.push(format!(
+                "{}: the same file as one already loaded; loaded once",
+                p.display()
+            ));
+            return Ok(());
+        }
+        if self.found.files.len() >= MAX_FILES {
+            return Err(Diagnostic::file(
+                self.given,
+                format!("more than {MAX_FILES} scenario files here; pass a narrower directory"),
+            ));
+        }
+        self.found.files.push(p.to_path_buf());
+        Ok(())
+    }
 }
 
 /// Loads and validates one scenario file. `source` is its text.
