@@ -647,3 +647,83 @@ fn symlink_loops_in_a_scenario_directory_are_walked_once() {
     );
     assert!(stderr.contains("already searched"), "{stderr}");
 }
+
+/// Configuration mistakes never print a key or a password: a mistyped `--secrets`
+/// line, credentials in a base URL (any scheme), a key too short to redact, a key
+/// written with YAML escapes in a scenario.
+#[test]
+fn configuration_errors_never_echo_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let leak = "hunter2Zq9secret";
+    let secrets = write(
+        dir.path(),
+        "typo.env",
+        &format!("LAUNCHGATE_PARTNER_KEY {leak}=x\n"),
+    );
+    type Args = Vec<String>;
+    type Env<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(Args, Env)> = vec![
+        (
+            vec![
+                "--target".into(),
+                "http://127.0.0.1:9".into(),
+                "--secrets".into(),
+                secrets.display().to_string(),
+            ],
+            vec![],
+        ),
+        (
+            vec!["--target".into(), format!("ftp://user:{leak}@ftp.example/")],
+            vec![],
+        ),
+        (
+            vec![
+                "--target".into(),
+                format!("https://user:{leak}@staging.example/"),
+            ],
+            vec![],
+        ),
+        (
+            vec!["--target".into(), format!("https://staging example/{leak}")],
+            vec![],
+        ),
+        (
+            vec!["--target".into(), "http://127.0.0.1:9".into()],
+            vec![("LAUNCHGATE_PARTNER_KEY", "hunt".to_string())],
+        ),
+    ];
+    for (args, env) in cases {
+        let mut c = bin();
+        c.arg("run").args(&args);
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+        let o = c.current_dir(dir.path()).output().unwrap();
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}");
+        assert!(
+            !out.contains(leak) && !out.contains("hunt\n") && !out.contains("`hunt`"),
+            "{args:?}: {out}"
+        );
+    }
+    let escaped = write(
+        dir.path(),
+        "escaped.yaml",
+        &format!(
+            "cases:\n  - name: a\n    steps:\n      - request:\n          path: /x\n          headers: {{X-Agent-Key: \"\\x72l_agent_{}\"}}\n",
+            "Zq9".repeat(13) + "k"
+        ),
+    );
+    let o = bin().arg("check").arg(&escaped).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("looks like an API key") && err.contains("escaped.yaml:6"),
+        "{err}"
+    );
+    assert!(!err.contains("Zq9Zq9"), "{err}");
+}

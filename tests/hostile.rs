@@ -1296,3 +1296,169 @@ fn jsonpath_queries_are_bounded_by_a_work_budget() {
         assert!(reason.contains(path), "{reason}");
     }
 }
+
+/// A vendor-style secret with a space, `~` and `*` (vendor keys and webhook secrets
+/// may hold them).
+const VENDOR_CANARY: &str = "vk live~Zq9*Xw7Lp3Kd8Mv2Hq7Tz4Rb";
+
+/// Every encoding issue 17 found unredacted, of both canaries.
+fn encoded_forms(secret: &str) -> Vec<String> {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let pct_all = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let tail = secret.rsplit_once('_').map_or(secret, |(_, t)| t);
+    vec![
+        secret.replace(' ', "%20").replace('*', "%2A"),
+        secret
+            .replace(' ', "+")
+            .replace('*', "%2a")
+            .replace('~', "%7E"),
+        pct_all(secret),
+        pct_all(secret).to_lowercase(),
+        hex::encode(secret),
+        hex::encode_upper(secret),
+        secret
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect(),
+        format!("\\u{:04x}{}", secret.as_bytes()[0], &secret[1..]),
+        b64(&format!("user:{secret}")),
+        b64(&format!("us:{secret}")),
+        b64(&format!("u:{secret}")),
+        tail.to_string(),
+        secret.replace('*', "&#42;").replace(' ', "&#x20;"),
+    ]
+}
+
+/// The server echoes both secrets in every encoding issue 17 listed (percent-encoding
+/// styles, byte by byte, hex, JSON `\u` escapes, base64 of `user:KEY` at each offset,
+/// the secret part alone, character references), in the body, headers and a recorded
+/// snapshot; nothing of them shows in any artifact, the HTML report included.
+#[test]
+fn every_encoding_of_a_secret_is_redacted_everywhere() {
+    let s = hostile(|mut s, ctx| {
+        read_head(&mut s);
+        let mut forms = encoded_forms(CANARY);
+        forms.extend(encoded_forms(VENDOR_CANARY));
+        let body = serde_json::json!({ "ok": true, "echo": forms }).to_string();
+        // The `\u` forms must reach the body as written, not JSON-escaped again.
+        let body = body.replace("\\\\u", "\\u");
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Echo-Hex", &hex::encode(VENDOR_CANARY)),
+                ("X-Echo-Pct", &encoded_forms(VENDOR_CANARY)[0]),
+            ],
+            body.as_bytes(),
+        );
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hostile.yaml");
+    // Step 1 records the echo as a snapshot; step 2 fails, so the excerpt shows it too.
+    let step = r#"      - request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}", X-Api-Key: "{{ keys.vendor }}"}
+          query: {k: "{{ keys.partner }}", v: "{{ keys.vendor }}"}
+"#;
+    let scenario = format!(
+        "cases:\n  - name: hostile target\n    steps:\n{step}        snapshot: echo\n{step}        expect:\n          json:\n            $.ok: false\n"
+    );
+    std::fs::write(&f, scenario).unwrap();
+    let html = dir.path().join("report.html");
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let o = bin()
+        .arg("run")
+        .arg(&f)
+        .args(["--target", &s.url(), "--timeout", "1s", "--deadline", "20s"])
+        .args(["--update-snapshots", "--html"])
+        .arg(&html)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .arg("--snapshots")
+        .arg(dir.path().join("snapshots"))
+        .env("LAUNCHGATE_PARTNER_KEY", CANARY)
+        .env("LAUNCHGATE_VENDOR_KEY", VENDOR_CANARY)
+        .timeout(Duration::from_secs(90))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut artifacts = vec![
+        (
+            "stdout".to_string(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        ),
+        (
+            "stderr".to_string(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+    ];
+    artifacts.extend(
+        files_under(dir.path())
+            .into_iter()
+            .filter(|(p, _)| !p.ends_with(".yaml")),
+    );
+    assert!(
+        artifacts.iter().any(|(p, _)| p.contains("snapshots")),
+        "a snapshot was recorded"
+    );
+    assert!(artifacts.iter().any(|(p, _)| p.ends_with("report.html")));
+    let mut leaks = Vec::new();
+    for secret in [CANARY, VENDOR_CANARY] {
+        let tail = secret.rsplit_once('_').map_or(secret, |(_, t)| t);
+        let mut probes: Vec<String> =
+            vec![tail[2..14].to_string(), tail[tail.len() - 12..].to_string()];
+        for form in encoded_forms(secret) {
+            let mid = form.len() / 2;
+            probes.push(form[mid - 6..mid + 6].to_string());
+        }
+        for probe in probes {
+            for (what, text) in &artifacts {
+                if text.contains(&probe) {
+                    leaks.push(format!("{what}: `{probe}`"));
+                }
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "leaks:\n{}", leaks.join("\n"));
+}
+
+/// A placeholder `rl_agent_` in a secrets file used to become a "secret" whose
+/// replacement cut every unknown key in two, unmasking its 40 characters.
+#[test]
+fn a_placeholder_key_in_a_secrets_file_does_not_unmask_unknown_keys() {
+    let unknown = format!("rl_agent_{}", &"Unknown7Key9Tail".repeat(3)[..40]);
+    let echoed = unknown.clone();
+    let s = hostile(move |mut s, ctx| {
+        read_head(&mut s);
+        let body = serde_json::json!({ "ok": false, "leak": echoed }).to_string();
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[("Content-Type", "application/json"), ("X-Other", &echoed)],
+            body.as_bytes(),
+        );
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("staging.env");
+    std::fs::write(&secrets, "LAUNCHGATE_MEMBER_KEY=rl_agent_\n").unwrap();
+    let o = run(
+        &s.url(),
+        SCENARIO,
+        &["--secrets", secrets.to_str().unwrap()],
+    );
+    assert_reason(&o, "failed", &["$.ok"]);
+    let all = format!("{}{}{}{}", o.stdout, o.stderr, o.junit, o.json);
+    assert!(!all.contains(&unknown[9..30]), "{}", clip(&all));
+    assert!(all.contains("rl_agent_***"));
+}

@@ -100,7 +100,9 @@ impl TargetChoice {
     pub fn parse(s: &str, mock: MockOptions) -> TargetChoice {
         if s == "mock" {
             TargetChoice::Mock(mock)
-        } else if s.starts_with("http://") || s.starts_with("https://") {
+        } else if s.starts_with("http://") || s.starts_with("https://") || s.contains("://") {
+            // Any `scheme://` is a URL (refused unless http/https), never a file name:
+            // "cannot read ftp://user:password@..." would print the password.
             TargetChoice::Url(s.to_string())
         } else {
             TargetChoice::File(PathBuf::from(s))

@@ -108,10 +108,18 @@ fn source_line(source: &str, line: usize) -> Option<String> {
     if line == 0 {
         return None;
     }
-    // A diagnostic must never echo a key that was pasted into the file.
+    // A diagnostic must never echo a key that was pasted into the file, also not one
+    // written with YAML escapes (then the decoded line is shown, redacted).
     source.lines().nth(line - 1).map(|l| {
+        let l = l.trim_end();
+        let decoded = decode_yaml_escapes(l);
+        let shown = if l.contains('\\') && key_pattern().is_match(&decoded) {
+            decoded
+        } else {
+            l.to_string()
+        };
         crate::redact::Redactor::default()
-            .redact(l.trim_end())
+            .redact(&shown)
             .into_owned()
     })
 }
@@ -459,6 +467,14 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
         }
     }
 
+    if !cx
+        .diags
+        .iter()
+        .any(|d| d.message.contains("looks like an API key"))
+    {
+        escaped_keys(&mut cx);
+    }
+
     for (name, v) in &spec.defaults.headers {
         cx.template(v.referenced, &v.value);
         literal_secret_header(&mut cx, name, v);
@@ -523,6 +539,73 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
             validate_step(&mut cx, &step.value, step.referenced);
         }
     }
+}
+
+/// A key written with YAML escapes (`"\x72l_agent_…"`, `"\u0072l_…"`, a `\`
+/// line continuation) is invisible to the line scan: every string of the parsed
+/// document is checked too, and the diagnostic points at the line that decodes to it.
+fn escaped_keys(cx: &mut Ctx) {
+    let Ok(doc) = serde_saphyr::from_str::<Value>(cx.source) else {
+        return;
+    };
+    let mut found = false;
+    walk_json_strings(&doc, &mut |s| found |= key_pattern().is_match(s));
+    if !found {
+        return;
+    }
+    let at = cx.source.lines().enumerate().find_map(|(i, l)| {
+        (l.contains('\\') && key_pattern().is_match(&decode_yaml_escapes(l))).then_some(i + 1)
+    });
+    let d = Diagnostic {
+        file: cx.path.to_path_buf(),
+        line: at.unwrap_or(0),
+        column: at.map_or(0, |_| 1),
+        message: "a string here decodes to what looks like an API key (written with YAML escapes); keys never go in scenario files".into(),
+        help: Some("reference it as `{{ keys.NAME }}` and provide it through the environment (LAUNCHGATE_NAME_KEY) or `--secrets FILE`".into()),
+        source_line: at.and_then(|l| source_line(cx.source, l)),
+    };
+    cx.diags.push(d);
+}
+
+fn walk_json_strings(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|i| walk_json_strings(i, f)),
+        Value::Object(map) => map.iter().for_each(|(k, i)| {
+            f(k);
+            walk_json_strings(i, f);
+        }),
+        _ => {}
+    }
+}
+
+/// A line with YAML double-quoted escapes decoded (`\xXX`, `\uXXXX`, `\UXXXXXXXX`,
+/// one-character escapes), for finding where an escaped key was written.
+fn decode_yaml_escapes(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let width = match chars.peek() {
+            Some('x') => 2,
+            Some('u') => 4,
+            Some('U') => 8,
+            Some(_) => {
+                chars.next();
+                continue;
+            }
+            None => break,
+        };
+        chars.next();
+        let hex: String = chars.by_ref().take(width).collect();
+        if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 fn literal_secret_header(cx: &mut Ctx, name: &str, v: &Spanned<String>) {
@@ -863,6 +946,25 @@ mod tests {
             diags.iter().all(|d| !d.to_string().contains(&key)),
             "the key itself must not be echoed"
         );
+    }
+
+    #[test]
+    fn keys_written_with_yaml_escapes_are_refused() {
+        let tail = "a".repeat(39);
+        for written in [
+            format!("\"\\x72l_agent_b{tail}\""),
+            format!("\"\\u0072l_agent_b{tail}\""),
+            format!("\"rl_agent_\\x62{tail}\""),
+        ] {
+            let src = format!("cases:\n  - name: a\n    steps:\n      - request:\n          path: /x\n          headers: {{X-Agent-Key: {written}}}\n");
+            let diags = load(&src).unwrap_err();
+            let d = diags
+                .iter()
+                .find(|d| d.message.contains("looks like an API key"))
+                .unwrap_or_else(|| panic!("{written}: {diags:#?}"));
+            assert_eq!(d.line, 6, "{written}");
+            assert!(!d.to_string().contains(&tail), "{}", d);
+        }
     }
 
     #[test]
