@@ -74,6 +74,9 @@ pub struct Runner {
     serial: tokio::sync::RwLock<()>,
     locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     receiver: Option<Arc<Receiver>>,
+    /// Set (to the signal's name) when the run is interrupted: running cases stop,
+    /// cases not started end at once, all as errored.
+    stop: tokio::sync::watch::Sender<Option<&'static str>>,
 }
 
 /// How a step ended.
@@ -116,6 +119,32 @@ impl Runner {
             serial: tokio::sync::RwLock::new(()),
             locks: Mutex::new(BTreeMap::new()),
             receiver: None,
+            stop: tokio::sync::watch::Sender::new(None),
+        }
+    }
+
+    /// Interrupts the run (SIGINT, SIGTERM): every case still running ends now, and
+    /// every case not started ends at once, each errored with `why` in its reason.
+    pub fn interrupt(&self, why: &'static str) {
+        self.stop.send_replace(Some(why));
+    }
+
+    /// Why the run was interrupted, if it was.
+    pub fn interrupted(&self) -> Option<&'static str> {
+        *self.stop.borrow()
+    }
+
+    /// Resolves when the run is interrupted (never, if it is not).
+    async fn until_interrupted(&self) -> &'static str {
+        let mut rx = self.stop.subscribe();
+        loop {
+            if let Some(why) = *rx.borrow_and_update() {
+                return why;
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives as long as the runner: this cannot happen.
+                return std::future::pending().await;
+            }
         }
     }
 
@@ -249,7 +278,14 @@ impl Runner {
         }
 
         let remaining = self.remaining();
-        if remaining.is_zero() {
+        if let Some(why) = self.interrupted() {
+            report.outcome = Outcome::Errored;
+            report.failure = Some(self.bare_failure(
+                suite,
+                spanned.referenced,
+                &format!("the run was interrupted ({why}) before this case started"),
+            ));
+        } else if remaining.is_zero() {
             self.deadline_hit.store(true, Ordering::Relaxed);
             report.outcome = Outcome::Errored;
             report.failure = Some(self.bare_failure(
@@ -258,22 +294,27 @@ impl Runner {
                 "run deadline reached before this case started",
             ));
         } else {
-            let run = self.run_steps(suite, case, &mut report.steps);
-            match tokio::time::timeout(remaining, run).await {
-                Ok(Verdict::Pass) => {}
-                Ok(Verdict::Fail(f)) => {
+            let run =
+                tokio::time::timeout(remaining, self.run_steps(suite, case, &mut report.steps));
+            let ended = tokio::select! {
+                r = run => Ok(r),
+                why = self.until_interrupted() => Err(why),
+            };
+            match ended {
+                Ok(Ok(Verdict::Pass)) => {}
+                Ok(Ok(Verdict::Fail(f))) => {
                     report.outcome = Outcome::Failed;
                     report.failure = Some(f);
                 }
-                Ok(Verdict::Error(f)) => {
+                Ok(Ok(Verdict::Error(f))) => {
                     report.outcome = Outcome::Errored;
                     report.failure = Some(f);
                 }
-                Ok(Verdict::Inconclusive(reason)) => {
+                Ok(Ok(Verdict::Inconclusive(reason))) => {
                     report.outcome = Outcome::Inconclusive;
                     report.reason = Some(reason);
                 }
-                Err(_) => {
+                Ok(Err(_)) => {
                     self.deadline_hit.store(true, Ordering::Relaxed);
                     report.outcome = Outcome::Errored;
                     report.failure = Some(self.bare_failure(
@@ -283,6 +324,14 @@ impl Runner {
                             "run deadline ({}) reached while this case was running",
                             humantime::format_duration(self.options.deadline)
                         ),
+                    ));
+                }
+                Err(why) => {
+                    report.outcome = Outcome::Errored;
+                    report.failure = Some(self.bare_failure(
+                        suite,
+                        spanned.referenced,
+                        &format!("the run was interrupted ({why}) while this case was running"),
                     ));
                 }
             }

@@ -727,3 +727,242 @@ fn configuration_errors_never_echo_a_secret() {
     );
     assert!(!err.contains("Zq9Zq9"), "{err}");
 }
+
+/// `launchgate run | grep -q …` closes stdout early: every case still runs, every
+/// report is written, and nothing panics.
+#[test]
+fn a_closed_stdout_neither_panics_nor_loses_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
+        .args(["run", "-k", "agent-api.auth"])
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(dir.path().join("report.json"))
+        .arg("--checklist")
+        .arg(dir.path().join("checklist.md"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before the first line
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let names = junit_case_names(&std::fs::read_to_string(&junit).unwrap());
+    assert!(names.len() >= 3, "{names:?}");
+}
+
+/// `launchgate mock | head -1` must not stop the mock.
+#[test]
+fn the_mock_keeps_serving_when_its_stdout_closes() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
+        .args(["mock", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut answered = false;
+    for _ in 0..200 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = write!(s, "GET /api/agent/v1/health HTTP/1.0\r\n\r\n");
+            let mut text = String::new();
+            let _ = s.read_to_string(&mut text);
+            answered = text.starts_with("HTTP/1.");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answered && alive, "answered: {answered}, alive: {alive}");
+}
+
+/// Stale reports of an earlier run never sit beside a fresh run's: a run without
+/// checklist evidence removes the earlier checklist (and says it wrote none), and
+/// reports get the usual permissions.
+#[test]
+fn a_run_removes_every_stale_report_it_owns() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let checklist = d.join("checklist.md");
+    let scorecard = d.join("scorecard.md");
+    let run = |args: &[&str]| {
+        let o = bin()
+            .arg("run")
+            .args(args)
+            .arg("--junit")
+            .arg(d.join("junit.xml"))
+            .arg("--json")
+            .arg(d.join("report.json"))
+            .arg("--checklist")
+            .arg(&checklist)
+            .arg("--scorecard")
+            .arg(&scorecard)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, _) = run(&["-k", "agent-api.auth"]);
+    assert_eq!(code, Some(0));
+    assert!(checklist.exists() && d.join("checklist.json").exists());
+    for stale in ["scorecard.md", "scorecard.json", "scorecard-junit.xml"] {
+        std::fs::write(d.join(stale), "stale").unwrap();
+    }
+    let plain = write(
+        d,
+        "plain.yaml",
+        "cases:\n  - name: health\n    steps:\n      - request: {path: /api/agent/v1/health}\n        expect: {status: 401}\n",
+    );
+    let (code, stdout) = run(&[plain.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("checklist: not written"), "{stdout}");
+    for gone in [
+        "checklist.md",
+        "checklist.json",
+        "scorecard.md",
+        "scorecard.json",
+        "scorecard-junit.xml",
+    ] {
+        assert!(!d.join(gone).exists(), "{gone} survived beside a fresh run");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let umask = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|u| u32::from_str_radix(u.trim(), 8).ok())
+            })
+            .unwrap_or(0o022);
+        let mode = std::fs::metadata(d.join("junit.xml"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o666 & !umask, "reports get the usual permissions");
+    }
+}
+
+/// SIGINT (or SIGTERM) mid-run: the reports are written, every case listed, the one
+/// that was running and those not started errored as interrupted; stale reports of
+/// an earlier run are gone; exit 130.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_writes_reports_marking_unfinished_cases() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(60)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/fast"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let f = write(
+        &d,
+        "slow.yaml",
+        "cases:\n  - name: fast\n    steps:\n      - request: {path: /fast}\n        expect: {status: 200}\n  - name: slow\n    steps:\n      - request: {path: /slow, timeout: 90s}\n        expect: {status: 200}\n  - name: after\n    steps:\n      - request: {path: /fast}\n",
+    );
+    let html = d.join("report.html");
+    for (p, stale) in [
+        ("junit.xml", "stale"),
+        ("checklist.md", "stale GO"),
+        ("report.html", "stale"),
+    ] {
+        std::fs::write(d.join(p), stale).unwrap();
+    }
+    for signal in ["-INT", "-TERM"] {
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
+            .arg("run")
+            .arg(&f)
+            .args(["--target", &server.uri(), "--jobs", "1", "--timeout", "90s"])
+            .arg("--junit")
+            .arg(d.join("junit.xml"))
+            .arg("--json")
+            .arg(d.join("report.json"))
+            .arg("--checklist")
+            .arg(d.join("checklist.md"))
+            .arg("--html")
+            .arg(&html)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the slow request is in flight.
+        for _ in 0..400 {
+            let reqs = server.received_requests().await.unwrap_or_default();
+            if reqs.iter().any(|r| r.url.path() == "/slow") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let o = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(130), "{signal}: {stderr}");
+        let junit = std::fs::read_to_string(d.join("junit.xml")).unwrap();
+        assert_eq!(
+            junit_case_names(&junit),
+            ["fast", "slow", "after"],
+            "{junit}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).unwrap()).unwrap();
+        let cases = json["suites"][0]["cases"].as_array().unwrap();
+        assert_eq!(cases[0]["outcome"], "passed");
+        for c in &cases[1..] {
+            assert_eq!(c["outcome"], "errored", "{c}");
+            assert!(
+                c["failure"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("interrupted"),
+                "{c}"
+            );
+        }
+        assert!(
+            !d.join("checklist.md").exists(),
+            "the stale checklist is gone"
+        );
+        assert!(std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("interrupted"));
+        server.reset().await;
+        Mock::given(method("GET"))
+            .and(path("/slow"))
+            .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(60)))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/fast"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+    }
+}

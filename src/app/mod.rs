@@ -24,7 +24,10 @@ use crate::target::{SecretSource, Target};
 include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
 mod referee;
+mod stdout;
 mod tools;
+
+use stdout::say;
 
 pub use referee::{referee, referee_as_run, RefereeConfig};
 pub use tools::{junit_merge, webhook_send, webhook_sign};
@@ -42,6 +45,9 @@ pub enum Exit {
     Unreachable = 3,
     /// `--fail-on-skip` and some cases were skipped or inconclusive.
     Skipped = 4,
+    /// Interrupted by SIGINT or SIGTERM: the reports were written, with every case
+    /// that did not finish reported as errored (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -243,11 +249,11 @@ pub fn check(paths: &[PathBuf]) -> Exit {
     match load_suites(paths) {
         Ok(suites) => {
             let cases: usize = suites.iter().map(|s| s.spec.cases.len()).sum();
-            println!(
+            say(format_args!(
                 "launchgate: {} file{} OK, {cases} cases",
                 suites.len(),
                 if suites.len() == 1 { "" } else { "s" }
-            );
+            ));
             Exit::Passed
         }
         Err(diags) => {
@@ -509,9 +515,15 @@ pub fn run(cfg: RunConfig) -> Exit {
         );
         return Exit::Usage;
     }
+    let listing = cfg.libtest.list;
+    if !listing {
+        // No report of an earlier run may survive beside this one's (a green JUnit
+        // beside a run that was killed, a checklist a vendor-only run does not write).
+        remove_stale_reports(&cfg);
+        watch_signals(&rt, &runner);
+    }
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
-    let listing = cfg.libtest.list;
     let collected = run_trials(&rt, &runner, &selected, &cfg.libtest);
     if let Some(m) = mock_server {
         rt.block_on(m.shutdown());
@@ -551,6 +563,10 @@ pub fn run(cfg: RunConfig) -> Exit {
         scenarios_commit: scenarios_commit(&cfg.paths),
     };
     let write_failed = !write_reports(&cfg, &report, &redactor, referee_report.as_ref());
+    if let Some(why) = runner.interrupted() {
+        eprintln!("launchgate: interrupted by {why}; the reports list every case, those that did not finish as errored");
+        return Exit::Interrupted;
+    }
     let exit = exit_status(&report, cfg.fail_on_skip, write_failed);
     // The last line of defence: a run never passes with fewer cases than it planned.
     if lost > 0 || report.totals().total != selected.len() {
@@ -566,6 +582,71 @@ pub fn run(cfg: RunConfig) -> Exit {
         };
     }
     exit
+}
+
+/// Every report path this run owns, written or not: they are all removed before the
+/// run starts, so a stale one never sits beside a fresh one.
+fn owned_report_paths(cfg: &RunConfig) -> Vec<PathBuf> {
+    let mut paths = vec![
+        cfg.junit.clone(),
+        cfg.json.clone(),
+        cfg.checklist.clone(),
+        json_beside(&cfg.checklist, "checklist", &cfg.json),
+        cfg.scorecard.clone(),
+        json_beside(&cfg.scorecard, "scorecard", &cfg.json),
+        scorecard_junit_path(&cfg.scorecard),
+    ];
+    paths.extend(cfg.html.clone());
+    paths
+}
+
+fn remove_stale_reports(cfg: &RunConfig) {
+    for p in owned_report_paths(cfg) {
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!(
+                "launchgate: warning: cannot remove the earlier report {}: {e}",
+                p.display()
+            ),
+        }
+    }
+}
+
+/// SIGINT or SIGTERM interrupts the run: running cases stop, the rest end at once,
+/// and the reports are written as usual (`Exit::Interrupted`). A second signal ends
+/// the process at once.
+fn watch_signals(rt: &tokio::runtime::Runtime, runner: &Arc<Runner>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let _in_runtime = rt.enter();
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            eprintln!("launchgate: warning: cannot watch SIGINT/SIGTERM; an interrupted run writes no reports");
+            return;
+        };
+        let runner = runner.clone();
+        rt.spawn(async move {
+            let why = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+            eprintln!(
+                "launchgate: {why}: stopping and writing the reports (again to quit at once)"
+            );
+            runner.interrupt(why);
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            std::process::exit(Exit::Interrupted as i32);
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (rt, runner);
 }
 
 /// The planned cases `-k`/`--skip`/`--exact` keep, by libtest's own matching rules.
@@ -627,14 +708,21 @@ fn run_trials(
             })
         })
         .collect();
+    // libtest-mimic unwraps its writes to stdout: it writes into a pipe of ours that
+    // a closed stdout cannot break (see `stdout`).
+    let forward = stdout::Forward::start();
     // The selection is made already (see `select`); libtest must not filter again.
     let args = libtest_mimic::Arguments {
         filter: None,
         skip: Vec::new(),
         exact: false,
+        logfile: forward.as_ref().map(stdout::Forward::path),
         ..args.clone()
     };
     let _conclusion = libtest_mimic::run(&args, trials);
+    if let Some(f) = forward {
+        f.finish();
+    }
     let collected = std::mem::take(&mut *results.lock());
     collected
 }
@@ -723,30 +811,30 @@ fn write_reports(
         }
     }
 
-    println!("{}", report::console::summary(report));
-    println!(
+    say(report::console::summary(report));
+    say(format_args!(
         "reports: {} (JUnit, {:?}), {} (JSON)",
         cfg.junit.display(),
         cfg.junit_profile,
         cfg.json.display()
-    );
+    ));
     match &list {
-        Some(l) => println!("checklist: {} ({})", cfg.checklist.display(), l.decision.label()),
-        None => println!("checklist: not written (no case in this run is evidence for the Final Launch Checklist)"),
+        Some(l) => say(format_args!("checklist: {} ({})", cfg.checklist.display(), l.decision.label())),
+        None => say("checklist: not written (no case in this run is evidence for the Final Launch Checklist)"),
     }
     if let Some(p) = &cfg.html {
-        println!("HTML report: {}", p.display());
+        say(format_args!("HTML report: {}", p.display()));
     }
     if let Some(s) = &scorecard {
-        println!("vendor scorecard:");
+        say("vendor scorecard:");
         for r in &s.rows {
-            println!("  {:<64} {}", r.title, r.answer.label());
+            say(format_args!("  {:<64} {}", r.title, r.answer.label()));
         }
-        println!(
+        say(format_args!(
             "  {} (Markdown), {} (JUnit)",
             cfg.scorecard.display(),
             scorecard_junit.display()
-        );
+        ));
     }
     ok
 }
@@ -896,7 +984,11 @@ pub fn checklist_from(
                 return Exit::Usage;
             }
         }
-        None => print!("{md}"),
+        None => {
+            use std::io::Write;
+            // `launchgate checklist | head` must not panic on the closed pipe.
+            let _ = std::io::stdout().lock().write_all(md.as_bytes());
+        }
     }
     if let Some(p) = json {
         let j = serde_json::to_string_pretty(&list).unwrap_or_default();

@@ -237,14 +237,21 @@ impl RunReport {
 }
 
 /// Writes `contents` to `path` atomically: a temp file in the same directory, then rename,
-/// so a reader never sees half a report, even if the run is killed mid-write.
+/// so a reader never sees half a report, even if the run is killed mid-write. The file
+/// gets the usual permissions (0666 less the umask), not a temp file's 0600.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
