@@ -966,3 +966,90 @@ async fn an_interrupted_run_writes_reports_marking_unfinished_cases() {
             .await;
     }
 }
+
+/// `suite: ../../..` (or an absolute name) became a directory under --snapshots and
+/// wrote outside it; suite names are now plain names, and `::` cannot make two case
+/// ids collide.
+#[test]
+fn suite_and_case_names_cannot_escape_or_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    // Reports and snapshots go under a/b/c; `../../..` from its snapshots/ is `a/`.
+    let work = dir.path().join("a/b/c");
+    std::fs::create_dir_all(&work).unwrap();
+    let case = "cases:\n  - name: x\n    steps:\n      - request: {path: /api/agent/v1/health}\n        snapshot: escaped\n";
+    for suite in ["../../..", "/tmp/launchgate-escape", "..", "a/b", "s::t"] {
+        let f = write(&work, "s.yaml", &format!("suite: \"{suite}\"\n{case}"));
+        let o = run_in(&work, &[f.to_str().unwrap(), "--update-snapshots"], &[]);
+        assert_eq!(o.code, 2, "{suite}: {}", o.stderr);
+        assert!(o.stderr.contains("suite name"), "{}", o.stderr);
+    }
+    let written: Vec<_> = files_named(dir.path(), "escaped.json");
+    assert!(written.is_empty(), "{written:?}");
+    assert!(!Path::new("/tmp/launchgate-escape").exists());
+    let f = write(
+        dir.path(),
+        "c.yaml",
+        "cases:\n  - name: \"a::b\"\n    steps:\n      - request: {path: /x}\n",
+    );
+    let o = bin().arg("check").arg(&f).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot contain `::`"), "{err}");
+}
+
+fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_named(&p, name));
+        } else if p.file_name().is_some_and(|n| n == name) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `--timeout 0s`, `--deadline 0s`, `--jobs 0` and `--jobs 1000000` are usage errors.
+#[test]
+fn absurd_run_options_are_usage_errors() {
+    for args in [
+        &["--timeout", "0s"][..],
+        &["--deadline", "0ms"],
+        &["--jobs", "0"],
+        &["--jobs", "1000000"],
+    ] {
+        let o = bin().arg("run").args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+}
+
+/// A diagnostic in a huge single-line file shows a window of the line, not all of it;
+/// a file beyond the size cap is refused without being parsed.
+#[test]
+fn huge_single_line_files_are_not_printed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let filler = "x".repeat(1_000_000);
+    let f = write(
+        dir.path(),
+        "wide.yaml",
+        &format!(
+            "{{cases: [{{name: a, steps: [{{request: {{path: /x, note: \"{filler}\"}}}}]}}]}}\n"
+        ),
+    );
+    let o = bin().arg("check").arg(&f).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{}", &err[..err.len().min(2000)]);
+    assert!(
+        err.contains("unknown field `note`"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+    assert!(err.len() < 4000, "{} bytes of diagnostics", err.len());
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, format!("# {}\n", "y".repeat(9 * 1024 * 1024))).unwrap();
+    let o = bin().arg("check").arg(&big).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("at most") && err.len() < 2000, "{err}");
+}

@@ -206,9 +206,9 @@ fn load_from(paths: &[PathBuf], api: Option<Api>) -> Result<Vec<Suite>, Vec<Diag
         let mut out = Vec::new();
         let mut diags = Vec::new();
         for f in files {
-            match std::fs::read_to_string(&f) {
+            match scenario::load::read_scenario(&f) {
                 Ok(text) => out.push((f, text)),
-                Err(e) => diags.push(Diagnostic::file(&f, format!("cannot read: {e}"))),
+                Err(d) => diags.push(d),
             }
         }
         if !diags.is_empty() {

@@ -39,8 +39,10 @@ pub struct Diagnostic {
     pub message: String,
     /// What to do about it, when we can tell.
     pub help: Option<String>,
-    /// The offending source line, when known.
+    /// The offending source line, when known (redacted; a window of a long line).
     pub source_line: Option<String>,
+    /// The 1-based column of the caret within `source_line`.
+    pub source_caret: usize,
 }
 
 impl fmt::Display for Diagnostic {
@@ -63,7 +65,7 @@ impl fmt::Display for Diagnostic {
             write!(
                 f,
                 "\n {pad} |\n {gutter} | {src}\n {pad} | {}^",
-                " ".repeat(self.column.saturating_sub(1))
+                " ".repeat(self.source_caret.saturating_sub(1))
             )?;
         }
         if let Some(help) = &self.help {
@@ -76,13 +78,15 @@ impl fmt::Display for Diagnostic {
 impl Diagnostic {
     fn at(file: &Path, source: &str, loc: Location, message: impl Into<String>) -> Self {
         let (line, column) = (loc.line() as usize, loc.column() as usize);
+        let (source_line, source_caret) = source_excerpt(source, line, column);
         Diagnostic {
             file: file.to_path_buf(),
             line,
             column,
             message: message.into(),
             help: None,
-            source_line: source_line(source, line),
+            source_line,
+            source_caret,
         }
     }
 
@@ -95,6 +99,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             source_line: None,
+            source_caret: 0,
         }
     }
 
@@ -104,24 +109,55 @@ impl Diagnostic {
     }
 }
 
-fn source_line(source: &str, line: usize) -> Option<String> {
+/// The most characters of a source line a diagnostic shows: a window around the
+/// column (a 50 MB single-line file must not be printed whole).
+const SHOWN_LINE_CHARS: usize = 160;
+
+/// The source line at `line` as a diagnostic shows it (a window around `column` when
+/// long, redacted), and the caret's column within it.
+fn source_excerpt(source: &str, line: usize, column: usize) -> (Option<String>, usize) {
     if line == 0 {
-        return None;
+        return (None, 0);
+    }
+    let Some(l) = source.lines().nth(line - 1) else {
+        return (None, 0);
+    };
+    let l = l.trim_end();
+    let len = l.chars().count();
+    let (start, end) = if len <= SHOWN_LINE_CHARS {
+        (0, len)
+    } else {
+        let start = column
+            .saturating_sub(1)
+            .saturating_sub(SHOWN_LINE_CHARS / 2)
+            .min(len - SHOWN_LINE_CHARS);
+        (start, start + SHOWN_LINE_CHARS)
+    };
+    let mut window: String = l.chars().skip(start).take(end - start).collect();
+    let mut caret = column.saturating_sub(start);
+    if start > 0 {
+        window.insert(0, '…');
+        caret += 1;
+    }
+    if end < len {
+        window.push('…');
     }
     // A diagnostic must never echo a key that was pasted into the file, also not one
     // written with YAML escapes (then the decoded line is shown, redacted).
-    source.lines().nth(line - 1).map(|l| {
-        let l = l.trim_end();
-        let decoded = decode_yaml_escapes(l);
-        let shown = if l.contains('\\') && key_pattern().is_match(&decoded) {
-            decoded
-        } else {
-            l.to_string()
-        };
-        crate::redact::Redactor::default()
-            .redact(&shown)
-            .into_owned()
-    })
+    let decoded = decode_yaml_escapes(&window);
+    let shown = if window.contains('\\') && key_pattern().is_match(&decoded) {
+        decoded
+    } else {
+        window
+    };
+    let redacted = crate::redact::Redactor::default()
+        .redact(&shown)
+        .into_owned();
+    (Some(redacted), caret.max(1))
+}
+
+fn source_line(source: &str, line: usize) -> Option<String> {
+    source_excerpt(source, line, 1).0
 }
 
 /// The deepest directory nesting searched for scenario files.
@@ -251,6 +287,28 @@ impl Walk<'_> {
     }
 }
 
+/// The largest scenario file read (scenario files are a few kilobytes).
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The most problems reported per file; the rest are counted.
+const MAX_DIAGNOSTICS: usize = 50;
+
+/// Reads a scenario file, refusing one larger than [`MAX_FILE_BYTES`].
+pub fn read_scenario(path: &Path) -> Result<String, Diagnostic> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(Diagnostic::file(
+            path,
+            format!(
+                "the file is {size} bytes; a scenario file may be at most {MAX_FILE_BYTES} bytes"
+            ),
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")))
+}
+
 /// Loads and validates one scenario file. `source` is its text.
 pub fn load_file(path: &Path, source: &str) -> Result<Suite, Vec<Diagnostic>> {
     if source.trim().is_empty() {
@@ -262,12 +320,21 @@ pub fn load_file(path: &Path, source: &str) -> Result<Suite, Vec<Diagnostic>> {
         serde_saphyr::from_str(source).map_err(|e| vec![parse_diagnostic(path, source, &e)])?;
     let mut diags = Vec::new();
     validate(path, source, &spec, &mut diags);
+    if diags.len() > MAX_DIAGNOSTICS {
+        let more = diags.len() - MAX_DIAGNOSTICS;
+        diags.truncate(MAX_DIAGNOSTICS);
+        diags.push(Diagnostic::file(
+            path,
+            format!("… and {more} more problems in this file"),
+        ));
+    }
     if !diags.is_empty() {
         return Err(diags);
     }
     let name = spec
         .suite
-        .clone()
+        .as_ref()
+        .map(|s| s.value.clone())
         .unwrap_or_else(|| default_suite_name(path));
     Ok(Suite {
         name,
@@ -291,7 +358,29 @@ fn default_suite_name(path: &Path) -> String {
         .rposition(|c| c == "scenarios")
         .map_or(0, |i| i + 1);
     let tail = &comps[start.min(comps.len().saturating_sub(1))..];
+    // A file name may hold anything; a suite name names a snapshot directory and
+    // precedes `::` in case ids, so it keeps to letters, digits, `.`, `-` and `_`.
     tail.join(".")
+        .chars()
+        .map(|c| if is_suite_char(c) { c } else { '_' })
+        .collect()
+}
+
+fn is_suite_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
+}
+
+/// Why a `suite:` name is not usable, if it is not.
+fn suite_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if !name.chars().all(is_suite_char) {
+        Some("may only hold letters, digits, `.`, `-` and `_` (it names a directory under --snapshots, and `::` separates it from case names)")
+    } else if name.starts_with('.') {
+        Some("must not start with `.` (`.` and `..` would name a directory outside --snapshots)")
+    } else {
+        None
+    }
 }
 
 fn parse_diagnostic(path: &Path, source: &str, err: &serde_saphyr::Error) -> Diagnostic {
@@ -455,13 +544,16 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
     // Secrets first: a key in a scenario file is the one mistake we never let through.
     for (i, line) in source.lines().enumerate() {
         if let Some(m) = key_pattern().find(line) {
+            let column = line[..m.start()].chars().count() + 1;
+            let (source_line, source_caret) = source_excerpt(source, i + 1, column);
             let d = Diagnostic {
                 file: path.to_path_buf(),
                 line: i + 1,
-                column: m.start() + 1,
+                column,
                 message: "this looks like an API key; keys never go in scenario files".into(),
                 help: Some("reference it as `{{ keys.NAME }}` and provide it through the environment (LAUNCHGATE_NAME_KEY) or `--secrets FILE`".into()),
-                source_line: source_line(source, i + 1),
+                source_line,
+                source_caret,
             };
             cx.diags.push(d);
         }
@@ -475,6 +567,12 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
         escaped_keys(&mut cx);
     }
 
+    if let Some(suite) = &spec.suite {
+        if let Some(problem) = suite_name_problem(&suite.value) {
+            let shown: String = suite.value.chars().take(80).collect();
+            cx.err(suite.referenced, format!("suite name `{shown}` {problem}"));
+        }
+    }
     for (name, v) in &spec.defaults.headers {
         cx.template(v.referenced, &v.value);
         literal_secret_header(&mut cx, name, v);
@@ -500,6 +598,12 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
         }
         if c.name.value.trim().is_empty() {
             cx.err(c.name.referenced, "a case needs a non-empty name");
+        }
+        if c.name.value.contains("::") {
+            cx.err(
+                c.name.referenced,
+                "a case name cannot contain `::`, which separates suite and case in case ids (`suite::case`); two cases could otherwise share an id",
+            );
         }
         for tag in &c.checklist {
             if checklist::Item::from_id(&tag.value).is_none() {
@@ -563,6 +667,7 @@ fn escaped_keys(cx: &mut Ctx) {
         message: "a string here decodes to what looks like an API key (written with YAML escapes); keys never go in scenario files".into(),
         help: Some("reference it as `{{ keys.NAME }}` and provide it through the environment (LAUNCHGATE_NAME_KEY) or `--secrets FILE`".into()),
         source_line: at.and_then(|l| source_line(cx.source, l)),
+        source_caret: 1,
     };
     cx.diags.push(d);
 }
@@ -745,14 +850,23 @@ fn validate_request(cx: &mut Ctx, s: &StepSpec, r: &RequestSpec) {
         cx.template(b.referenced, &b.value);
     }
     if let Some(t) = &r.timeout {
-        if let Err(e) = humantime::parse_duration(&t.value) {
-            cx.err(
-                t.referenced,
-                format!(
-                    "bad timeout `{}`: {e} (write e.g. `3s` or `500ms`)",
-                    t.value
-                ),
-            );
+        match humantime::parse_duration(&t.value) {
+            Err(e) => {
+                cx.err(
+                    t.referenced,
+                    format!(
+                        "bad timeout `{}`: {e} (write e.g. `3s` or `500ms`)",
+                        t.value
+                    ),
+                );
+            }
+            Ok(d) if d.is_zero() => {
+                cx.err(
+                    t.referenced,
+                    "a timeout of zero fails the request before it is sent; write e.g. `3s`",
+                );
+            }
+            Ok(_) => {}
         }
     }
     if let Some(w) = &s.wait {
