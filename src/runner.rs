@@ -923,15 +923,18 @@ impl Runner {
                     ),
                     None => {
                         retries_429 += 1;
+                        // 1 s, unless --max-wait allows less.
+                        let pause = Duration::from_secs(1).min(self.options.max_wait);
                         self.note(
                             rep,
                             format!(
-                                "HTTP 429 without a usable Retry-After ({}); waiting 1s",
+                                "HTTP 429 without a usable Retry-After ({}); waiting {}",
                                 // A hostile server may send kilobytes here; show a little.
-                                ra.as_deref().map_or("absent".into(), |v| shorten(v, 40))
+                                ra.as_deref().map_or("absent".into(), |v| shorten(v, 40)),
+                                humantime::format_duration(pause)
                             ),
                         );
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        tokio::time::sleep(pause).await;
                         continue;
                     }
                 }

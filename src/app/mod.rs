@@ -710,13 +710,21 @@ fn run_trials(
         .collect();
     // libtest-mimic unwraps its writes to stdout: it writes into a pipe of ours that
     // a closed stdout cannot break (see `stdout`).
-    let forward = stdout::Forward::start();
+    // A logfile asked for (`RunConfig::libtest`) is used as it is.
+    let forward = args
+        .logfile
+        .is_none()
+        .then(stdout::Forward::start)
+        .flatten();
     // The selection is made already (see `select`); libtest must not filter again.
     let args = libtest_mimic::Arguments {
         filter: None,
         skip: Vec::new(),
         exact: false,
-        logfile: forward.as_ref().map(stdout::Forward::path),
+        logfile: args
+            .logfile
+            .clone()
+            .or_else(|| forward.as_ref().map(stdout::Forward::path)),
         ..args.clone()
     };
     let _conclusion = libtest_mimic::run(&args, trials);
