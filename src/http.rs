@@ -165,19 +165,7 @@ impl Http {
             }
             hop.followed = true;
             hops.push(hop);
-            // RFC 9110 §15.4: 303 (and, as every client does, 301/302 after a POST)
-            // continue with a GET without the body; 307/308 repeat the request as is.
-            let to_get = status == 303 && method != reqwest::Method::HEAD
-                || matches!(status, 301 | 302) && method == reqwest::Method::POST;
-            if to_get {
-                method = reqwest::Method::GET;
-                body = None;
-                headers.retain(|(n, _)| {
-                    !["content-type", "content-length", "transfer-encoding"]
-                        .iter()
-                        .any(|h| n.eq_ignore_ascii_case(h))
-                });
-            }
+            rewrite_for_redirect(status, &mut method, &mut body, &mut headers);
             url = next.to_string();
         };
         let mut r = self.read(resp).await.map_err(|t| fail(t, hops))?;
@@ -233,6 +221,27 @@ impl Http {
             truncated,
             redirects: Vec::new(),
         })
+    }
+}
+
+/// RFC 9110 §15.4: after a 303 (and, as every client does, a 301/302 answering a
+/// POST) the request continues as a GET without its body; 307/308 repeat it as is.
+fn rewrite_for_redirect(
+    status: u16,
+    method: &mut reqwest::Method,
+    body: &mut Option<Vec<u8>>,
+    headers: &mut Vec<(String, String)>,
+) {
+    let to_get = status == 303 && *method != reqwest::Method::HEAD
+        || matches!(status, 301 | 302) && *method == reqwest::Method::POST;
+    if to_get {
+        *method = reqwest::Method::GET;
+        *body = None;
+        headers.retain(|(n, _)| {
+            !["content-type", "content-length", "transfer-encoding"]
+                .iter()
+                .any(|h| n.eq_ignore_ascii_case(h))
+        });
     }
 }
 

@@ -10,7 +10,6 @@
 //! every report is still written.
 
 use std::io::{IsTerminal, Read, Write};
-use std::os::fd::AsRawFd;
 use std::thread::JoinHandle;
 
 /// Prints a line to stdout; a closed or broken stdout is ignored.
@@ -30,7 +29,8 @@ impl Forward {
     /// A forwarder when stdout is not a terminal (a pipe or a file: where a reader can
     /// go away); `None` on a terminal, where output goes straight to it.
     pub fn start() -> Option<Forward> {
-        if std::io::stdout().is_terminal() {
+        // The pipe is handed to libtest-mimic by path (`/dev/fd/N`): Unix only.
+        if !cfg!(unix) || std::io::stdout().is_terminal() {
             return None;
         }
         let (mut reader, writer) = std::io::pipe().ok()?;
@@ -65,7 +65,13 @@ impl Forward {
 
     /// A path that opens the pipe for writing (libtest-mimic's `--logfile`).
     pub fn path(&self) -> String {
-        format!("/dev/fd/{}", self.writer.as_raw_fd())
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            format!("/dev/fd/{}", self.writer.as_raw_fd())
+        }
+        #[cfg(not(unix))]
+        String::new()
     }
 
     /// Closes launchgate's end and waits until everything written was forwarded
