@@ -102,11 +102,12 @@ pub enum TargetChoice {
 }
 
 impl TargetChoice {
-    /// `mock`, a URL (`http://`, `https://`) or a path to a target file.
+    /// `mock`, a URL (anything with `scheme://`; only http and https are then accepted)
+    /// or a path to a target file.
     pub fn parse(s: &str, mock: MockOptions) -> TargetChoice {
         if s == "mock" {
             TargetChoice::Mock(mock)
-        } else if s.starts_with("http://") || s.starts_with("https://") || s.contains("://") {
+        } else if s.contains("://") {
             // Any `scheme://` is a URL (refused unless http/https), never a file name:
             // "cannot read ftp://user:password@..." would print the password.
             TargetChoice::Url(s.to_string())
