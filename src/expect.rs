@@ -3,11 +3,24 @@
 use std::fmt::Write as _;
 
 use serde_json::Value;
-use serde_json_path::JsonPath;
 use serde_saphyr::{Location, Spanned};
 
 use crate::scenario::{ExpectSpec, JsonType, LengthSpec, Matcher, TransportErrorSpec};
 use crate::template::{expand_value, Scope, TemplateError};
+
+/// One redirect a target answered with: where from, where to, and whether
+/// launchgate followed it. Reports show every hop.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hop {
+    /// The 3xx status.
+    pub status: u16,
+    /// The URL that answered with the redirect.
+    pub from: String,
+    /// Where its `Location` pointed (resolved against `from`).
+    pub to: String,
+    /// False when launchgate refused to follow it (another origin, or one hop too many).
+    pub followed: bool,
+}
 
 /// An HTTP response as the runner received it.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +33,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// True if the body was longer than the cap and cut.
     pub truncated: bool,
+    /// The same-origin redirects followed on the way to this response.
+    pub redirects: Vec<Hop>,
 }
 
 impl Response {
@@ -56,6 +71,9 @@ pub enum TransportFailure {
     Timeout,
     /// Connecting failed, or the connection closed without a complete response.
     Connection,
+    /// The target answered with a redirect launchgate refused to follow (to another
+    /// origin, or one hop too many).
+    Redirect,
 }
 
 /// One expectation that did not hold.
@@ -215,25 +233,23 @@ fn is_node_list(path: &str) -> bool {
 
 /// The first node a JSONPath selects (captures take one value, even from a filter).
 pub fn query_first(body: &Value, path: &str) -> Result<Option<Value>, String> {
-    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
-    Ok(jp.query(body).all().first().map(|v| (*v).clone()))
+    let nodes = crate::jsonpath::query(body, path).map_err(|e| e.to_string())?;
+    Ok(nodes.first().map(|v| (*v).clone()))
 }
 
 /// Every node a JSONPath selects, as an array (captures with `all: true`).
 pub fn query_all(body: &Value, path: &str) -> Result<Value, String> {
-    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
-    Ok(Value::Array(
-        jp.query(body).all().into_iter().cloned().collect(),
-    ))
+    let nodes = crate::jsonpath::query_cloned(body, path).map_err(|e| e.to_string())?;
+    Ok(Value::Array(nodes))
 }
 
-/// Evaluates a JSONPath: `None` when nothing matches.
+/// Evaluates a JSONPath within [`crate::jsonpath::BUDGET`]: `None` when nothing matches.
 pub fn query(body: &Value, path: &str) -> Result<Option<Value>, String> {
-    let jp = JsonPath::parse(path).map_err(|e| format!("bad JSONPath `{path}`: {e}"))?;
-    let nodes = jp.query(body).all();
     if is_node_list(path) {
-        return Ok(Some(Value::Array(nodes.into_iter().cloned().collect())));
+        let nodes = crate::jsonpath::query_cloned(body, path).map_err(|e| e.to_string())?;
+        return Ok(Some(Value::Array(nodes)));
     }
+    let nodes = crate::jsonpath::query(body, path).map_err(|e| e.to_string())?;
     Ok(nodes.first().map(|v| (*v).clone()))
 }
 
@@ -258,7 +274,14 @@ fn check_path(
     };
     let path = path.as_str();
     match query(body, path) {
-        Err(e) => out.push(Mismatch::new(m.referenced, path, "a valid JSONPath", e)),
+        Err(e) => {
+            let expected = if e.starts_with("bad JSONPath") {
+                "a valid JSONPath"
+            } else {
+                "a JSONPath within launchgate's work budget"
+            };
+            out.push(Mismatch::new(m.referenced, path, expected, e));
+        }
         Ok(actual) => {
             if let Err(e) = check_matcher(&m.value.0, actual.as_ref(), scope, false) {
                 out.push(Mismatch::new(m.referenced, path, e.expected, e.actual));

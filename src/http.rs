@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
-use crate::expect::{Response, TransportFailure};
+use crate::expect::{Hop, Response, TransportFailure};
 
 /// The most of a response body kept in memory (1 MiB); the rest is not read.
 pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
+
+/// The most redirects followed for one request; one more is an error (a loop).
+pub const MAX_REDIRECTS: usize = 5;
 
 /// A request ready to send.
 #[derive(Debug, Clone)]
@@ -29,6 +32,9 @@ pub struct TransportError {
     pub kind: TransportFailure,
     /// A human explanation.
     pub message: String,
+    /// The redirects answered before the failure (the last one not followed, when
+    /// launchgate refused it).
+    pub redirects: Vec<Hop>,
 }
 
 /// The shared client.
@@ -58,7 +64,8 @@ pub fn control_client(timeout: Duration) -> Result<reqwest::Client, ClientError>
 }
 
 impl Http {
-    /// Builds the client. Redirects are followed at most 5 times (a loop becomes an error).
+    /// Builds the client. Redirects are followed by [`Http::send`] itself, within the
+    /// request's origin only and at most [`MAX_REDIRECTS`] times.
     ///
     /// `tls_roots: false` skips loading the system's trust store (about half of
     /// launchgate's start-up): for plain-HTTP loopback targets such as the
@@ -67,7 +74,9 @@ impl Http {
         install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("launchgate/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
+            // Redirects are followed by hand (`exchange`), so that a secret header never
+            // follows one to another origin and every hop can be reported.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(30));
         if !tls_roots {
@@ -78,8 +87,15 @@ impl Http {
     }
 
     /// Sends a request and reads at most the body cap. Never panics on what the server sends.
+    ///
+    /// A redirect within the request's origin (scheme, host and port) is followed with
+    /// the same headers; a redirect to another origin is not followed at all (the
+    /// request may carry keys), and is reported as a [`TransportFailure::Redirect`]
+    /// naming the hop.
     pub async fn send(&self, req: &Request) -> Result<Response, TransportError> {
-        match tokio::time::timeout(req.timeout, self.exchange(req)).await {
+        let mut hops = Vec::new();
+        let result = tokio::time::timeout(req.timeout, self.exchange(req, &mut hops)).await;
+        match result {
             Ok(r) => r,
             Err(_) => Err(TransportError {
                 kind: TransportFailure::Timeout,
@@ -87,19 +103,78 @@ impl Http {
                     "no complete response within {}",
                     humantime::format_duration(req.timeout)
                 ),
+                redirects: hops,
             }),
         }
     }
 
-    async fn exchange(&self, req: &Request) -> Result<Response, TransportError> {
-        let mut builder = self.client.request(req.method.clone(), &req.url);
-        for (n, v) in &req.headers {
-            builder = builder.header(n.as_str(), v.as_str());
-        }
-        if let Some(b) = &req.body {
-            builder = builder.body(b.clone());
-        }
-        let mut resp = builder.send().await.map_err(|e| classify(&e))?;
+    async fn exchange(
+        &self,
+        req: &Request,
+        hops: &mut Vec<Hop>,
+    ) -> Result<Response, TransportError> {
+        let fail = |t: TransportError, hops: &[Hop]| TransportError {
+            redirects: hops.to_vec(),
+            ..t
+        };
+        let origin = url::Url::parse(&req.url).map(|u| u.origin()).ok();
+        let mut url = req.url.clone();
+        let mut method = req.method.clone();
+        let mut body = req.body.clone();
+        let mut headers = req.headers.clone();
+        let resp = loop {
+            let mut builder = self.client.request(method.clone(), &url);
+            for (n, v) in &headers {
+                builder = builder.header(n.as_str(), v.as_str());
+            }
+            if let Some(b) = &body {
+                builder = builder.body(b.clone());
+            }
+            let resp = builder.send().await.map_err(|e| fail(classify(&e), hops))?;
+            let Some(next) = redirect_target(&url, &resp) else {
+                break resp;
+            };
+            let status = resp.status().as_u16();
+            let same_origin = origin.as_ref() == Some(&next.origin());
+            let mut hop = Hop {
+                status,
+                from: url.clone(),
+                to: next.to_string(),
+                followed: false,
+            };
+            if !same_origin {
+                let message = refused_redirect_message(&hop, &req.url);
+                hops.push(hop);
+                return Err(TransportError {
+                    kind: TransportFailure::Redirect,
+                    message,
+                    redirects: hops.clone(),
+                });
+            }
+            if hops.len() >= MAX_REDIRECTS {
+                let message = format!(
+                    "too many redirects: more than {MAX_REDIRECTS}, the last one HTTP {status} from {} to {}",
+                    hop.from, hop.to
+                );
+                hops.push(hop);
+                return Err(TransportError {
+                    kind: TransportFailure::Redirect,
+                    message,
+                    redirects: hops.clone(),
+                });
+            }
+            hop.followed = true;
+            hops.push(hop);
+            rewrite_for_redirect(status, &mut method, &mut body, &mut headers);
+            url = next.to_string();
+        };
+        let mut r = self.read(resp).await.map_err(|t| fail(t, hops))?;
+        r.redirects = hops.clone();
+        Ok(r)
+    }
+
+    /// Reads status, headers and at most the body cap of a response.
+    async fn read(&self, mut resp: reqwest::Response) -> Result<Response, TransportError> {
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -134,6 +209,7 @@ impl Http {
                             body.len(),
                             t.message
                         ),
+                        redirects: Vec::new(),
                     });
                 }
             }
@@ -143,8 +219,65 @@ impl Http {
             headers,
             body,
             truncated,
+            redirects: Vec::new(),
         })
     }
+}
+
+/// RFC 9110 §15.4: after a 303 (and, as every client does, a 301/302 answering a
+/// POST) the request continues as a GET without its body; 307/308 repeat it as is.
+fn rewrite_for_redirect(
+    status: u16,
+    method: &mut reqwest::Method,
+    body: &mut Option<Vec<u8>>,
+    headers: &mut Vec<(String, String)>,
+) {
+    let to_get = status == 303 && *method != reqwest::Method::HEAD
+        || matches!(status, 301 | 302) && *method == reqwest::Method::POST;
+    if to_get {
+        *method = reqwest::Method::GET;
+        *body = None;
+        headers.retain(|(n, _)| {
+            !["content-type", "content-length", "transfer-encoding"]
+                .iter()
+                .any(|h| n.eq_ignore_ascii_case(h))
+        });
+    }
+}
+
+/// Where a redirect response points, resolved against the URL that answered; `None`
+/// for anything that is not a redirect with a usable `Location` (that response is
+/// then the answer, as in browsers).
+fn redirect_target(url: &str, resp: &reqwest::Response) -> Option<url::Url> {
+    if !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let next = url::Url::parse(url).ok()?.join(location.trim()).ok()?;
+    matches!(next.scheme(), "http" | "https").then_some(next)
+}
+
+/// Why a redirect to another origin was not followed, naming the hop.
+fn refused_redirect_message(hop: &Hop, first: &str) -> String {
+    let upgrade = url::Url::parse(first)
+        .ok()
+        .zip(url::Url::parse(&hop.to).ok())
+        .is_some_and(|(a, b)| {
+            a.scheme() == "http" && b.scheme() == "https" && a.host() == b.host()
+        });
+    let hint = if upgrade {
+        "; the target moves to https: give it as https://… so launchgate starts there"
+    } else {
+        ""
+    };
+    format!(
+        "the target redirected to another origin (HTTP {} from {} to {}); launchgate does not follow a redirect off the target's origin, so no header of this request (keys included) was sent there{hint}",
+        hop.status, hop.from, hop.to
+    )
 }
 
 fn classify(e: &reqwest::Error) -> TransportError {
@@ -155,8 +288,6 @@ fn classify(e: &reqwest::Error) -> TransportError {
     };
     let what = if e.is_connect() {
         "cannot connect"
-    } else if e.is_redirect() {
-        "too many redirects"
     } else if e.is_timeout() {
         "timed out"
     } else if e.is_body() || e.is_decode() {
@@ -182,7 +313,11 @@ fn classify(e: &reqwest::Error) -> TransportError {
     } else {
         format!("{what}: {detail}")
     };
-    TransportError { kind, message }
+    TransportError {
+        kind,
+        message,
+        redirects: Vec::new(),
+    }
 }
 
 /// True for a rustls error, also inside (nested) io::Errors, whose `source()` skips

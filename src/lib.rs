@@ -11,6 +11,7 @@ pub mod expect;
 pub mod giftcard;
 pub mod http;
 pub mod inputs;
+pub mod jsonpath;
 pub mod mock;
 pub mod plan;
 pub mod redact;

@@ -135,6 +135,32 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (write e.g. 10s, 500ms, 5m)"))
 }
 
+/// A duration that must be positive: `--timeout 0s` would fail every request
+/// before it is sent, `--deadline 0s` every case before it starts.
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "`{s}` is zero; give a positive duration (e.g. 10s)"
+        ));
+    }
+    Ok(d)
+}
+
+/// The most cases run at once: each is a thread, and a target is not a load test.
+const MAX_JOBS: usize = 256;
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of jobs"))?;
+    if !(1..=MAX_JOBS).contains(&n) {
+        return Err(format!("{n} jobs: use 1 to {MAX_JOBS}"));
+    }
+    Ok(n)
+}
+
 fn parse_partition(s: &str) -> Result<(u32, u32), String> {
     let (k, n) = s.split_once('/').ok_or("write k/n, e.g. 1/3")?;
     let k: u32 = k
@@ -170,10 +196,10 @@ struct RunArgs {
     #[arg(long)]
     allow_writes: bool,
     /// Per-request timeout.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
     timeout: Duration,
     /// Deadline for the whole run; cases still running then are reported as errored.
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = parse_positive_duration)]
     deadline: Duration,
     /// The longest Retry-After or `wait:` honoured.
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
@@ -236,8 +262,8 @@ struct RunArgs {
     /// List the cases and exit.
     #[arg(long)]
     list: bool,
-    /// Cases run at the same time (cases declaring `serial` or shared `locks` never overlap).
-    #[arg(long, short = 'j', default_value_t = 4)]
+    /// Cases run at the same time, 1 to 256 (cases declaring `serial` or shared `locks` never overlap).
+    #[arg(long, short = 'j', default_value_t = 4, value_parser = parse_jobs)]
     jobs: usize,
     /// One character per case instead of one line.
     #[arg(long, short = 'q')]
@@ -478,7 +504,7 @@ fn run(a: RunArgs) -> Exit {
         skip: a.skip,
         list: a.list,
         quiet: a.quiet,
-        test_threads: Some(a.jobs.max(1)),
+        test_threads: Some(a.jobs),
         ..libtest_mimic::Arguments::default()
     };
     app::run(RunConfig {

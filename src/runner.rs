@@ -76,6 +76,9 @@ pub struct Runner {
     serial: tokio::sync::RwLock<()>,
     locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     receiver: Option<Arc<Receiver>>,
+    /// Set (to the signal's name) when the run is interrupted: running cases stop,
+    /// cases not started end at once, all as errored.
+    stop: tokio::sync::watch::Sender<Option<&'static str>>,
 }
 
 /// How a step ended.
@@ -118,6 +121,32 @@ impl Runner {
             serial: tokio::sync::RwLock::new(()),
             locks: Mutex::new(BTreeMap::new()),
             receiver: None,
+            stop: tokio::sync::watch::Sender::new(None),
+        }
+    }
+
+    /// Interrupts the run (SIGINT, SIGTERM): every case still running ends now, and
+    /// every case not started ends at once, each errored with `why` in its reason.
+    pub fn interrupt(&self, why: &'static str) {
+        self.stop.send_replace(Some(why));
+    }
+
+    /// Why the run was interrupted, if it was.
+    pub fn interrupted(&self) -> Option<&'static str> {
+        *self.stop.borrow()
+    }
+
+    /// Resolves when the run is interrupted (never, if it is not).
+    async fn until_interrupted(&self) -> &'static str {
+        let mut rx = self.stop.subscribe();
+        loop {
+            if let Some(why) = *rx.borrow_and_update() {
+                return why;
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives as long as the runner: this cannot happen.
+                return std::future::pending().await;
+            }
         }
     }
 
@@ -168,12 +197,12 @@ impl Runner {
             .clone()
     }
 
-    /// Runs one planned case to its report. Never panics on target behaviour.
-    pub async fn run_case(&self, planned: &PlannedCase) -> CaseReport {
+    /// The report of a planned case before it runs: identity, tags, no steps.
+    fn blank_report(&self, planned: &PlannedCase) -> CaseReport {
         let suite = &self.suites[planned.suite];
         let spanned = &suite.spec.cases[planned.case];
         let case = &spanned.value;
-        let mut report = CaseReport {
+        CaseReport {
             id: planned.id.clone(),
             name: case.name.value.clone(),
             file: suite.path.display().to_string(),
@@ -186,12 +215,56 @@ impl Runner {
             started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_ms: 0,
             steps: Vec::new(),
-        };
+        }
+    }
+
+    /// An errored report for a planned case that could not report itself (a panic, a
+    /// lost result): it still appears in every report, and fails the run.
+    pub fn errored_report(&self, planned: &PlannedCase, message: &str) -> CaseReport {
+        let suite = &self.suites[planned.suite];
+        let at = suite.spec.cases[planned.case].referenced;
+        let mut report = self.blank_report(planned);
+        report.outcome = Outcome::Errored;
+        report.failure = Some(self.bare_failure(suite, at, message));
+        report
+    }
+
+    /// Runs one planned case on a task of its own, so that a panic anywhere inside
+    /// it (a bug in launchgate or in a library) becomes an errored case carrying the
+    /// panic message, in every report, instead of a case that silently vanishes.
+    pub async fn run_case_guarded(self: Arc<Self>, planned: PlannedCase) -> CaseReport {
+        let runner = self.clone();
+        let pc = planned.clone();
+        match tokio::spawn(async move { runner.run_case(&pc).await }).await {
+            Ok(report) => report,
+            Err(e) => {
+                let why = if e.is_panic() {
+                    panic_message(e.into_panic().as_ref())
+                } else {
+                    "its task was cancelled".to_string()
+                };
+                self.errored_report(
+                    &planned,
+                    &format!(
+                        "launchgate panicked while running this case: {why} (a bug in launchgate; please report it)"
+                    ),
+                )
+            }
+        }
+    }
+
+    /// Runs one planned case to its report. Never panics on target behaviour.
+    pub async fn run_case(&self, planned: &PlannedCase) -> CaseReport {
+        let suite = &self.suites[planned.suite];
+        let spanned = &suite.spec.cases[planned.case];
+        let case = &spanned.value;
+        let mut report = self.blank_report(planned);
         if let Some(reason) = &planned.skip {
             report.outcome = Outcome::Skipped;
             report.reason = Some(reason.clone());
             return report;
         }
+        inject_panic(&planned.id);
         let t0 = Instant::now();
 
         // Declared exclusivity: `serial` excludes everything, `locks` exclude their namesakes.
@@ -213,7 +286,14 @@ impl Runner {
         }
 
         let remaining = self.remaining();
-        if remaining.is_zero() {
+        if let Some(why) = self.interrupted() {
+            report.outcome = Outcome::Errored;
+            report.failure = Some(self.bare_failure(
+                suite,
+                spanned.referenced,
+                &format!("the run was interrupted ({why}) before this case started"),
+            ));
+        } else if remaining.is_zero() {
             self.deadline_hit.store(true, Ordering::Relaxed);
             report.outcome = Outcome::Errored;
             report.failure = Some(self.bare_failure(
@@ -222,22 +302,27 @@ impl Runner {
                 "run deadline reached before this case started",
             ));
         } else {
-            let run = self.run_steps(suite, case, &mut report.steps);
-            match tokio::time::timeout(remaining, run).await {
-                Ok(Verdict::Pass) => {}
-                Ok(Verdict::Fail(f)) => {
+            let run =
+                tokio::time::timeout(remaining, self.run_steps(suite, case, &mut report.steps));
+            let ended = tokio::select! {
+                r = run => Ok(r),
+                why = self.until_interrupted() => Err(why),
+            };
+            match ended {
+                Ok(Ok(Verdict::Pass)) => {}
+                Ok(Ok(Verdict::Fail(f))) => {
                     report.outcome = Outcome::Failed;
                     report.failure = Some(f);
                 }
-                Ok(Verdict::Error(f)) => {
+                Ok(Ok(Verdict::Error(f))) => {
                     report.outcome = Outcome::Errored;
                     report.failure = Some(f);
                 }
-                Ok(Verdict::Inconclusive(reason)) => {
+                Ok(Ok(Verdict::Inconclusive(reason))) => {
                     report.outcome = Outcome::Inconclusive;
                     report.reason = Some(reason);
                 }
-                Err(_) => {
+                Ok(Err(_)) => {
                     self.deadline_hit.store(true, Ordering::Relaxed);
                     report.outcome = Outcome::Errored;
                     report.failure = Some(self.bare_failure(
@@ -247,6 +332,14 @@ impl Runner {
                             "run deadline ({}) reached while this case was running",
                             humantime::format_duration(self.options.deadline)
                         ),
+                    ));
+                }
+                Err(why) => {
+                    report.outcome = Outcome::Errored;
+                    report.failure = Some(self.bare_failure(
+                        suite,
+                        spanned.referenced,
+                        &format!("the run was interrupted ({why}) while this case was running"),
                     ));
                 }
             }
@@ -305,8 +398,7 @@ impl Runner {
         let spec = &recv.value;
         let within = expand_str(&spec.within.value, scope)
             .map_err(|e| fail(format!("receive.within: {e}")))?;
-        let within = parse_wait(&within)
-            .ok_or_else(|| fail(format!("receive.within: `{within}` is not a duration")))?;
+        let within = parse_wait(&within).map_err(|e| fail(format!("receive.within: {e}")))?;
         let within = within.min(self.options.max_wait).min(self.remaining());
         let verify = match &spec.signature {
             None => None,
@@ -326,7 +418,7 @@ impl Runner {
                     None => crate::giftcard::signature::DEFAULT_TOLERANCE,
                     Some(t) => expand_str(t, scope)
                         .map_err(|e| e.to_string())
-                        .and_then(|t| parse_wait(&t).ok_or(format!("`{t}` is not a duration")))
+                        .and_then(|t| parse_wait(&t).map_err(|e| e.to_string()))
                         .map_err(|e| fail(format!("receive.signature.tolerance: {e}")))?,
                 };
                 Some(Verify::new(scheme, header, secret.into_bytes(), tolerance))
@@ -346,6 +438,7 @@ impl Runner {
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: serde_json::to_vec(&body).unwrap_or_default(),
                 truncated: false,
+                redirects: Vec::new(),
             };
             let done = if spec.until.is_empty() {
                 count > 0
@@ -482,6 +575,7 @@ impl Runner {
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: serde_json::to_vec(&body).unwrap_or_default(),
                 truncated: false,
+                redirects: Vec::new(),
             },
             line,
         ))
@@ -553,6 +647,7 @@ impl Runner {
             duration_ms: 0,
             request_ms: None,
             notes: Vec::new(),
+            redirects: Vec::new(),
             outcome: Outcome::Passed,
             records: BTreeMap::new(),
         };
@@ -668,6 +763,16 @@ impl Runner {
             .into_owned()
     }
 
+    fn redacted_hops(&self, hops: &[crate::expect::Hop]) -> Vec<crate::expect::Hop> {
+        hops.iter()
+            .map(|h| crate::expect::Hop {
+                from: self.redactor.redact(&h.from).into_owned(),
+                to: self.redactor.redact(&h.to).into_owned(),
+                ..h.clone()
+            })
+            .collect()
+    }
+
     fn note(&self, rep: &mut StepReport, text: String) {
         let text = self.redactor.redact(&text).into_owned();
         if self.options.verbose_notes {
@@ -725,12 +830,15 @@ impl Runner {
                     ))
                 }
             };
-            let Some(d) = parse_wait(&text) else {
-                return Verdict::Error(self.bare_failure(
-                    suite,
-                    w.referenced,
-                    &format!("wait: `{text}` is not a duration"),
-                ));
+            let d = match parse_wait(&text) {
+                Ok(d) => d,
+                Err(e) => {
+                    return Verdict::Error(self.bare_failure(
+                        suite,
+                        w.referenced,
+                        &format!("wait: {e}"),
+                    ))
+                }
             };
             if d > self.options.max_wait {
                 return Verdict::Error(self.bare_failure(
@@ -797,9 +905,17 @@ impl Runner {
                 Ok(resp) => {
                     rep.request_ms = Some(sent_at.elapsed().as_secs_f64() * 1000.0);
                     self.received.fetch_add(1, Ordering::Relaxed);
+                    rep.redirects = self.redacted_hops(&resp.redirects);
                     resp
                 }
-                Err(e) => break Err(e),
+                Err(e) => {
+                    if !e.redirects.is_empty() {
+                        // The target did answer (with a redirect launchgate refused).
+                        self.received.fetch_add(1, Ordering::Relaxed);
+                    }
+                    rep.redirects = self.redacted_hops(&e.redirects);
+                    break Err(e);
+                }
             };
             if let Some(repeat) = &step.repeat {
                 if expect::check(&repeat.value.until, &resp, scope).is_empty() {
@@ -870,15 +986,18 @@ impl Runner {
                     ),
                     None => {
                         retries_429 += 1;
+                        // 1 s, unless --max-wait allows less.
+                        let pause = Duration::from_secs(1).min(self.options.max_wait);
                         self.note(
                             rep,
                             format!(
-                                "HTTP 429 without a usable Retry-After ({}); waiting 1s",
+                                "HTTP 429 without a usable Retry-After ({}); waiting {}",
                                 // A hostile server may send kilobytes here; show a little.
-                                ra.as_deref().map_or("absent".into(), |v| shorten(v, 40))
+                                ra.as_deref().map_or("absent".into(), |v| shorten(v, 40)),
+                                humantime::format_duration(pause)
                             ),
                         );
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        tokio::time::sleep(pause).await;
                         continue;
                     }
                 }
@@ -1025,8 +1144,13 @@ impl Runner {
             .map_or("GET".to_string(), |m| m.value.to_ascii_uppercase());
         let method = reqwest::Method::from_bytes(method_name.as_bytes())
             .map_err(|e| format!("method: {e}"))?;
-        let path = expand_str(&r.path.value, scope).map_err(|e| format!("path: {e}"))?;
-        let mut url = join_url(&self.target.base_url, &suite.spec.base_path, &path);
+        let mut url = request_url(
+            &self.target.base_url,
+            &suite.spec.base_path,
+            &r.path.value,
+            scope,
+        )?
+        .to_string();
         if !r.query.is_empty() {
             let mut pairs = url::form_urlencoded::Serializer::new(String::new());
             for (k, v) in &r.query {
@@ -1065,11 +1189,9 @@ impl Runner {
             if name.is_empty() {
                 continue;
             }
-            set(
-                &name,
-                expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?,
-                &mut headers,
-            );
+            let value = expand_str(&v.value, scope).map_err(|e| format!("header {n}: {e}"))?;
+            check_header(&name, &value)?;
+            set(&name, value, &mut headers);
         }
         let has = |h: &Vec<(String, String)>, name: &str| {
             h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -1106,6 +1228,27 @@ impl Runner {
             timeout,
         })
     }
+}
+
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Debug builds only: panics inside the case whose id `LAUNCHGATE_TEST_PANIC_CASE`
+/// names, so the tests can prove a panic becomes an errored case. Release builds have
+/// no such hook.
+fn inject_panic(id: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("LAUNCHGATE_TEST_PANIC_CASE").is_ok_and(|v| v == id) {
+        panic!("injected by LAUNCHGATE_TEST_PANIC_CASE in `{id}`");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = id;
 }
 
 /// At most `max` characters of `s`, with `…` when cut.
@@ -1178,6 +1321,81 @@ fn number_or_string(s: &str) -> Value {
         }
     }
     Value::String(s.to_string())
+}
+
+/// A header a template built must still be one header: a captured value with a line
+/// break would otherwise be refused deep in the HTTP client as a "connection" failure.
+fn check_header(name: &str, value: &str) -> Result<(), String> {
+    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!(
+            "header name `{}` is not a valid HTTP header name",
+            shorten(name, 60)
+        ));
+    }
+    if reqwest::header::HeaderValue::from_str(value).is_err() {
+        return Err(format!(
+            "header {name}: the value holds a line break or another control character, so it is not sent"
+        ));
+    }
+    Ok(())
+}
+
+/// The URL of a request: the target's base URL, the suite's base path and the
+/// expanded path ([`expand_path`](crate::template::expand_path): inserted values are
+/// percent-encoded as segments).
+///
+/// The result is checked, whatever the templates produced: it has the target's origin
+/// (scheme, host, port), no user info, and stays under the base path; a `.`/`..`
+/// segment (which URL normalisation would resolve) is refused. So a value a response
+/// supplied can never choose where the next keyed request goes.
+pub fn request_url(
+    base: &str,
+    base_path: &str,
+    path_template: &str,
+    scope: &Scope,
+) -> Result<url::Url, String> {
+    let path =
+        crate::template::expand_path(path_template, scope).map_err(|e| format!("path: {e}"))?;
+    let shown = || shorten(&path, 120);
+    if !path.is_empty() && !path.starts_with('/') {
+        return Err(format!(
+            "path `{}` must start with `/` once expanded",
+            shown()
+        ));
+    }
+    let segments = path.split(['?', '#']).next().unwrap_or_default();
+    if segments.split('/').any(is_dot_segment) {
+        return Err(format!(
+            "path `{}` has a `.` or `..` segment, which would move the request off its path; launchgate does not send it",
+            shown()
+        ));
+    }
+    let root = url::Url::parse(&join_url(base, base_path, ""))
+        .map_err(|e| format!("the target's base URL is not usable: {e}"))?;
+    let url = url::Url::parse(&join_url(base, base_path, &path))
+        .map_err(|e| format!("path `{}` does not make a valid URL: {e}", shown()))?;
+    if url.origin() != root.origin() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "path `{}` would send the request to another origin than the target's ({}); launchgate does not send it",
+            shown(),
+            root.origin().ascii_serialization()
+        ));
+    }
+    let prefix = root.path().trim_end_matches('/');
+    let inside = url.path() == prefix || url.path().starts_with(&format!("{prefix}/"));
+    if !inside {
+        return Err(format!(
+            "path `{}` leaves the base path `{prefix}`; launchgate does not send it",
+            shown()
+        ));
+    }
+    Ok(url)
+}
+
+/// `.` or `..`, also percent-encoded (`%2e%2E`): WHATWG URL parsing resolves them all.
+fn is_dot_segment(seg: &str) -> bool {
+    let lower = seg.to_ascii_lowercase().replace("%2e", ".");
+    lower == "." || lower == ".."
 }
 
 /// Joins base URL, suite base path and step path, without doubling the base

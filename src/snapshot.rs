@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use serde_json_path::JsonPath;
 
 use crate::redact::Redactor;
 
@@ -36,17 +35,14 @@ pub struct SnapshotMismatch {
     pub diff: String,
 }
 
-/// Replaces every node selected by the paths with the placeholder.
+/// Replaces every node selected by the paths with the placeholder. A path that is
+/// not valid, or that exceeds the JSONPath work budget on this body, replaces nothing
+/// (the comparison then shows the difference).
 pub fn normalize(mut body: Value, volatile: &[String]) -> Value {
     for p in volatile {
-        let Ok(path) = JsonPath::parse(p) else {
+        let Ok(pointers) = crate::jsonpath::pointers(&body, p) else {
             continue;
         };
-        let pointers: Vec<String> = path
-            .query_located(&body)
-            .locations()
-            .map(|l| l.to_json_pointer())
-            .collect();
         for ptr in pointers {
             if let Some(slot) = body.pointer_mut(&ptr) {
                 *slot = Value::String(PLACEHOLDER.into());
@@ -56,9 +52,31 @@ pub fn normalize(mut body: Value, volatile: &[String]) -> Value {
     body
 }
 
+/// True for a name that is one ordinary path component: the loader keeps suite
+/// and snapshot names so, and the store checks again, so that no name can write
+/// outside `--snapshots` (`..`, `/etc`, `a/../../b`).
+fn is_plain_component(name: &str) -> bool {
+    let mut comps = Path::new(name).components();
+    matches!(
+        (comps.next(), comps.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    ) && !name.contains(['/', '\\'])
+}
+
 impl Store {
-    fn file(&self, suite: &str, name: &str) -> PathBuf {
-        self.dir.join(suite).join(format!("{name}.json"))
+    fn file(&self, suite: &str, name: &str) -> Result<PathBuf, SnapshotMismatch> {
+        if !is_plain_component(suite) || !is_plain_component(name) {
+            let shown: String = format!("{suite}/{name}").chars().take(120).collect();
+            return Err(SnapshotMismatch {
+                path: self.dir.clone(),
+                message: format!(
+                    "snapshot `{shown}` would be written outside {}; suite and snapshot names must be plain names",
+                    self.dir.display()
+                ),
+                diff: String::new(),
+            });
+        }
+        Ok(self.dir.join(suite).join(format!("{name}.json")))
     }
 
     fn read(&self, path: &Path, suite: &str, name: &str) -> Option<String> {
@@ -85,7 +103,7 @@ impl Store {
         let doc = json!({"status": status, "body": normalize(body.clone(), volatile)});
         let pretty = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
         let actual = redactor.redact(&pretty).into_owned();
-        let path = self.file(suite, name);
+        let path = self.file(suite, name)?;
         if self.update {
             return crate::report::write_atomic(&path, actual.as_bytes()).map_err(|e| {
                 SnapshotMismatch {
@@ -162,6 +180,36 @@ mod tests {
             .unwrap_err();
         assert!(err.diff.contains("-    \"ok\": true"), "{}", err.diff);
         assert!(err.diff.contains("+    \"ok\": false"), "{}", err.diff);
+    }
+
+    #[test]
+    fn names_cannot_leave_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store {
+            dir: dir.path().join("snaps"),
+            update: true,
+            builtin: &[],
+        };
+        for (suite, name) in [
+            ("..", "x"),
+            ("../../..", "x"),
+            ("/etc", "x"),
+            ("a/b", "x"),
+            ("s", ".."),
+        ] {
+            let e = store
+                .check(suite, name, 200, &json!(1), &[], &Redactor::default())
+                .unwrap_err();
+            assert!(
+                e.message.contains("outside"),
+                "{suite}/{name}: {}",
+                e.message
+            );
+        }
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "nothing written"
+        );
     }
 
     #[test]

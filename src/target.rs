@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::redact::is_key_placeholder;
 use crate::scenario::load::key_pattern;
 
 /// Named inputs a target offers to scenarios: secret keys and non-secret fixture ids.
@@ -205,6 +206,8 @@ impl SecretSource {
 }
 
 /// Parses `NAME=value` lines; `#` comments, blank lines, `export ` and quotes are allowed.
+///
+/// Errors name the line, never its text: a mistyped line may hold a key.
 pub fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for (i, raw) in text.lines().enumerate() {
@@ -218,7 +221,10 @@ pub fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, String> {
             .ok_or_else(|| format!("line {}: expected NAME=value", i + 1))?;
         let name = name.trim();
         if !is_var_name(name) {
-            return Err(format!("line {}: `{name}` is not a variable name", i + 1));
+            return Err(format!(
+                "line {}: the text before `=` is not a variable name (letters, digits and `_`, not starting with a digit); the line is not shown, as it may hold a key",
+                i + 1
+            ));
         }
         let value = value.trim();
         let value = value
@@ -238,12 +244,22 @@ fn is_var_name(s: &str) -> bool {
 }
 
 /// Normalizes a base URL: http(s) only, no trailing slash.
+///
+/// Errors never echo the URL as given (it may carry a password): at most its scheme
+/// and host.
 pub fn normalize_base_url(raw: &str) -> Result<String, TargetError> {
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| TargetError::Invalid(format!("base URL `{raw}` is not a URL: {e}")))?;
+    let url = url::Url::parse(raw.trim()).map_err(|e| {
+        TargetError::Invalid(format!(
+            "the base URL is not a URL ({e}); it is not shown, as it may carry a secret"
+        ))
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(TargetError::Invalid(format!(
-            "base URL `{raw}` must use http or https"
+            "the base URL must use http or https, not `{}:`{}",
+            url.scheme(),
+            url.host_str()
+                .map(|h| format!(" (host {h})"))
+                .unwrap_or_default()
         )));
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -252,6 +268,33 @@ pub fn normalize_base_url(raw: &str) -> Result<String, TargetError> {
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// The shortest key accepted: a shorter value cannot be redacted from reports
+/// without redacting ordinary words, and is no real credential anyway.
+pub const MIN_KEY_LEN: usize = 8;
+
+fn check_key_length(var: &str, value: &str) -> Result<(), TargetError> {
+    let n = value.chars().count();
+    if n < MIN_KEY_LEN {
+        return Err(TargetError::Invalid(format!(
+            "{var} holds a {n}-character value: too short for a real key, and too short to redact from reports without redacting ordinary words; set the real key (at least {MIN_KEY_LEN} characters)"
+        )));
+    }
+    Ok(())
+}
+
+/// Facts are never secrets: a key-shaped fact (also one written with YAML escapes,
+/// which the raw-text check cannot see) is refused.
+fn check_facts(facts: &BTreeMap<String, serde_json::Value>) -> Result<(), TargetError> {
+    for (name, v) in facts {
+        if key_pattern().is_match(&v.to_string()) {
+            return Err(TargetError::Invalid(format!(
+                "fact `{name}` holds what looks like a key; facts are never secrets: put the key in an environment variable (or `--secrets FILE`) and map it under `keys:`"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Target {
@@ -386,7 +429,9 @@ impl Target {
         }
         let mut inputs = Inputs::default();
         for (name, var) in &key_vars {
-            if let Some(v) = source.get(var) {
+            // A bare key prefix (`rl_agent_`) is a placeholder: the key is not set.
+            if let Some(v) = source.get(var).filter(|v| !is_key_placeholder(v)) {
+                check_key_length(var, &v)?;
                 inputs.keys.insert(name.clone(), v);
             }
         }
@@ -403,6 +448,7 @@ impl Target {
         key_vars
             .entry("integration".into())
             .or_insert_with(|| key_vars_name(&spec.keys, &integration_key));
+        check_facts(&spec.facts)?;
         let mut secrets: Vec<String> = inputs.keys.values().cloned().collect();
         secrets.extend(source.file.values().filter(|v| v.len() >= 8).cloned());
         let name = spec.name.unwrap_or_else(|| "remote".into());
@@ -463,7 +509,7 @@ mod tests {
         let mut env = BTreeMap::new();
         env.insert(
             "LAUNCHGATE_PARTNER_KEY".to_string(),
-            "rl_agent_x".to_string(),
+            "rl_agent_x0".to_string(),
         );
         env.insert("LAUNCHGATE_CARD_ID".to_string(), "c1".to_string());
         let t = Target::from_url(
@@ -472,7 +518,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.base_url, "https://staging.example.com");
-        assert_eq!(t.inputs.keys["partner"], "rl_agent_x");
+        assert_eq!(t.inputs.keys["partner"], "rl_agent_x0");
         assert_eq!(t.inputs.fixtures["card_id"], "c1");
         assert_eq!(t.key_var("member"), "LAUNCHGATE_MEMBER_KEY");
         assert_eq!(t.kind, Kind::Remote);
@@ -505,9 +551,40 @@ mod tests {
     }
 
     #[test]
-    fn bad_urls_are_refused() {
-        assert!(normalize_base_url("ftp://x").is_err());
-        assert!(normalize_base_url("not a url").is_err());
-        assert!(normalize_base_url("https://user:pw@x.example").is_err());
+    fn bad_urls_are_refused_without_echoing_them() {
+        for bad in [
+            "ftp://user:hunter2pw@x.example/",
+            "not a url hunter2pw",
+            "https://user:hunter2pw@x.example",
+        ] {
+            let e = normalize_base_url(bad).unwrap_err().to_string();
+            assert!(!e.contains("hunter2pw"), "{e}");
+        }
+    }
+
+    #[test]
+    fn short_keys_are_refused_and_placeholders_unset() {
+        let env = |v: &str| {
+            SecretSource::from_maps(
+                BTreeMap::new(),
+                BTreeMap::from([("LAUNCHGATE_PARTNER_KEY".to_string(), v.to_string())]),
+            )
+        };
+        let e = Target::from_url("http://127.0.0.1:1", &env("abc"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("LAUNCHGATE_PARTNER_KEY") && !e.contains("abc"),
+            "{e}"
+        );
+        let t = Target::from_url("http://127.0.0.1:1", &env("rl_agent_")).unwrap();
+        assert!(t.inputs.keys.is_empty());
+    }
+
+    #[test]
+    fn env_file_errors_do_not_echo_the_line() {
+        let e = parse_env_file("LAUNCHGATE_PARTNER_KEY rl_agent_hunter2=x\n").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(e.contains("line 1"), "{e}");
     }
 }

@@ -390,6 +390,42 @@ pub fn expand_value(v: &Value, scope: &Scope) -> Result<Value, TemplateError> {
     })
 }
 
+/// The bytes a value inserted into a path keeps as they are: RFC 3986's unreserved
+/// characters. Everything else (`/`, `?`, `#`, `@`, `:`, `%`, spaces, non-ASCII...) is
+/// percent-encoded, so an inserted value is always exactly one segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes text as (part of) one URL path segment.
+pub fn encode_segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+/// Expands a request path. The path's own text is kept as written; every value a
+/// template inserts is percent-encoded as part of one segment ([`encode_segment`]),
+/// so a value captured from a response (`../admin`, `@evil.example/x`) can neither
+/// add segments nor change the host. `target.*` facts are the exception: they come
+/// from the target file or the suite's `defaults.target` (configuration, not data)
+/// and may hold whole paths (`orders_path: /api/v1/orders`).
+pub fn expand_path(s: &str, scope: &Scope) -> Result<String, TemplateError> {
+    let t = Template::parse(s)?;
+    let mut out = String::new();
+    for part in &t.parts {
+        let text = match eval(part, scope, 0)? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        match part {
+            Part::Literal(_) | Part::Ref(Namespace::Target, _) => out.push_str(&text),
+            _ => out.push_str(&encode_segment(&text)),
+        }
+    }
+    Ok(out)
+}
+
 /// Expands a template string to text (non-string results are rendered as JSON).
 pub fn expand_str(s: &str, scope: &Scope) -> Result<String, TemplateError> {
     Ok(match Template::parse(s)?.render(scope)? {
@@ -494,6 +530,29 @@ mod tests {
         s.target.insert("field".into(), Value::from(""));
         let v: Value = serde_json::json!({"{{ target.field }}": 1, "b": 2});
         assert_eq!(expand_value(&v, &s).unwrap(), serde_json::json!({"b": 2}));
+    }
+
+    #[test]
+    fn path_values_are_one_segment_each() {
+        let mut s = scope();
+        s.vars
+            .insert("evil".into(), Value::from("@127.0.0.1:9/x?y#z"));
+        s.vars.insert("up".into(), Value::from("../../admin"));
+        s.target
+            .insert("base".into(), Value::from("/api/v1/orders"));
+        assert_eq!(
+            expand_path("/cards/{{ vars.evil }}", &s).unwrap(),
+            "/cards/%40127.0.0.1%3A9%2Fx%3Fy%23z"
+        );
+        assert_eq!(
+            expand_path("/c/{{ vars.up }}/d", &s).unwrap(),
+            "/c/..%2F..%2Fadmin/d"
+        );
+        assert_eq!(
+            expand_path("{{ target.base }}/{{ vars.n }}", &s).unwrap(),
+            "/api/v1/orders/42"
+        );
+        assert_eq!(encode_segment("a b~é"), "a%20b~%C3%A9");
     }
 
     #[test]

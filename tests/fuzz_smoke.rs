@@ -4,6 +4,8 @@
 //!
 //! `LAUNCHGATE_FUZZ_SMOKE_ITERS=N` changes the number of mutations per target.
 
+mod props;
+
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -210,10 +212,17 @@ fn iterations() -> usize {
 
 /// Runs `target` on every seed, every hostile input and `iterations()` mutations.
 fn smoke(name: &str, seeds: Vec<Vec<u8>>, hostile: &[String], target: fn(&str)) {
+    smoke_n(name, seeds, hostile, iterations(), |data| {
+        target(&String::from_utf8_lossy(data))
+    });
+}
+
+/// [`smoke`] with `n` mutations, on raw bytes.
+fn smoke_n(name: &str, seeds: Vec<Vec<u8>>, hostile: &[String], n: usize, target: impl Fn(&[u8])) {
     let mut rng = Rng(0x5eed_1a0c_4a7e_0001 ^ name.len() as u64);
     let mut inputs: Vec<Vec<u8>> = seeds.clone();
     inputs.extend(hostile.iter().map(|h| h.clone().into_bytes()));
-    for _ in 0..iterations() {
+    for _ in 0..n {
         inputs.push(mutate(&mut rng, &seeds));
     }
     // Keep the panic hook quiet: a failure is reported below, with its input.
@@ -221,8 +230,8 @@ fn smoke(name: &str, seeds: Vec<Vec<u8>>, hostile: &[String], target: fn(&str)) 
     std::panic::set_hook(Box::new(|_| {}));
     let mut crashes = Vec::new();
     for data in &inputs {
-        let text = String::from_utf8_lossy(data);
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| target(&text))) {
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| target(data))) {
+            let text = String::from_utf8_lossy(data);
             let msg = p
                 .downcast_ref::<String>()
                 .cloned()
@@ -296,4 +305,43 @@ fn templates_never_panic() {
     .map(|s| s.to_string())
     .collect();
     smoke("template", seeds, &hostile, template_target);
+}
+
+/// Same body as `fuzz/fuzz_targets/url_origin.rs`: template-built URLs stay on the
+/// target's origin and under its base path; a captured value is one segment.
+#[test]
+fn template_urls_stay_within_the_target_origin() {
+    let seeds = read_dir(&root().join("fuzz/seeds/url_origin"));
+    let hostile: Vec<String> = [
+        "{{ vars.v }}\n@127.0.0.1:9/x\n",
+        "/{{ vars.v }}\n..\n",
+        "{{ target.t }}\n\n//evil.example/x",
+        "{{ target.t }}\n\n@evil.example",
+        "/a/{{ vars.v }}\n\u{0}\r\n\n",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    smoke_n(
+        "url_origin",
+        seeds,
+        &hostile,
+        iterations(),
+        props::url_property,
+    );
+}
+
+/// Same body as `fuzz/fuzz_targets/run_reports.rs`: whatever the server sends, every
+/// planned case is in every report exactly once. Each input is a whole run, so CI
+/// runs a fiftieth of the usual mutations.
+#[test]
+fn every_planned_case_is_reported_exactly_once() {
+    let seeds = read_dir(&root().join("fuzz/seeds/run_reports"));
+    smoke_n(
+        "run_reports",
+        seeds,
+        &[],
+        iterations() / 50,
+        props::run_property,
+    );
 }

@@ -1022,3 +1022,445 @@ fn canary_keys_never_leak_from_a_whole_run() {
     }
     assert!(leaks.is_empty(), "canary leaks:\n{}", leaks.join("\n"));
 }
+
+// ---------------------------------------------------------------------------
+// Hardening II (issue 17): a server that tries to make a case vanish, to take the key
+// elsewhere, or to choose the host of the next keyed request.
+
+/// A `Retry-After: 1e300` captured and fed to `wait:` (the pattern the format docs
+/// show) is an errored case with a reason, not a panic that drops the case.
+#[test]
+fn a_retry_after_of_1e300_fed_to_wait_errors_the_case() {
+    let s = hostile(|mut s, ctx| {
+        read_head(&mut s);
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[
+                ("Retry-After", "1e300"),
+                ("Content-Type", "application/json"),
+            ],
+            b"{\"ok\": true}",
+        );
+    });
+    let scenario = r#"cases:
+  - name: hostile target
+    steps:
+      - request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+        capture:
+          retry_after: {header: Retry-After}
+      - wait: "{{ vars.retry_after }}"
+        request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+        expect: {status: 200}
+"#;
+    let o = run(&s.url(), scenario, &[]);
+    assert_reason(&o, "errored", &["longest wait"]);
+}
+
+/// A server that records every request head it receives.
+fn recorder() -> (Hostile, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let s2 = seen.clone();
+    let s = hostile(move |mut s, ctx| {
+        let head = read_head(&mut s);
+        s2.lock().unwrap().push(head);
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            b"{\"ok\": true}",
+        );
+    });
+    (s, seen)
+}
+
+/// A 302 to another origin (another port on the same host is another origin): the
+/// request is not sent there at all, so neither `X-Agent-Key` nor any other header
+/// (a vendor's key header, `Authorization`, cookies) can follow; the case errors and
+/// names the hop, and the step report lists it as typed data.
+#[test]
+fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
+    let (elsewhere, seen) = recorder();
+    let to = format!("{}/collect", elsewhere.url());
+    let s = hostile(move |mut s, ctx| {
+        read_head(&mut s);
+        respond(&mut s, ctx, "302 Found", &[("Location", &to)], b"");
+    });
+    let scenario = SCENARIO.replace(
+        "headers: {X-Agent-Key: \"{{ keys.partner }}\"}",
+        "headers: {X-Agent-Key: \"{{ keys.partner }}\", X-Api-Key: \"{{ keys.partner }}\", Authorization: \"Bearer {{ keys.partner }}\", Cookie: \"k={{ keys.partner }}\"}",
+    );
+    let o = run(&s.url(), &scenario, &[]);
+    assert_reason(&o, "errored", &["redirected to another origin"]);
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing may reach the other origin: {:?}",
+        seen.lock().unwrap()
+    );
+    let hops = &o.json["suites"][0]["cases"][0]["steps"][0]["redirects"];
+    assert_eq!(hops.as_array().map(Vec::len), Some(1), "{hops}");
+    assert_eq!(hops[0]["status"], 302);
+    assert_eq!(hops[0]["followed"], false);
+    assert!(
+        hops[0]["from"].as_str().unwrap().starts_with(&s.url()),
+        "{hops}"
+    );
+    assert!(
+        hops[0]["to"]
+            .as_str()
+            .unwrap()
+            .starts_with(&elsewhere.url()),
+        "{hops}"
+    );
+    assert!(o.junit.contains("redirect: HTTP 302"), "{}", o.junit);
+    assert_ne!(o.code, 3, "the target did answer");
+}
+
+/// A redirect within the target's origin is followed (headers kept), and every hop
+/// is in the step report.
+#[test]
+fn a_same_origin_redirect_is_followed_and_each_hop_reported() {
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let s2 = seen.clone();
+    let s = hostile(move |mut s, ctx| {
+        let head = read_head(&mut s);
+        let first = head.lines().next().unwrap_or_default().to_string();
+        s2.lock().unwrap().push(head);
+        if first.starts_with("GET /x") {
+            respond(
+                &mut s,
+                ctx,
+                "307 Temporary Redirect",
+                &[("Location", "/y")],
+                b"",
+            );
+        } else if first.starts_with("GET /y") {
+            respond(&mut s, ctx, "301 Moved", &[("Location", "/z?k=1")], b"");
+        } else {
+            respond(
+                &mut s,
+                ctx,
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                b"{\"ok\": false}",
+            );
+        }
+    });
+    let o = run(&s.url(), SCENARIO, &[]);
+    assert_reason(&o, "failed", &["$.ok"]);
+    let hops = o.json["suites"][0]["cases"][0]["steps"][0]["redirects"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(hops.len(), 2, "{hops:?}");
+    assert!(hops.iter().all(|h| h["followed"] == true), "{hops:?}");
+    assert!(
+        hops[1]["to"].as_str().unwrap().ends_with("/z?k=1"),
+        "{hops:?}"
+    );
+    let heads = seen.lock().unwrap();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    assert!(
+        heads
+            .iter()
+            .all(|h| h.to_ascii_lowercase().contains("x-agent-key: ")),
+        "the key stays on every same-origin hop"
+    );
+}
+
+/// A response supplies `@127.0.0.1:B/x` and the scenario puts it at the start of the
+/// next path: the value is percent-encoded as a segment, so it cannot become the
+/// user-info of `http://A@127.0.0.1:B/x`; the request is refused, nothing reaches B.
+#[test]
+fn a_captured_value_cannot_choose_the_host_of_the_next_keyed_request() {
+    let (elsewhere, seen) = recorder();
+    let evil = format!("@{}/x", elsewhere.url().trim_start_matches("http://"));
+    let s = hostile(move |mut s, ctx| {
+        read_head(&mut s);
+        let body = serde_json::json!({ "next": evil }).to_string();
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+    });
+    let scenario = r#"cases:
+  - name: hostile target
+    steps:
+      - request: {path: /x}
+        capture:
+          next: {json: $.next}
+      - request:
+          path: "{{ vars.next }}"
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+        expect: {status: 200}
+"#;
+    let o = run(&s.url(), scenario, &[]);
+    assert_reason(&o, "errored", &["must start with `/`", "another origin"]);
+    assert!(seen.lock().unwrap().is_empty(), "nothing may reach B");
+}
+
+/// A captured `../../admin` stays inside its segment (`..%2F..%2Fadmin`), and a
+/// captured `..` (a whole dot segment, which URL parsing would resolve) is refused.
+#[test]
+fn a_captured_dot_dot_cannot_leave_the_base_path() {
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let s2 = seen.clone();
+    let s = hostile(move |mut s, ctx| {
+        let head = read_head(&mut s);
+        s2.lock()
+            .unwrap()
+            .push(head.lines().next().unwrap_or_default().to_string());
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            b"{\"up\": \"../../admin\", \"dots\": \"..\", \"ok\": false}",
+        );
+    });
+    let scenario = r#"base_path: /api/v1
+cases:
+  - name: hostile target
+    steps:
+      - request: {path: /start}
+        capture:
+          up: {json: $.up}
+          dots: {json: $.dots}
+      - request:
+          path: "/cards/{{ vars.up }}"
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+      - request:
+          path: "/cards/{{ vars.dots }}/x"
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+"#;
+    let o = run(&s.url(), scenario, &[]);
+    assert_reason(&o, "errored", &["`..` segment"]);
+    let lines = seen.lock().unwrap().clone();
+    assert_eq!(
+        lines,
+        vec![
+            "GET /api/v1/start HTTP/1.1".to_string(),
+            "GET /api/v1/cards/..%2F..%2Fadmin HTTP/1.1".to_string()
+        ]
+    );
+}
+
+/// A body of arrays nested as deep as JSON parsing allows (700 bytes).
+fn deep_body(depth: usize, pad: usize) -> Vec<u8> {
+    let mut s = String::new();
+    for _ in 0..depth {
+        s.push('[');
+        for _ in 0..pad {
+            s.push_str("0,");
+        }
+    }
+    s.push('1');
+    for _ in 0..depth {
+        s.push(']');
+    }
+    s.into_bytes()
+}
+
+/// `$..*..*..*` on a 700-byte body of nested arrays produced ~200 million nodes
+/// (1.7 GB) and `$..*` on an 800 KB deep body copied 3.5 GB; both now stop at the
+/// JSONPath work budget and fail the expectation, naming the query.
+#[test]
+fn jsonpath_queries_are_bounded_by_a_work_budget() {
+    for (body, path) in [
+        (deep_body(120, 0), "$..*..*..*"),
+        (deep_body(120, 3300), "$..*"),
+    ] {
+        let size = body.len();
+        let s = hostile(move |mut s, ctx| {
+            read_head(&mut s);
+            respond(
+                &mut s,
+                ctx,
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                &body,
+            );
+        });
+        let scenario = SCENARIO.replace("$.ok: true", &format!("\"{path}\": {{exists: true}}"));
+        let o = run(&s.url(), &scenario, &[]);
+        eprintln!("{size} bytes, {path}");
+        assert_reason(&o, "failed", &["work budget"]);
+        let (_, reason) = o.case();
+        assert!(reason.contains(path), "{reason}");
+    }
+}
+
+/// A vendor-style secret with a space, `~` and `*` (vendor keys and webhook secrets
+/// may hold them).
+const VENDOR_CANARY: &str = "vk live~Zq9*Xw7Lp3Kd8Mv2Hq7Tz4Rb";
+
+/// Every encoding issue 17 found unredacted, of both canaries.
+fn encoded_forms(secret: &str) -> Vec<String> {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let pct_all = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let tail = secret.rsplit_once('_').map_or(secret, |(_, t)| t);
+    vec![
+        secret.replace(' ', "%20").replace('*', "%2A"),
+        secret
+            .replace(' ', "+")
+            .replace('*', "%2a")
+            .replace('~', "%7E"),
+        pct_all(secret),
+        pct_all(secret).to_lowercase(),
+        hex::encode(secret),
+        hex::encode_upper(secret),
+        secret
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect(),
+        format!("\\u{:04x}{}", secret.as_bytes()[0], &secret[1..]),
+        b64(&format!("user:{secret}")),
+        b64(&format!("us:{secret}")),
+        b64(&format!("u:{secret}")),
+        tail.to_string(),
+        secret.replace('*', "&#42;").replace(' ', "&#x20;"),
+    ]
+}
+
+/// The server echoes both secrets in every encoding issue 17 listed (percent-encoding
+/// styles, byte by byte, hex, JSON `\u` escapes, base64 of `user:KEY` at each offset,
+/// the secret part alone, character references), in the body, headers and a recorded
+/// snapshot; nothing of them shows in any artifact, the HTML report included.
+#[test]
+fn every_encoding_of_a_secret_is_redacted_everywhere() {
+    let s = hostile(|mut s, ctx| {
+        read_head(&mut s);
+        let mut forms = encoded_forms(CANARY);
+        forms.extend(encoded_forms(VENDOR_CANARY));
+        let body = serde_json::json!({ "ok": true, "echo": forms }).to_string();
+        // The `\u` forms must reach the body as written, not JSON-escaped again.
+        let body = body.replace("\\\\u", "\\u");
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Echo-Hex", &hex::encode(VENDOR_CANARY)),
+                ("X-Echo-Pct", &encoded_forms(VENDOR_CANARY)[0]),
+            ],
+            body.as_bytes(),
+        );
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hostile.yaml");
+    // Step 1 records the echo as a snapshot; step 2 fails, so the excerpt shows it too.
+    let step = r#"      - request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}", X-Api-Key: "{{ keys.vendor }}"}
+          query: {k: "{{ keys.partner }}", v: "{{ keys.vendor }}"}
+"#;
+    let scenario = format!(
+        "cases:\n  - name: hostile target\n    steps:\n{step}        snapshot: echo\n{step}        expect:\n          json:\n            $.ok: false\n"
+    );
+    std::fs::write(&f, scenario).unwrap();
+    let html = dir.path().join("report.html");
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let o = bin()
+        .arg("run")
+        .arg(&f)
+        .args(["--target", &s.url(), "--timeout", "1s", "--deadline", "20s"])
+        .args(["--update-snapshots", "--html"])
+        .arg(&html)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .arg("--snapshots")
+        .arg(dir.path().join("snapshots"))
+        .env("LAUNCHGATE_PARTNER_KEY", CANARY)
+        .env("LAUNCHGATE_VENDOR_KEY", VENDOR_CANARY)
+        .timeout(Duration::from_secs(90))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut artifacts = vec![
+        (
+            "stdout".to_string(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        ),
+        (
+            "stderr".to_string(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+    ];
+    artifacts.extend(
+        files_under(dir.path())
+            .into_iter()
+            .filter(|(p, _)| !p.ends_with(".yaml")),
+    );
+    assert!(
+        artifacts.iter().any(|(p, _)| p.contains("snapshots")),
+        "a snapshot was recorded"
+    );
+    assert!(artifacts.iter().any(|(p, _)| p.ends_with("report.html")));
+    let mut leaks = Vec::new();
+    for secret in [CANARY, VENDOR_CANARY] {
+        let tail = secret.rsplit_once('_').map_or(secret, |(_, t)| t);
+        let mut probes: Vec<String> =
+            vec![tail[2..14].to_string(), tail[tail.len() - 12..].to_string()];
+        for form in encoded_forms(secret) {
+            let mid = form.len() / 2;
+            probes.push(form[mid - 6..mid + 6].to_string());
+        }
+        for probe in probes {
+            for (what, text) in &artifacts {
+                if text.contains(&probe) {
+                    leaks.push(format!("{what}: `{probe}`"));
+                }
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "leaks:\n{}", leaks.join("\n"));
+}
+
+/// A placeholder `rl_agent_` in a secrets file used to become a "secret" whose
+/// replacement cut every unknown key in two, unmasking its 40 characters.
+#[test]
+fn a_placeholder_key_in_a_secrets_file_does_not_unmask_unknown_keys() {
+    let unknown = format!("rl_agent_{}", &"Unknown7Key9Tail".repeat(3)[..40]);
+    let echoed = unknown.clone();
+    let s = hostile(move |mut s, ctx| {
+        read_head(&mut s);
+        let body = serde_json::json!({ "ok": false, "leak": echoed }).to_string();
+        respond(
+            &mut s,
+            ctx,
+            "200 OK",
+            &[("Content-Type", "application/json"), ("X-Other", &echoed)],
+            body.as_bytes(),
+        );
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("staging.env");
+    std::fs::write(&secrets, "LAUNCHGATE_MEMBER_KEY=rl_agent_\n").unwrap();
+    let o = run(
+        &s.url(),
+        SCENARIO,
+        &["--secrets", secrets.to_str().unwrap()],
+    );
+    assert_reason(&o, "failed", &["$.ok"]);
+    let all = format!("{}{}{}{}", o.stdout, o.stderr, o.junit, o.json);
+    assert!(!all.contains(&unknown[9..30]), "{}", clip(&all));
+    assert!(all.contains("rl_agent_***"));
+}

@@ -1579,3 +1579,42 @@ async fn quirk_no_rate_limit() {
         h.get("ratelimit", "/health").await.assert_ok(200);
     }
 }
+
+/// A purchase that would take a balance past the 64-bit maximum used to saturate
+/// silently while the ledger kept adding; it is refused with VALIDATION_FAILED and
+/// the balance is unchanged.
+#[tokio::test]
+async fn purchases_that_would_overflow_the_balance_are_refused() {
+    let h = start_default().await;
+    let p = "/partner/transactions/purchase";
+    let m = h.fx("member_identifier");
+    let first = h
+        .post(
+            "partner",
+            p,
+            &purchase_body(&h, &m, json!({ "points": i64::MAX / 2 })),
+        )
+        .await;
+    first.assert_ok(201);
+    let before = first.body["data"]["member_balance"].as_i64().unwrap();
+    for (extra, field) in [
+        (json!({ "points": i64::MAX }), "points"),
+        (json!({ "purchase_amount": 1e300 }), "purchase_amount"),
+        (json!({ "purchase_amount": 1e18 }), "purchase_amount"),
+    ] {
+        let r = h
+            .post("partner", p, &purchase_body(&h, &m, extra.clone()))
+            .await;
+        r.assert_error(422, "VALIDATION_FAILED", "fix_request");
+        assert!(
+            r.body["details"]["errors"][field].is_array(),
+            "{extra}: {}",
+            r.text
+        );
+    }
+    let after = h
+        .post("partner", p, &purchase_body(&h, &m, json!({ "points": 0 })))
+        .await;
+    after.assert_ok(201);
+    assert_eq!(after.body["data"]["member_balance"].as_i64(), Some(before));
+}

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use crate::checklist;
 use crate::http::Http;
 use crate::mock::{MockOptions, MockServer};
-use crate::plan::{self, WritePolicy};
+use crate::plan::{self, PlannedCase, WritePolicy};
 use crate::redact::Redactor;
 use crate::report::{self, junit, CaseReport, Outcome, RunReport, SuiteReport, TargetSummary};
 use crate::runner::{RunOptions, Runner};
@@ -27,11 +27,14 @@ mod doctor;
 mod gate;
 mod init;
 mod referee;
+mod stdout;
 mod tools;
 
 pub use doctor::{doctor, DoctorConfig};
 pub use gate::{decision_exit, exit_status, GatePolicy};
 pub use init::{init, InitConfig};
+
+use stdout::say;
 
 pub use referee::{referee, referee_junit, RefereeConfig};
 pub use tools::{junit_merge, webhook_send, webhook_sign};
@@ -49,6 +52,9 @@ pub enum Exit {
     Unreachable = 3,
     /// `--fail-on-skip` and some cases were skipped or inconclusive.
     Skipped = 4,
+    /// Interrupted by SIGINT or SIGTERM: the reports were written, with every case
+    /// that did not finish reported as errored (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -123,11 +129,14 @@ pub enum TargetChoice {
 }
 
 impl TargetChoice {
-    /// `mock`, a URL (`http://`, `https://`) or a path to a target file.
+    /// `mock`, a URL (anything with `scheme://`; only http and https are then accepted)
+    /// or a path to a target file.
     pub fn parse(s: &str, mock: MockOptions) -> TargetChoice {
         if s == "mock" {
             TargetChoice::Mock(mock)
-        } else if s.starts_with("http://") || s.starts_with("https://") {
+        } else if s.contains("://") {
+            // Any `scheme://` is a URL (refused unless http/https), never a file name:
+            // "cannot read ftp://user:password@..." would print the password.
             TargetChoice::Url(s.to_string())
         } else {
             TargetChoice::File(PathBuf::from(s))
@@ -232,7 +241,11 @@ fn load_from(paths: &[PathBuf], api: Option<Api>) -> Result<Vec<Suite>, Vec<Diag
             .map(|(p, text)| (PathBuf::from(p), text.to_string()))
             .collect()
     } else {
-        let files = scenario::discover(paths).map_err(|d| vec![d])?;
+        let found = scenario::discover(paths).map_err(|d| vec![d])?;
+        for n in &found.notes {
+            eprintln!("launchgate: note: {n}");
+        }
+        let files = found.files;
         if files.is_empty() {
             return Err(vec![Diagnostic::file(
                 &paths[0],
@@ -242,9 +255,9 @@ fn load_from(paths: &[PathBuf], api: Option<Api>) -> Result<Vec<Suite>, Vec<Diag
         let mut out = Vec::new();
         let mut diags = Vec::new();
         for f in files {
-            match std::fs::read_to_string(&f) {
+            match scenario::load::read_scenario(&f) {
                 Ok(text) => out.push((f, text)),
-                Err(e) => diags.push(Diagnostic::file(&f, format!("cannot read: {e}"))),
+                Err(d) => diags.push(d),
             }
         }
         if !diags.is_empty() {
@@ -285,11 +298,11 @@ pub fn check(paths: &[PathBuf]) -> Exit {
     match load_suites(paths) {
         Ok(suites) => {
             let cases: usize = suites.iter().map(|s| s.spec.cases.len()).sum();
-            println!(
+            say(format_args!(
                 "launchgate: {} file{} OK, {cases} cases",
                 suites.len(),
                 if suites.len() == 1 { "" } else { "s" }
-            );
+            ));
             Exit::Passed
         }
         Err(diags) => {
@@ -572,6 +585,7 @@ pub fn run(cfg: RunConfig) -> Exit {
     }
     let not_applicable = selected_not_applicable(planned.not_applicable, &cfg.libtest);
     let planned = planned.cases;
+    let planned_count = planned.len();
     let summary = TargetSummary {
         kind: target.kind.as_str().to_string(),
         name: target.name.clone(),
@@ -598,38 +612,29 @@ pub fn run(cfg: RunConfig) -> Exit {
     }
     runner = runner.with_run_vars(retention_vars(cfg.retention_probe));
     let runner = Arc::new(runner);
-    let results: Arc<Mutex<Vec<(usize, usize, CaseReport)>>> = Arc::default();
+    let selected = select(&cfg.libtest, planned);
+    // A filter that matches only cases for another kind of target is no typo: they are
+    // listed as not applicable, and `--fail-on-skip` says nothing ran.
+    if selected.is_empty()
+        && not_applicable.is_empty()
+        && (cfg.libtest.filter.is_some() || !cfg.libtest.skip.is_empty())
+    {
+        eprintln!(
+            "launchgate: {} selects none of the {planned_count} planned cases; `launchgate run --list` lists their ids",
+            describe_filter(&cfg.libtest)
+        );
+        return Exit::Usage;
+    }
+    let listing = cfg.libtest.list;
+    if !listing {
+        // No report of an earlier run may survive beside this one's (a green JUnit
+        // beside a run that was killed, a checklist a vendor-only run does not write).
+        remove_stale_reports(&cfg);
+        watch_signals(&rt, &runner);
+    }
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
-
-    let trials: Vec<Trial> = planned
-        .into_iter()
-        .map(|pc| {
-            let runner = runner.clone();
-            let results = results.clone();
-            let handle = rt.handle().clone();
-            let id = pc.id.clone();
-            Trial::ignorable_test(id, move || {
-                let report = handle.block_on(runner.run_case(&pc));
-                let outcome = report.outcome;
-                let reason = report.reason.clone();
-                let block = report::console::failure_block(&report);
-                results.lock().push((pc.suite, pc.case, report));
-                match outcome {
-                    Outcome::Passed => Ok(Completion::Completed),
-                    Outcome::Skipped => Ok(Completion::ignored_with(reason.unwrap_or_default())),
-                    Outcome::Inconclusive => Ok(Completion::ignored_with(format!(
-                        "inconclusive: {}",
-                        reason.unwrap_or_default()
-                    ))),
-                    Outcome::Failed | Outcome::Errored => Err(Failed::from(block)),
-                }
-            })
-        })
-        .collect();
-
-    let listing = cfg.libtest.list;
-    let _conclusion = libtest_mimic::run(&cfg.libtest, trials);
+    let collected = run_trials(&rt, &runner, &selected, &cfg.libtest);
     if let Some(m) = mock_server {
         rt.block_on(m.shutdown());
     }
@@ -643,10 +648,9 @@ pub fn run(cfg: RunConfig) -> Exit {
         }
         return Exit::Passed;
     }
+    let (collected, lost) = reconcile(&runner, &selected, collected);
 
     let (sent, received) = runner.counters();
-    let mut collected = std::mem::take(&mut *results.lock());
-    collected.sort_by_key(|(s, c, _)| (*s, *c));
     let mut suite_reports: Vec<SuiteReport> = Vec::new();
     for (si, _, case) in collected {
         let suite = &suites[si];
@@ -696,11 +700,210 @@ pub fn run(cfg: RunConfig) -> Exit {
         referee_report.as_ref(),
         list.as_ref(),
     );
+    if let Some(why) = runner.interrupted() {
+        eprintln!("launchgate: interrupted by {why}; the reports list every case, those that did not finish as errored");
+        return Exit::Interrupted;
+    }
     let policy = GatePolicy {
         fail_on_skip: cfg.fail_on_skip,
         allow_incomplete: cfg.allow_incomplete,
     };
-    exit_status(&report, list.as_ref(), policy, write_failed)
+    let exit = exit_status(&report, list.as_ref(), policy, write_failed);
+    // The last line of defence: a run never passes with fewer cases than it planned.
+    if lost > 0 || report.totals().total != selected.len() {
+        eprintln!(
+            "launchgate: {} planned cases, {} reported ({lost} lost and reported as errored); the run fails",
+            selected.len(),
+            report.totals().total
+        );
+        return if exit == Exit::Passed || exit == Exit::Skipped {
+            Exit::Failed
+        } else {
+            exit
+        };
+    }
+    exit
+}
+
+/// Every report path this run owns, written or not: they are all removed before the
+/// run starts, so a stale one never sits beside a fresh one.
+fn owned_report_paths(cfg: &RunConfig) -> Vec<PathBuf> {
+    let mut paths = vec![
+        cfg.junit.clone(),
+        cfg.json.clone(),
+        cfg.checklist.clone(),
+        json_beside(&cfg.checklist, "checklist", &cfg.json),
+        cfg.scorecard.clone(),
+        json_beside(&cfg.scorecard, "scorecard", &cfg.json),
+        scorecard_junit_path(&cfg.scorecard),
+    ];
+    paths.extend(cfg.html.clone());
+    paths
+}
+
+fn remove_stale_reports(cfg: &RunConfig) {
+    for p in owned_report_paths(cfg) {
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!(
+                "launchgate: warning: cannot remove the earlier report {}: {e}",
+                p.display()
+            ),
+        }
+    }
+}
+
+/// SIGINT or SIGTERM interrupts the run: running cases stop, the rest end at once,
+/// and the reports are written as usual (`Exit::Interrupted`). A second signal ends
+/// the process at once.
+fn watch_signals(rt: &tokio::runtime::Runtime, runner: &Arc<Runner>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let _in_runtime = rt.enter();
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            eprintln!("launchgate: warning: cannot watch SIGINT/SIGTERM; an interrupted run writes no reports");
+            return;
+        };
+        let runner = runner.clone();
+        rt.spawn(async move {
+            let why = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+            eprintln!(
+                "launchgate: {why}: stopping and writing the reports (again to quit at once)"
+            );
+            runner.interrupt(why);
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            std::process::exit(Exit::Interrupted as i32);
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (rt, runner);
+}
+
+/// The planned cases `-k`/`--skip`/`--exact` keep, by libtest's own matching rules.
+fn select(args: &libtest_mimic::Arguments, planned: Vec<PlannedCase>) -> Vec<PlannedCase> {
+    planned
+        .into_iter()
+        .filter(|pc| !args.is_filtered_out(&Trial::test(pc.id.clone(), || Ok(()))))
+        .collect()
+}
+
+/// `-k "x" --skip "y"`, for messages.
+fn describe_filter(args: &libtest_mimic::Arguments) -> String {
+    let mut parts = Vec::new();
+    if let Some(f) = &args.filter {
+        parts.push(format!("-k `{f}`"));
+    }
+    for s in &args.skip {
+        parts.push(format!("--skip `{s}`"));
+    }
+    if args.exact {
+        parts.push("--exact".into());
+    }
+    parts.join(" ")
+}
+
+/// Runs the selected cases as libtest trials (console output, `--jobs`, `--list`) and
+/// collects their reports by (suite, case) index.
+fn run_trials(
+    rt: &tokio::runtime::Runtime,
+    runner: &Arc<Runner>,
+    selected: &[PlannedCase],
+    args: &libtest_mimic::Arguments,
+) -> Vec<(usize, usize, CaseReport)> {
+    let results: Arc<Mutex<Vec<(usize, usize, CaseReport)>>> = Arc::default();
+    let trials: Vec<Trial> = selected
+        .iter()
+        .cloned()
+        .map(|pc| {
+            let runner = runner.clone();
+            let results = results.clone();
+            let handle = rt.handle().clone();
+            let id = pc.id.clone();
+            Trial::ignorable_test(id, move || {
+                let (suite, case) = (pc.suite, pc.case);
+                let report = handle.block_on(runner.run_case_guarded(pc));
+                let outcome = report.outcome;
+                let reason = report.reason.clone();
+                let block = report::console::failure_block(&report);
+                results.lock().push((suite, case, report));
+                match outcome {
+                    Outcome::Passed => Ok(Completion::Completed),
+                    Outcome::Skipped => Ok(Completion::ignored_with(reason.unwrap_or_default())),
+                    Outcome::Inconclusive => Ok(Completion::ignored_with(format!(
+                        "inconclusive: {}",
+                        reason.unwrap_or_default()
+                    ))),
+                    Outcome::Failed | Outcome::Errored => Err(Failed::from(block)),
+                }
+            })
+        })
+        .collect();
+    // libtest-mimic unwraps its writes to stdout: it writes into a pipe of ours that
+    // a closed stdout cannot break (see `stdout`).
+    // A logfile asked for (`RunConfig::libtest`) is used as it is.
+    let forward = args
+        .logfile
+        .is_none()
+        .then(stdout::Forward::start)
+        .flatten();
+    // The selection is made already (see `select`); libtest must not filter again.
+    let args = libtest_mimic::Arguments {
+        filter: None,
+        skip: Vec::new(),
+        exact: false,
+        logfile: args
+            .logfile
+            .clone()
+            .or_else(|| forward.as_ref().map(stdout::Forward::path)),
+        ..args.clone()
+    };
+    let _conclusion = libtest_mimic::run(&args, trials);
+    if let Some(f) = forward {
+        f.finish();
+    }
+    let collected = std::mem::take(&mut *results.lock());
+    collected
+}
+
+/// Exactly one report per selected case, in plan order: a case that never reported
+/// (whatever the reason) is reported as errored, never dropped. Returns how many were lost.
+fn reconcile(
+    runner: &Runner,
+    selected: &[PlannedCase],
+    collected: Vec<(usize, usize, CaseReport)>,
+) -> (Vec<(usize, usize, CaseReport)>, usize) {
+    let mut by_index: std::collections::HashMap<(usize, usize), CaseReport> =
+        std::collections::HashMap::new();
+    for (s, c, r) in collected {
+        by_index.entry((s, c)).or_insert(r);
+    }
+    let mut lost = 0;
+    let mut out: Vec<(usize, usize, CaseReport)> = selected
+        .iter()
+        .map(|pc| {
+            let report = by_index.remove(&(pc.suite, pc.case)).unwrap_or_else(|| {
+                lost += 1;
+                runner.errored_report(
+                    pc,
+                    "launchgate lost this case: it was planned but never reported (a bug in launchgate; please report it)",
+                )
+            });
+            (pc.suite, pc.case, report)
+        })
+        .collect();
+    out.sort_by_key(|(s, c, _)| (*s, *c));
+    (out, lost)
 }
 
 /// The not-applicable cases that `--filter`, `--skip` and `--exact` select, matched
@@ -773,33 +976,33 @@ fn write_reports(
         }
     }
 
-    println!("{}", report::console::summary(report));
-    println!(
+    say(report::console::summary(report));
+    say(format_args!(
         "reports: {} (JUnit, {:?}), {} (JSON)",
         cfg.junit.display(),
         cfg.junit_profile,
         cfg.json.display()
-    );
+    ));
     match list {
         Some(l) => {
-            print!("{}", redactor.redact(&checklist::render_console(l)));
-            println!("checklist: {} ({})", cfg.checklist.display(), l.decision.label());
+            say(redactor.redact(checklist::render_console(l).trim_end()));
+            say(format_args!("checklist: {} ({})", cfg.checklist.display(), l.decision.label()));
         }
-        None => println!("checklist: not written (no case in this run is evidence for the Final Launch Checklist)"),
+        None => say("checklist: not written (no case in this run is evidence for the Final Launch Checklist)"),
     }
     if let Some(p) = &cfg.html {
-        println!("HTML report: {}", p.display());
+        say(format_args!("HTML report: {}", p.display()));
     }
     if let Some(s) = &scorecard {
-        println!("vendor scorecard:");
+        say("vendor scorecard:");
         for r in &s.rows {
-            println!("  {:<64} {}", r.title, r.answer.label());
+            say(format_args!("  {:<64} {}", r.title, r.answer.label()));
         }
-        println!(
+        say(format_args!(
             "  {} (Markdown), {} (JUnit)",
             cfg.scorecard.display(),
             scorecard_junit.display()
-        );
+        ));
     }
     ok
 }
@@ -927,7 +1130,11 @@ pub fn checklist_from(
                 return Exit::Usage;
             }
         }
-        None => print!("{md}"),
+        None => {
+            use std::io::Write;
+            // `launchgate checklist | head` must not panic on the closed pipe.
+            let _ = std::io::stdout().lock().write_all(md.as_bytes());
+        }
     }
     if let Some(p) = json {
         let j = serde_json::to_string_pretty(&list).unwrap_or_default();

@@ -527,6 +527,7 @@ mod tests {
                 duration_ms: 1,
                 request_ms: None,
                 notes: vec![],
+                redirects: vec![],
                 outcome,
             }],
         }

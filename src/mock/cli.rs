@@ -188,6 +188,20 @@ impl MockArgs {
     }
 }
 
+/// A line to stdout that a closed pipe cannot break: `launchgate mock | head -1`
+/// closes it after the first line, and `println!` would panic and stop the mock.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        say_raw(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+fn say_raw(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 async fn serve_vendor(args: MockArgs, addr: SocketAddr) -> Result<(), MockError> {
     if !args.quirks.is_empty() {
         return Err(MockError::Options(
@@ -195,9 +209,9 @@ async fn serve_vendor(args: MockArgs, addr: SocketAddr) -> Result<(), MockError>
         ));
     }
     let server = crate::giftcard::VendorMock::start(args.vendor_options(), addr).await?;
-    println!("launchgate vendor mock listening on {}", server.base_url());
-    println!("gift-card API: {}/api/v1", server.base_url());
-    println!(
+    say!("launchgate vendor mock listening on {}", server.base_url());
+    say!("gift-card API: {}/api/v1", server.base_url());
+    say!(
         "control:       {}/__launchgate/{{reset,webhooks,fixtures}}",
         server.base_url()
     );
@@ -210,13 +224,13 @@ async fn serve_vendor(args: MockArgs, addr: SocketAddr) -> Result<(), MockError>
                 None => q.quirk.to_string(),
             })
             .collect();
-        println!("quirks:        {}", names.join(", "));
+        say!("quirks:        {}", names.join(", "));
     }
     for u in &args.webhook_urls {
-        println!("webhooks to:   {u}");
+        say!("webhooks to:   {u}");
     }
-    print!("{}", crate::giftcard::mock::fixture_summary(args.dialect));
-    println!("press Ctrl-C to stop");
+    say_raw(&crate::giftcard::mock::fixture_summary(args.dialect));
+    say!("press Ctrl-C to stop");
     let stopped = tokio::signal::ctrl_c().await;
     server.shutdown().await;
     stopped.map_err(MockError::Serve)
@@ -230,18 +244,18 @@ pub async fn serve(args: MockArgs) -> Result<(), MockError> {
         return serve_vendor(args, addr).await;
     }
     let server = MockServer::start(args.options(), addr).await?;
-    println!("launchgate mock listening on {}", server.base_url());
-    println!("Agent API:  {}/api/agent/v1", server.base_url());
-    println!(
+    say!("launchgate mock listening on {}", server.base_url());
+    say!("Agent API:  {}/api/agent/v1", server.base_url());
+    say!(
         "control:    {}/__launchgate/{{reset,journal,fixtures}}",
         server.base_url()
     );
     if !args.quirks.is_empty() {
         let names: Vec<String> = args.quirks.iter().map(Quirk::to_string).collect();
-        println!("quirks:     {}", names.join(", "));
+        say!("quirks:     {}", names.join(", "));
     }
-    print!("{}", fixture_summary(&server.inputs()));
-    println!("press Ctrl-C to stop");
+    say_raw(&fixture_summary(&server.inputs()));
+    say!("press Ctrl-C to stop");
     let stopped = tokio::signal::ctrl_c().await;
     server.shutdown().await;
     stopped.map_err(MockError::Serve)

@@ -722,10 +722,12 @@ fn purchase(c: &mut Ctx<'_>) -> R {
     let staff = own_staff(c, staff_id.as_ref())?;
 
     let card = &c.fx.cards[ci];
-    // floor(amount × rate); the epsilon keeps 0.29 × 100 from flooring to 28.
-    let awarded = points.unwrap_or_else(|| {
-        (amount.unwrap_or(0.0) * card.points_per_currency + 1e-9).floor() as i64
-    });
+    let awarded = award(
+        points,
+        amount,
+        card.points_per_currency,
+        c.st.balance(m, ci),
+    )?;
     let txn_id = uuid::Uuid::new_v4().to_string();
     let balance = c.st.append(Txn {
         id: txn_id.clone(),
@@ -751,6 +753,40 @@ fn purchase(c: &mut Ctx<'_>) -> R {
             "member_id": c.fx.members[m].id,
         }),
     })
+}
+
+/// The points a purchase awards: `points`, or floor(amount × rate) (the epsilon keeps
+/// 0.29 × 100 from flooring to 28). An award the ledger cannot hold (beyond a 64-bit
+/// balance) is refused with VALIDATION_FAILED instead of saturating silently.
+fn award(
+    points: Option<i64>,
+    amount: Option<f64>,
+    rate: f64,
+    balance: i64,
+) -> Result<i64, ApiError> {
+    let mut e = Errors::default();
+    let (field, awarded) = match points {
+        Some(p) => ("points", Some(p)),
+        None => {
+            let raw = (amount.unwrap_or(0.0) * rate + 1e-9).floor();
+            // i64::MAX as f64 rounds up to 2^63, which no i64 holds.
+            let fits = raw.is_finite() && raw < i64::MAX as f64;
+            ("purchase_amount", fits.then_some(raw as i64))
+        }
+    };
+    match awarded.filter(|a| balance.checked_add(*a).is_some()) {
+        Some(a) => Ok(a),
+        None => {
+            e.add(
+                field,
+                format!(
+                    "The {} would take the member's balance beyond the largest balance the ledger can hold.",
+                    human(field)
+                ),
+            );
+            e.finish().map(|()| 0)
+        }
+    }
 }
 
 fn redeem(c: &mut Ctx<'_>) -> R {

@@ -33,6 +33,9 @@ pub fn failure_block(case: &CaseReport) -> String {
         }
     }
     for st in &case.steps {
+        for h in &st.redirects {
+            let _ = writeln!(s, "  redirect ({}): {}", st.name, super::hop_line(h));
+        }
         for n in &st.notes {
             let _ = writeln!(s, "  note ({}): {n}", st.name);
         }

@@ -819,7 +819,8 @@ fn step_rows(steps: &[StepReport]) -> Markup {
                         td.num { (n + 1) }
                         td { (s.name)
                             @for note in &s.notes { span.note.wait[is_wait_note(note)] { (note) } } }
-                        td.mono { (s.request) }
+                        td.mono { (s.request)
+                            @for h in &s.redirects { br; span.note { "redirect " (crate::report::hop_line(h)) } } }
                         td.num { @if let Some(st) = s.status { (st) } @else { "—" } }
                         td.num { (s.attempts) }
                         td.num { (format_ms(s.duration_ms as f64))

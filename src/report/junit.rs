@@ -308,6 +308,9 @@ fn steps_text(case: &CaseReport) -> String {
             st.attempts,
             if st.attempts == 1 { "" } else { "s" }
         ));
+        for h in &st.redirects {
+            s.push_str(&format!("    redirect: {}\n", super::hop_line(h)));
+        }
         for n in &st.notes {
             s.push_str(&format!("    note: {n}\n"));
         }

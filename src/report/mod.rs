@@ -73,12 +73,31 @@ pub struct StepReport {
     /// Things worth knowing: Retry-After honoured, waits, repeats.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Every redirect the target answered with (URLs redacted), in order: followed
+    /// within the target's origin, or the one launchgate refused to follow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<crate::expect::Hop>,
     /// How the step ended.
     pub outcome: Outcome,
     /// Values the step's `record:` asked to keep, as data (the vendor scorecard's
     /// findings read them); only for a step that passed.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub records: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// One redirect hop in words: `HTTP 302 http://a/x -> http://b/y (not followed)`.
+pub fn hop_line(h: &crate::expect::Hop) -> String {
+    format!(
+        "HTTP {} {} -> {} ({})",
+        h.status,
+        h.from,
+        h.to,
+        if h.followed {
+            "followed"
+        } else {
+            "not followed"
+        }
+    )
 }
 
 /// Why a case failed or errored.

@@ -109,6 +109,7 @@ impl Runner {
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: serde_json::to_vec(&body).unwrap_or_default(),
                 truncated: false,
+                redirects: Vec::new(),
             },
             self.request_excerpt(&base),
         ))
@@ -217,6 +218,7 @@ mod tests {
             headers: vec![],
             body: serde_json::to_vec(&body).unwrap(),
             truncated: false,
+            redirects: Vec::new(),
         }
     }
 

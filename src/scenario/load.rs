@@ -39,8 +39,10 @@ pub struct Diagnostic {
     pub message: String,
     /// What to do about it, when we can tell.
     pub help: Option<String>,
-    /// The offending source line, when known.
+    /// The offending source line, when known (redacted; a window of a long line).
     pub source_line: Option<String>,
+    /// The 1-based column of the caret within `source_line`.
+    pub source_caret: usize,
 }
 
 impl fmt::Display for Diagnostic {
@@ -63,7 +65,7 @@ impl fmt::Display for Diagnostic {
             write!(
                 f,
                 "\n {pad} |\n {gutter} | {src}\n {pad} | {}^",
-                " ".repeat(self.column.saturating_sub(1))
+                " ".repeat(self.source_caret.saturating_sub(1))
             )?;
         }
         if let Some(help) = &self.help {
@@ -76,13 +78,15 @@ impl fmt::Display for Diagnostic {
 impl Diagnostic {
     fn at(file: &Path, source: &str, loc: Location, message: impl Into<String>) -> Self {
         let (line, column) = (loc.line() as usize, loc.column() as usize);
+        let (source_line, source_caret) = source_excerpt(source, line, column);
         Diagnostic {
             file: file.to_path_buf(),
             line,
             column,
             message: message.into(),
             help: None,
-            source_line: source_line(source, line),
+            source_line,
+            source_caret,
         }
     }
 
@@ -95,6 +99,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             source_line: None,
+            source_caret: 0,
         }
     }
 
@@ -104,50 +109,204 @@ impl Diagnostic {
     }
 }
 
-fn source_line(source: &str, line: usize) -> Option<String> {
+/// The most characters of a source line a diagnostic shows: a window around the
+/// column (a 50 MB single-line file must not be printed whole).
+const SHOWN_LINE_CHARS: usize = 160;
+
+/// The source line at `line` as a diagnostic shows it (a window around `column` when
+/// long, redacted), and the caret's column within it.
+fn source_excerpt(source: &str, line: usize, column: usize) -> (Option<String>, usize) {
     if line == 0 {
-        return None;
+        return (None, 0);
     }
-    // A diagnostic must never echo a key that was pasted into the file.
-    source.lines().nth(line - 1).map(|l| {
-        crate::redact::Redactor::default()
-            .redact(l.trim_end())
-            .into_owned()
-    })
+    let Some(l) = source.lines().nth(line - 1) else {
+        return (None, 0);
+    };
+    let l = l.trim_end();
+    let len = l.chars().count();
+    let (start, end) = if len <= SHOWN_LINE_CHARS {
+        (0, len)
+    } else {
+        let start = column
+            .saturating_sub(1)
+            .saturating_sub(SHOWN_LINE_CHARS / 2)
+            .min(len - SHOWN_LINE_CHARS);
+        (start, start + SHOWN_LINE_CHARS)
+    };
+    let mut window: String = l.chars().skip(start).take(end - start).collect();
+    let mut caret = column.saturating_sub(start);
+    if start > 0 {
+        window.insert(0, '…');
+        caret += 1;
+    }
+    if end < len {
+        window.push('…');
+    }
+    // A diagnostic must never echo a key that was pasted into the file, also not one
+    // written with YAML escapes (then the decoded line is shown, redacted).
+    let decoded = decode_yaml_escapes(&window);
+    let shown = if window.contains('\\') && key_pattern().is_match(&decoded) {
+        decoded
+    } else {
+        window
+    };
+    let redacted = crate::redact::Redactor::default()
+        .redact(&shown)
+        .into_owned();
+    (Some(redacted), caret.max(1))
+}
+
+fn source_line(source: &str, line: usize) -> Option<String> {
+    source_excerpt(source, line, 1).0
+}
+
+/// The deepest directory nesting searched for scenario files.
+pub const MAX_WALK_DEPTH: usize = 32;
+/// The most scenario files one run loads.
+pub const MAX_FILES: usize = 10_000;
+
+/// Scenario files found, and what the search has to say about links it did not follow.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// The files, in sorted order, each once.
+    pub files: Vec<PathBuf>,
+    /// Links not followed (out of the tree, broken, looping) and files seen twice.
+    pub notes: Vec<String>,
 }
 
 /// Finds scenario files: files are taken as given, directories are searched
 /// recursively for `*.yaml` / `*.yml`, in sorted order.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
-    let mut out = Vec::new();
+///
+/// Every directory and file is visited once per canonical path, so a symlink loop
+/// costs one note, not an endless walk; a link that leads out of the directory given
+/// is not followed (and a note says so). Depth and file count are bounded.
+pub fn discover(paths: &[PathBuf]) -> Result<Discovery, Diagnostic> {
+    let mut found = Discovery::default();
+    let mut seen = HashSet::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out)
+            let root = std::fs::canonicalize(p)
                 .map_err(|e| Diagnostic::file(p, format!("cannot read directory: {e}")))?;
+            let mut walk = Walk {
+                root: &root,
+                given: p,
+                visited: HashSet::from([root.clone()]),
+                seen: &mut seen,
+                found: &mut found,
+            };
+            walk.dir(p, 0)?;
         } else if p.exists() {
-            out.push(p.clone());
+            let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            if seen.insert(canon) {
+                found.files.push(p.clone());
+            }
         } else {
             return Err(Diagnostic::file(p, "no such file or directory").help(
                 "pass scenario files or directories, e.g. `launchgate run scenarios/agent-api`",
             ));
         }
     }
-    Ok(out)
+    Ok(found)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-            out.push(p);
+struct Walk<'a> {
+    root: &'a Path,
+    given: &'a Path,
+    visited: HashSet<PathBuf>,
+    seen: &'a mut HashSet<PathBuf>,
+    found: &'a mut Discovery,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, depth: usize) -> Result<(), Diagnostic> {
+        if depth > MAX_WALK_DEPTH {
+            self.found.notes.push(format!(
+                "{}: more than {MAX_WALK_DEPTH} directories deep; not searched",
+                dir.display()
+            ));
+            return Ok(());
         }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Diagnostic::file(dir, format!("cannot read directory: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            self.entry(&p, depth)?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn entry(&mut self, p: &Path, depth: usize) -> Result<(), Diagnostic> {
+        let is_link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+        let Ok(canon) = std::fs::canonicalize(p) else {
+            if is_link {
+                self.found
+                    .notes
+                    .push(format!("{}: a broken symlink; skipped", p.display()));
+            }
+            return Ok(());
+        };
+        if is_link && !canon.starts_with(self.root) {
+            self.found.notes.push(format!(
+                "{}: a symlink to {}, outside {}; not followed",
+                p.display(),
+                canon.display(),
+                self.given.display()
+            ));
+            return Ok(());
+        }
+        if canon.is_dir() {
+            if self.visited.insert(canon) {
+                return self.dir(p, depth + 1);
+            }
+            self.found.notes.push(format!(
+                "{}: a directory already searched (a symlink loop or a second link); not searched again",
+                p.display()
+            ));
+            return Ok(());
+        }
+        if !matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            return Ok(());
+        }
+        if !self.seen.insert(canon) {
+            self.found.notes.push(format!(
+                "{}: the same file as one already loaded; loaded once",
+                p.display()
+            ));
+            return Ok(());
+        }
+        if self.found.files.len() >= MAX_FILES {
+            return Err(Diagnostic::file(
+                self.given,
+                format!("more than {MAX_FILES} scenario files here; pass a narrower directory"),
+            ));
+        }
+        self.found.files.push(p.to_path_buf());
+        Ok(())
+    }
+}
+
+/// The largest scenario file read (scenario files are a few kilobytes).
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The most problems reported per file; the rest are counted.
+const MAX_DIAGNOSTICS: usize = 50;
+
+/// Reads a scenario file, refusing one larger than [`MAX_FILE_BYTES`].
+pub fn read_scenario(path: &Path) -> Result<String, Diagnostic> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(Diagnostic::file(
+            path,
+            format!(
+                "the file is {size} bytes; a scenario file may be at most {MAX_FILE_BYTES} bytes"
+            ),
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")))
 }
 
 /// Loads and validates one scenario file. `source` is its text.
@@ -161,12 +320,21 @@ pub fn load_file(path: &Path, source: &str) -> Result<Suite, Vec<Diagnostic>> {
         serde_saphyr::from_str(source).map_err(|e| vec![parse_diagnostic(path, source, &e)])?;
     let mut diags = Vec::new();
     validate(path, source, &spec, &mut diags);
+    if diags.len() > MAX_DIAGNOSTICS {
+        let more = diags.len() - MAX_DIAGNOSTICS;
+        diags.truncate(MAX_DIAGNOSTICS);
+        diags.push(Diagnostic::file(
+            path,
+            format!("… and {more} more problems in this file"),
+        ));
+    }
     if !diags.is_empty() {
         return Err(diags);
     }
     let name = spec
         .suite
-        .clone()
+        .as_ref()
+        .map(|s| s.value.clone())
         .unwrap_or_else(|| default_suite_name(path));
     Ok(Suite {
         name,
@@ -190,7 +358,29 @@ fn default_suite_name(path: &Path) -> String {
         .rposition(|c| c == "scenarios")
         .map_or(0, |i| i + 1);
     let tail = &comps[start.min(comps.len().saturating_sub(1))..];
+    // A file name may hold anything; a suite name names a snapshot directory and
+    // precedes `::` in case ids, so it keeps to letters, digits, `.`, `-` and `_`.
     tail.join(".")
+        .chars()
+        .map(|c| if is_suite_char(c) { c } else { '_' })
+        .collect()
+}
+
+fn is_suite_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
+}
+
+/// Why a `suite:` name is not usable, if it is not.
+fn suite_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if !name.chars().all(is_suite_char) {
+        Some("may only hold letters, digits, `.`, `-` and `_` (it names a directory under --snapshots, and `::` separates it from case names)")
+    } else if name.starts_with('.') {
+        Some("must not start with `.` (`.` and `..` would name a directory outside --snapshots)")
+    } else {
+        None
+    }
 }
 
 fn parse_diagnostic(path: &Path, source: &str, err: &serde_saphyr::Error) -> Diagnostic {
@@ -354,18 +544,35 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
     // Secrets first: a key in a scenario file is the one mistake we never let through.
     for (i, line) in source.lines().enumerate() {
         if let Some(m) = key_pattern().find(line) {
+            let column = line[..m.start()].chars().count() + 1;
+            let (source_line, source_caret) = source_excerpt(source, i + 1, column);
             let d = Diagnostic {
                 file: path.to_path_buf(),
                 line: i + 1,
-                column: m.start() + 1,
+                column,
                 message: "this looks like an API key; keys never go in scenario files".into(),
                 help: Some("reference it as `{{ keys.NAME }}` and provide it through the environment (LAUNCHGATE_NAME_KEY) or `--secrets FILE`".into()),
-                source_line: source_line(source, i + 1),
+                source_line,
+                source_caret,
             };
             cx.diags.push(d);
         }
     }
 
+    if !cx
+        .diags
+        .iter()
+        .any(|d| d.message.contains("looks like an API key"))
+    {
+        escaped_keys(&mut cx);
+    }
+
+    if let Some(suite) = &spec.suite {
+        if let Some(problem) = suite_name_problem(&suite.value) {
+            let shown: String = suite.value.chars().take(80).collect();
+            cx.err(suite.referenced, format!("suite name `{shown}` {problem}"));
+        }
+    }
     for (name, v) in &spec.defaults.headers {
         cx.template(v.referenced, &v.value);
         literal_secret_header(&mut cx, name, v);
@@ -391,6 +598,12 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
         }
         if c.name.value.trim().is_empty() {
             cx.err(c.name.referenced, "a case needs a non-empty name");
+        }
+        if c.name.value.contains("::") {
+            cx.err(
+                c.name.referenced,
+                "a case name cannot contain `::`, which separates suite and case in case ids (`suite::case`); two cases could otherwise share an id",
+            );
         }
         for tag in &c.checklist {
             if checklist::Item::from_id(&tag.value).is_none() {
@@ -431,6 +644,74 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
             validate_step(&mut cx, &step.value, step.referenced);
         }
     }
+}
+
+/// A key written with YAML escapes (`"\x72l_agent_…"`, `"\u0072l_…"`, a `\`
+/// line continuation) is invisible to the line scan: every string of the parsed
+/// document is checked too, and the diagnostic points at the line that decodes to it.
+fn escaped_keys(cx: &mut Ctx) {
+    let Ok(doc) = serde_saphyr::from_str::<Value>(cx.source) else {
+        return;
+    };
+    let mut found = false;
+    walk_json_strings(&doc, &mut |s| found |= key_pattern().is_match(s));
+    if !found {
+        return;
+    }
+    let at = cx.source.lines().enumerate().find_map(|(i, l)| {
+        (l.contains('\\') && key_pattern().is_match(&decode_yaml_escapes(l))).then_some(i + 1)
+    });
+    let d = Diagnostic {
+        file: cx.path.to_path_buf(),
+        line: at.unwrap_or(0),
+        column: at.map_or(0, |_| 1),
+        message: "a string here decodes to what looks like an API key (written with YAML escapes); keys never go in scenario files".into(),
+        help: Some("reference it as `{{ keys.NAME }}` and provide it through the environment (LAUNCHGATE_NAME_KEY) or `--secrets FILE`".into()),
+        source_line: at.and_then(|l| source_line(cx.source, l)),
+        source_caret: 1,
+    };
+    cx.diags.push(d);
+}
+
+fn walk_json_strings(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|i| walk_json_strings(i, f)),
+        Value::Object(map) => map.iter().for_each(|(k, i)| {
+            f(k);
+            walk_json_strings(i, f);
+        }),
+        _ => {}
+    }
+}
+
+/// A line with YAML double-quoted escapes decoded (`\xXX`, `\uXXXX`, `\UXXXXXXXX`,
+/// one-character escapes), for finding where an escaped key was written.
+fn decode_yaml_escapes(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let width = match chars.peek() {
+            Some('x') => 2,
+            Some('u') => 4,
+            Some('U') => 8,
+            Some(_) => {
+                chars.next();
+                continue;
+            }
+            None => break,
+        };
+        chars.next();
+        let hex: String = chars.by_ref().take(width).collect();
+        if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 fn literal_secret_header(cx: &mut Ctx, name: &str, v: &Spanned<String>) {
@@ -480,14 +761,10 @@ fn validate_step(cx: &mut Ctx, s: &StepSpec, case_at: Location) {
 fn validate_receive(cx: &mut Ctx, s: &StepSpec, recv: &Spanned<ReceiveSpec>) {
     let r = &recv.value;
     cx.template(r.within.referenced, &r.within.value);
-    if !r.within.value.contains("{{") && parse_wait(&r.within.value).is_none() {
-        cx.err(
-            r.within.referenced,
-            format!(
-                "bad receive.within `{}`: write a duration such as `10s`",
-                r.within.value
-            ),
-        );
+    if !r.within.value.contains("{{") {
+        if let Err(e) = parse_wait(&r.within.value) {
+            cx.err(r.within.referenced, format!("bad receive.within: {e}"));
+        }
     }
     cx.expect(&r.until);
     if let Some(sig) = &r.signature {
@@ -592,26 +869,31 @@ fn validate_request(cx: &mut Ctx, s: &StepSpec, r: &RequestSpec) {
         cx.template(b.referenced, &b.value);
     }
     if let Some(t) = &r.timeout {
-        if let Err(e) = humantime::parse_duration(&t.value) {
-            cx.err(
-                t.referenced,
-                format!(
-                    "bad timeout `{}`: {e} (write e.g. `3s` or `500ms`)",
-                    t.value
-                ),
-            );
+        match humantime::parse_duration(&t.value) {
+            Err(e) => {
+                cx.err(
+                    t.referenced,
+                    format!(
+                        "bad timeout `{}`: {e} (write e.g. `3s` or `500ms`)",
+                        t.value
+                    ),
+                );
+            }
+            Ok(d) if d.is_zero() => {
+                cx.err(
+                    t.referenced,
+                    "a timeout of zero fails the request before it is sent; write e.g. `3s`",
+                );
+            }
+            Ok(_) => {}
         }
     }
     if let Some(w) = &s.wait {
         cx.template(w.referenced, &w.value);
-        if !w.value.contains("{{") && parse_wait(&w.value).is_none() {
-            cx.err(
-                w.referenced,
-                format!(
-                    "bad wait `{}`: write a duration such as `2s` or a number of seconds",
-                    w.value
-                ),
-            );
+        if !w.value.contains("{{") {
+            if let Err(e) = parse_wait(&w.value) {
+                cx.err(w.referenced, format!("bad wait: {e}"));
+            }
         }
     }
 }
@@ -687,13 +969,50 @@ fn validate_common(cx: &mut Ctx, s: &StepSpec) {
     }
 }
 
-/// Parses a wait value: a humantime duration (`2s`, `500ms`) or a plain number of seconds.
-pub fn parse_wait(s: &str) -> Option<std::time::Duration> {
+/// The longest wait a scenario may write (a year): anything longer is a typo or a
+/// hostile `Retry-After`, and `--max-wait` refuses far less anyway.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
+
+/// Why a wait value is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    /// Neither a number of seconds nor a duration.
+    #[error("`{0}` is not a duration: write e.g. `2s`, `500ms` or a number of seconds")]
+    Malformed(String),
+    /// Negative, NaN or infinite.
+    #[error("`{0}` is not a usable number of seconds (negative, NaN or infinite)")]
+    NotFinite(String),
+    /// Longer than [`MAX_WAIT`] (or than a duration can hold).
+    #[error("`{0}` is longer than the longest wait launchgate accepts (1 year)")]
+    TooLong(String),
+}
+
+/// Parses a wait value: a humantime duration (`2s`, `500ms`) or a plain number of
+/// seconds. Checked throughout: `1e300` or `99999999999y` is an error, never a panic.
+pub fn parse_wait(s: &str) -> Result<std::time::Duration, WaitError> {
     let s = s.trim();
+    let shown = || {
+        let mut t: String = s.chars().take(40).collect();
+        if t.len() < s.len() {
+            t.push('…');
+        }
+        t
+    };
     if let Ok(secs) = s.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs));
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(WaitError::NotFinite(shown()));
+        }
+        return std::time::Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| *d <= MAX_WAIT)
+            .ok_or_else(|| WaitError::TooLong(shown()));
     }
-    humantime::parse_duration(s).ok()
+    match humantime::parse_duration(s) {
+        Ok(d) if d <= MAX_WAIT => Ok(d),
+        Ok(_) => Err(WaitError::TooLong(shown())),
+        Err(humantime::DurationError::NumberOverflow) => Err(WaitError::TooLong(shown())),
+        Err(_) => Err(WaitError::Malformed(shown())),
+    }
 }
 
 #[cfg(test)]
@@ -766,6 +1085,25 @@ mod tests {
     }
 
     #[test]
+    fn keys_written_with_yaml_escapes_are_refused() {
+        let tail = "a".repeat(39);
+        for written in [
+            format!("\"\\x72l_agent_b{tail}\""),
+            format!("\"\\u0072l_agent_b{tail}\""),
+            format!("\"rl_agent_\\x62{tail}\""),
+        ] {
+            let src = format!("cases:\n  - name: a\n    steps:\n      - request:\n          path: /x\n          headers: {{X-Agent-Key: {written}}}\n");
+            let diags = load(&src).unwrap_err();
+            let d = diags
+                .iter()
+                .find(|d| d.message.contains("looks like an API key"))
+                .unwrap_or_else(|| panic!("{written}: {diags:#?}"));
+            assert_eq!(d.line, 6, "{written}");
+            assert!(!d.to_string().contains(&tail), "{}", d);
+        }
+    }
+
+    #[test]
     fn nested_matchers_are_validated() {
         let src = "cases:\n  - name: a\n    steps:\n      - request: {path: /x}\n        expect:\n          json:\n            $.a: {each: {regex: \"(\"}, any_of: [{subset_of: \"{{ nope.x }}\"}]}\n";
         let diags = load(src).unwrap_err();
@@ -781,12 +1119,26 @@ mod tests {
 
     #[test]
     fn wait_parses_numbers_and_durations() {
-        assert_eq!(parse_wait("2"), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(parse_wait("2"), Ok(std::time::Duration::from_secs(2)));
         assert_eq!(
             parse_wait("250ms"),
-            Some(std::time::Duration::from_millis(250))
+            Ok(std::time::Duration::from_millis(250))
         );
-        assert_eq!(parse_wait("soon"), None);
-        assert_eq!(parse_wait("-1"), None);
+        assert!(matches!(parse_wait("soon"), Err(WaitError::Malformed(_))));
+        assert!(matches!(parse_wait("-1"), Err(WaitError::NotFinite(_))));
+        assert!(matches!(parse_wait("NaN"), Err(WaitError::NotFinite(_))));
+        for huge in [
+            "1e300",
+            "18446744073709551616",
+            "1e19",
+            "99999999999999999y",
+            "400d",
+        ] {
+            assert!(
+                matches!(parse_wait(huge), Err(WaitError::TooLong(_))),
+                "{huge}: {:?}",
+                parse_wait(huge)
+            );
+        }
     }
 }

@@ -3,5 +3,5 @@
 pub mod load;
 pub mod model;
 
-pub use load::{discover, load_file, Diagnostic, Suite};
+pub use load::{discover, load_file, Diagnostic, Discovery, Suite};
 pub use model::*;

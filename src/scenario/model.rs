@@ -17,7 +17,8 @@ use serde_saphyr::Spanned;
 #[serde(deny_unknown_fields)]
 pub struct SuiteSpec {
     /// Dotted suite name (JUnit `classname`); defaults to the file's path below `scenarios/`.
-    pub suite: Option<String>,
+    /// Letters, digits, `.`, `-` and `_` only: it names a directory under `--snapshots`.
+    pub suite: Option<Spanned<String>>,
     /// What the suite checks, for humans.
     pub description: Option<String>,
     /// Path prefix joined between the target's base URL and each step's path.
