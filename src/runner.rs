@@ -15,9 +15,9 @@ use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
 use crate::expect::{self, Mismatch, Response};
-use crate::giftcard::receiver::{Receiver, Verify};
 use crate::http::{Http, Request, TransportError};
 use crate::plan::PlannedCase;
+use crate::receiver::{Receiver, Verify};
 use crate::redact::Redactor;
 use crate::report::{CaseReport, FailureReport, Outcome, StepReport};
 use crate::scenario::{load::parse_wait, CaseSpec, ReceiveSpec, RequestSpec, StepSpec, Suite};
@@ -408,14 +408,14 @@ impl Runner {
                 let secret = expand_str(&sig.secret, scope)
                     .map_err(|e| fail(format!("receive.signature.secret: {e}")))?;
                 let scheme = match &sig.scheme {
-                    None => crate::giftcard::signature::SchemeChoice::Auto,
+                    None => crate::signature::SchemeChoice::Auto,
                     Some(t) => expand_str(t, scope)
                         .map_err(|e| e.to_string())
                         .and_then(|t| t.parse())
                         .map_err(|e| fail(format!("receive.signature.scheme: {e}")))?,
                 };
                 let tolerance = match &sig.tolerance {
-                    None => crate::giftcard::signature::DEFAULT_TOLERANCE,
+                    None => crate::signature::DEFAULT_TOLERANCE,
                     Some(t) => expand_str(t, scope)
                         .map_err(|e| e.to_string())
                         .and_then(|t| parse_wait(&t).map_err(|e| e.to_string()))

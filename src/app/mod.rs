@@ -353,8 +353,8 @@ fn hostname() -> String {
 
 /// The receiver stores what is signed with the target's webhook secret, and its
 /// path token is a secret like a key (whoever knows it can have a body stored).
-fn guard_receiver(r: &crate::giftcard::receiver::Receiver, target: &mut Target) {
-    use crate::giftcard::signature::{SchemeChoice, Verifier, DEFAULT_TOLERANCE};
+fn guard_receiver(r: &crate::receiver::Receiver, target: &mut Target) {
+    use crate::signature::{SchemeChoice, Verifier, DEFAULT_TOLERANCE};
     if let Some(secret) = target.inputs.keys.get("webhook_secret") {
         let header = target
             .facts
@@ -460,7 +460,7 @@ pub fn run(cfg: RunConfig) -> Exit {
     // The receiver starts first: the embedded vendor mock is told its URL.
     let receiver = if wants_receiver {
         let embedded_vendor = matches!(cfg.target, TargetChoice::Vendor(_));
-        let opts = crate::giftcard::receiver::ReceiverOptions {
+        let opts = crate::receiver::ReceiverOptions {
             listen: cfg
                 .webhooks
                 .listen
@@ -473,7 +473,7 @@ pub fn run(cfg: RunConfig) -> Exit {
             token: cfg.webhooks.token.clone(),
             ..Default::default()
         };
-        match rt.block_on(crate::giftcard::receiver::Receiver::start(opts)) {
+        match rt.block_on(crate::receiver::Receiver::start(opts)) {
             Ok(r) => {
                 eprintln!(
                     "launchgate: webhook receiver at {} (listening on {})",
@@ -502,7 +502,11 @@ pub fn run(cfg: RunConfig) -> Exit {
             let addr = SocketAddr::from(([127, 0, 0, 1], 0));
             match rt.block_on(crate::giftcard::VendorMock::start(opts, addr)) {
                 Ok(m) => {
-                    let mut t = Target::vendor_mock(m.base_url());
+                    let mut t = Target::vendor_mock(
+                        m.base_url(),
+                        crate::giftcard::mock::fixture_inputs(),
+                        crate::giftcard::mock::fixture_facts(),
+                    );
                     // The dialect's ready target file says how to talk to it.
                     if dialect != crate::giftcard::VendorDialect::PartB {
                         t.facts.extend(dialect.facts());

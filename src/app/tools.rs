@@ -91,10 +91,7 @@ pub fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
             return Exit::Usage;
         }
     };
-    println!(
-        "{}",
-        crate::giftcard::signature::sign(secret.as_bytes(), &body)
-    );
+    println!("{}", crate::signature::sign(secret.as_bytes(), &body));
     Exit::Passed
 }
 

@@ -148,7 +148,7 @@ impl MockArgs {
             journal_max_bytes: self.journal_max_mb.saturating_mul(1024 * 1024),
             rate_limit_override: self.rate_limit,
             provoke: self.provoke,
-            server: crate::mock::ServerLimits {
+            server: crate::serve::ServerLimits {
                 header_timeout: self.header_timeout,
                 body_timeout: self.body_timeout,
                 max_connections: self.max_connections,
@@ -208,7 +208,12 @@ async fn serve_vendor(args: MockArgs, addr: SocketAddr) -> Result<(), MockError>
             "--quirk names Agent API quirks; with --api giftcard use --vendor-quirk".into(),
         ));
     }
-    let server = crate::giftcard::VendorMock::start(args.vendor_options(), addr).await?;
+    let server = crate::giftcard::VendorMock::start(args.vendor_options(), addr)
+        .await
+        .map_err(|e| match e {
+            crate::giftcard::mock::VendorError::Options(m) => MockError::Options(m),
+            crate::giftcard::mock::VendorError::Bind(b) => MockError::Bind(b),
+        })?;
     say!("launchgate vendor mock listening on {}", server.base_url());
     say!("gift-card API: {}/api/v1", server.base_url());
     say!(
