@@ -76,7 +76,7 @@ pub struct StepReport {
     /// Every redirect the target answered with (URLs redacted), in order: followed
     /// within the target's origin, or the one launchgate refused to follow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub redirects: Vec<crate::expect::Hop>,
+    pub redirects: Vec<crate::http::Hop>,
     /// How the step ended.
     pub outcome: Outcome,
     /// Values the step's `record:` asked to keep, as data (the vendor scorecard's
@@ -86,7 +86,7 @@ pub struct StepReport {
 }
 
 /// One redirect hop in words: `HTTP 302 http://a/x -> http://b/y (not followed)`.
-pub fn hop_line(h: &crate::expect::Hop) -> String {
+pub fn hop_line(h: &crate::http::Hop) -> String {
     format!(
         "HTTP {} {} -> {} ({})",
         h.status,
