@@ -12,7 +12,7 @@ use serde_saphyr::Location;
 
 use super::{Runner, Verdict};
 use crate::plan::PlannedCase;
-use crate::report::{CaseReport, FailureReport, Outcome, StepReport};
+use crate::report::{CaseReport, FailureReport, Outcome, StepReport, Wait, WaitCause};
 use crate::scenario::{CaseSpec, StepSpec, Suite};
 use crate::template::{expand_value, Scope};
 
@@ -55,6 +55,7 @@ impl Runner {
             vendor: case.vendor.iter().map(|c| c.value.clone()).collect(),
             started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_ms: 0,
+            waits: Vec::new(),
             steps: Vec::new(),
         }
     }
@@ -107,6 +108,13 @@ impl Runner {
         inject_panic(&planned.id);
         let t0 = Instant::now();
         let held = self.hold_exclusivity(&spanned.value).await;
+        let locked = t0.elapsed();
+        if locked >= std::time::Duration::from_millis(1) {
+            report.waits.push(Wait {
+                cause: WaitCause::Lock,
+                ms: locked.as_millis() as u64,
+            });
+        }
         let end = self
             .run_within_limits(suite, &spanned.value, &mut report.steps)
             .await;
@@ -258,6 +266,10 @@ impl Runner {
         let mut rep = StepReport {
             name: step_name(step),
             request: String::new(),
+            method: None,
+            url: None,
+            path_template: None,
+            waits: Vec::new(),
             status: None,
             attempts: 0,
             duration_ms: 0,

@@ -21,8 +21,10 @@ use parking_lot::Mutex;
 use serde_saphyr::Location;
 
 use crate::http::Http;
+use crate::http::Request;
 use crate::redact::Redactor;
-use crate::report::{FailureReport, StepReport};
+use crate::report::{FailureReport, StepReport, Wait, WaitCause};
+use crate::scenario::RequestSpec;
 use crate::scenario::Suite;
 use crate::snapshot;
 use crate::target::Target;
@@ -232,6 +234,28 @@ impl Runner {
             run: self.run_vars.clone(),
             target,
         }
+    }
+
+    /// Sleeps `d`, recorded in the step as a wait of this cause.
+    async fn pause(&self, rep: &mut StepReport, cause: WaitCause, d: Duration) {
+        let t = Instant::now();
+        tokio::time::sleep(d).await;
+        rep.waits.push(Wait {
+            cause,
+            ms: t.elapsed().as_millis() as u64,
+        });
+    }
+
+    /// Records in the step what it sends, as data: method, URL (redacted) and the
+    /// path as written.
+    fn describe(&self, rep: &mut StepReport, suite: &Suite, spec: &RequestSpec, req: &Request) {
+        rep.method = Some(req.method.to_string());
+        rep.url = Some(self.redactor.redact(&req.url).into_owned());
+        rep.path_template = Some(format!(
+            "{}{}",
+            suite.spec.base_path.trim_end_matches('/'),
+            spec.path.value
+        ));
     }
 
     /// Adds a (redacted) note to a step, and prints it when notes are verbose.

@@ -66,6 +66,7 @@ impl Runner {
             base.method, base.url, spec.param
         );
         rep.request = self.redactor.redact(&line).into_owned();
+        self.describe(rep, suite, request, &base);
         let mut walk = Walk::default();
         let mut slowest = 0.0f64;
         for n in 1..=spec.max {

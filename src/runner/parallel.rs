@@ -48,6 +48,9 @@ impl Runner {
             .map(|r| format!("{} {} (x{n} in parallel)", r.method, r.url))
             .unwrap_or_default();
         rep.request = self.redactor.redact(&line).into_owned();
+        if let Some(first) = reqs.first() {
+            self.describe(rep, suite, request, first);
+        }
         rep.attempts = n;
         let results = self.send_copies(reqs).await;
         let mut tally = Tally::default();

@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 use super::{shorten, Runner};
 use crate::expect::{self, Mismatch};
 use crate::http::{Request, Response, TransportError};
-use crate::report::StepReport;
+use crate::report::{StepReport, WaitCause};
 use crate::scenario::{RepeatSpec, StepSpec};
 use crate::template::Scope;
 
@@ -127,7 +127,8 @@ impl Runner {
             .as_deref()
             .and_then(|i| humantime::parse_duration(i).ok())
         {
-            tokio::time::sleep(i.min(self.options.max_wait)).await;
+            self.pause(rep, WaitCause::Repeat, i.min(self.options.max_wait))
+                .await;
         }
         ControlFlow::Continue(())
     }
@@ -178,7 +179,7 @@ impl Runner {
                 pause
             }
         };
-        tokio::time::sleep(pause).await;
+        self.pause(rep, WaitCause::RetryAfter, pause).await;
         true
     }
 
@@ -211,7 +212,7 @@ impl Runner {
                     humantime::format_duration(wait)
                 ),
             );
-            tokio::time::sleep(wait).await;
+            self.pause(rep, WaitCause::RetryAfter, wait).await;
         }
     }
 }

@@ -6,7 +6,7 @@ use serde_saphyr::{Location, Spanned};
 use super::send::Sent;
 use super::{Runner, Verdict};
 use crate::expect;
-use crate::report::StepReport;
+use crate::report::{StepReport, WaitCause};
 use crate::scenario::{load::parse_wait, GuardSpec, RequestSpec, StepSpec, Suite};
 use crate::template::{expand_str, expand_value, Scope};
 
@@ -92,7 +92,7 @@ impl Runner {
             ));
         }
         self.note(rep, format!("waited {}", humantime::format_duration(d)));
-        tokio::time::sleep(d).await;
+        self.pause(rep, WaitCause::Wait, d).await;
         None
     }
 
@@ -148,6 +148,7 @@ impl Runner {
             .redactor
             .redact(&format!("{} {}", req.method, req.url))
             .into_owned();
+        self.describe(rep, suite, request, &req);
         let request_line = self.request_excerpt(&req);
         match self.send_step(step, &req, scope, rep).await {
             Sent::Response(resp) => self.judge(suite, step, at, scope, rep, &resp, &request_line),
