@@ -8,7 +8,7 @@
 //! The real target is a standalone `launchgate mock` process on a loopback
 //! port, used as a URL target: to launchgate it is a remote server like staging.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};

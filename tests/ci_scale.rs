@@ -2,7 +2,7 @@
 //! and put back together with `launchgate junit merge`, and `--jobs` respecting
 //! `locks:` and `serial:` (proved by a stub target that records what was in flight).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

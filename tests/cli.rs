@@ -1,6 +1,6 @@
 //! End-to-end tests of the real `launchgate` binary over loopback.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

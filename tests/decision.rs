@@ -3,7 +3,7 @@
 //! of the example clients. The decision is the same in every report, and the exit
 //! code follows it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //!
 //! `LAUNCHGATE_FUZZ_SMOKE_ITERS=N` changes the number of mutations per target.
 
-mod props;
+use crate::props;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -3,7 +3,7 @@
 //! vendor quirk flips exactly its answer to no, webhook-drop names exactly the
 //! orders it dropped, and the default run stays the Agent API suite.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! each body and everything it keeps; `webhook send` blames a bad header on the
 //! caller; `webhook sign` refuses an endless input.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -11,7 +11,7 @@
 //! Every hostile server is a std `TcpListener` on 127.0.0.1:0 with a bounded life:
 //! it stops when the test drops it, or after [`SERVER_LIFETIME`] at the latest.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

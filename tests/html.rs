@@ -2,7 +2,7 @@
 //! hostile run, parsed with a real HTML parser, and checked for being
 //! self-contained, escaped and free of secrets.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,7 @@
 //! loudly and returns; with `LAUNCHGATE_REQUIRE_CLIENT_LIBS=1` (set by `.ci/run`) their
 //! absence fails the test.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;

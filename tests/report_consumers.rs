@@ -8,7 +8,7 @@
 //! The consumers are installed by `.ci/run` (pinned); locally a missing one is
 //! reported and skipped, unless `REQUIRE_REPORT_CONSUMERS=1` (set by `.ci/run`).
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
