@@ -3,9 +3,10 @@
 //! how we know the suite catches what it claims. (The faithful mock passing
 //! everything is `cli::default_run_passes_the_builtin_suite_against_the_mock`.)
 
-use assert_cmd::Command;
 use launchgate::mock::Quirk;
 use serde_json::Value;
+
+use crate::common::reports;
 
 /// The case that walks every page of a list.
 const WALK: &str =
@@ -57,34 +58,20 @@ fn target_of(q: Quirk) -> &'static str {
 
 fn run(extra: &[&str]) -> (i32, Value) {
     let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("report.json");
-    let o = Command::cargo_bin("launchgate")
-        .unwrap()
-        .args(["run", "-q", "--junit"])
-        .arg(dir.path().join("junit.xml"))
-        .arg("--json")
-        .arg(&json)
-        .arg("--checklist")
-        .arg(dir.path().join("checklist.md"))
-        .arg("--snapshots")
-        .arg(dir.path().join("no-snapshots-here"))
+    let ran = reports::run_in(dir.path())
+        .arg("-q")
+        .reports(&[
+            ("--checklist", "checklist.md"),
+            ("--snapshots", "no-snapshots-here"),
+        ])
         .args(extra)
-        .output()
-        .unwrap();
-    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    (o.status.code().unwrap_or(-1), report)
+        .output();
+    let report = serde_json::from_str(&ran.text("report.json")).unwrap();
+    (ran.out.code, report)
 }
 
 fn outcome<'a>(report: &'a Value, id: &str) -> &'a str {
-    report["suites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["cases"].as_array().unwrap())
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no case {id}"))["outcome"]
-        .as_str()
-        .unwrap()
+    reports::case(report, id)["outcome"].as_str().unwrap()
 }
 
 fn check(q: Quirk) {
