@@ -2,13 +2,81 @@
 
 use std::time::Duration;
 
-use crate::expect::{Hop, Response, TransportFailure};
+use serde_json::Value;
 
 /// The most of a response body kept in memory (1 MiB); the rest is not read.
 pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
 
 /// The most redirects followed for one request; one more is an error (a loop).
 pub const MAX_REDIRECTS: usize = 5;
+
+/// One redirect a target answered with: where from, where to, and whether
+/// launchgate followed it. Reports show every hop.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hop {
+    /// The 3xx status.
+    pub status: u16,
+    /// The URL that answered with the redirect.
+    pub from: String,
+    /// Where its `Location` pointed (resolved against `from`).
+    pub to: String,
+    /// False when launchgate refused to follow it (another origin, or one hop too many).
+    pub followed: bool,
+}
+
+/// An HTTP response as the runner received it.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Headers with lowercase names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body, up to the body cap.
+    pub body: Vec<u8>,
+    /// True if the body was longer than the cap and cut.
+    pub truncated: bool,
+    /// The same-origin redirects followed on the way to this response.
+    pub redirects: Vec<Hop>,
+}
+
+impl Response {
+    /// All values of a header (any case), joined with `, `.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> Result<Value, String> {
+        if self.truncated {
+            return Err(format!(
+                "the body was cut at {} bytes, so it cannot be parsed",
+                self.body.len()
+            ));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let ct = self.header("content-type").unwrap_or_else(|| "none".into());
+            format!("the body is not JSON ({e}; content-type: {ct})")
+        })
+    }
+}
+
+/// What happened instead of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// The request or body read timed out.
+    Timeout,
+    /// Connecting failed, or the connection closed without a complete response.
+    Connection,
+    /// The target answered with a redirect launchgate refused to follow (to another
+    /// origin, or one hop too many).
+    Redirect,
+}
 
 /// A request ready to send.
 #[derive(Debug, Clone)]

@@ -30,6 +30,7 @@ fn case(id: &str, outcome: Outcome, tags: &[&str]) -> CaseReport {
         vendor: Vec::new(),
         started_at: "2026-11-25T10:00:00.000Z".into(),
         duration_ms: 12,
+        waits: Vec::new(),
         steps: vec![],
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::expect::Response;
+use crate::http::Response;
 use crate::http::{Http, Request};
 use crate::inputs::{InputKind, InputSpec, Promise, AGENT_API_INPUTS, MAX_BURST_LIMIT};
 use crate::plan::{self, WritePolicy};

@@ -428,6 +428,7 @@ pub fn as_run(s: &Scorecard, report: &RunReport) -> RunReport {
                 vendor: vec![r.question.id().to_string()],
                 started_at: s.started_at.clone(),
                 duration_ms: 0,
+                waits: Vec::new(),
                 steps: Vec::new(),
             }
         })
@@ -518,10 +519,15 @@ mod tests {
             vendor: vec![tag.into()],
             started_at: "2024-01-01T00:00:00Z".into(),
             duration_ms: 1,
+            waits: Vec::new(),
             steps: vec![StepReport {
                 records: Default::default(),
                 name: "s".into(),
                 request: "GET http://h/api/v1/reconciliation".into(),
+                method: None,
+                url: None,
+                path_template: None,
+                waits: vec![],
                 status: Some(200),
                 attempts: 1,
                 duration_ms: 1,

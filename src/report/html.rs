@@ -75,24 +75,20 @@ fn template_segment(seg: &str) -> String {
     uuid_re().replace_all(seg, "{id}").into_owned()
 }
 
-/// A stable endpoint label from a request line (`METHOD URL`): the method and
-/// the URL's path, without scheme, host and query, with UUIDs, numbers, member
+/// A stable endpoint label from a request's method and URL: the method and the
+/// URL's path, without scheme, host and query, with UUIDs, numbers, member
 /// identifiers (e-mail addresses) and long opaque ids replaced by `{id}`.
 ///
-/// `GET https://h/api/cards/0b1f3790-be06-42fd-9aaf-6ec4a380626b?x=1` gives
+/// `GET`, `https://h/api/cards/0b1f3790-be06-42fd-9aaf-6ec4a380626b?x=1` gives
 /// `GET /api/cards/{id}`.
-pub fn endpoint_label(request: &str) -> String {
-    let request = request.trim();
-    let (method, rest) = match request.split_once(' ') {
-        Some((m, r)) => (m, r.trim()),
-        None => ("", request),
-    };
-    let path = match rest.find("://") {
+pub fn endpoint_label(method: &str, url: &str) -> String {
+    let url = url.trim();
+    let path = match url.find("://") {
         Some(i) => {
-            let after = &rest[i + 3..];
+            let after = &url[i + 3..];
             after.find('/').map_or("/", |j| &after[j..])
         }
-        None => rest,
+        None => url,
     };
     let path = path.split(['?', '#']).next().unwrap_or("");
     let mut templ = path
@@ -107,6 +103,19 @@ pub fn endpoint_label(request: &str) -> String {
         templ
     } else {
         format!("{method} {templ}")
+    }
+}
+
+/// The endpoint a step's request went to, from its recorded method and URL. A report
+/// written before launchgate recorded them has only the `METHOD URL` line to go by.
+fn step_endpoint(s: &StepReport) -> String {
+    match (&s.method, &s.url) {
+        (Some(m), Some(u)) => endpoint_label(m, u),
+        _ => {
+            let line = s.request.trim();
+            let (m, u) = line.split_once(' ').unwrap_or(("", line));
+            endpoint_label(m, u)
+        }
     }
 }
 
@@ -144,7 +153,7 @@ pub fn latency_by_endpoint(report: &RunReport) -> Vec<EndpointLatency> {
     let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for s in report.cases().flat_map(|c| &c.steps) {
         if let Some(ms) = step_latency(s) {
-            by.entry(endpoint_label(&s.request)).or_default().push(ms);
+            by.entry(step_endpoint(s)).or_default().push(ms);
         }
     }
     by.into_iter()
@@ -191,9 +200,19 @@ pub fn pack_lanes(intervals: &[(f64, f64)]) -> (Vec<usize>, usize) {
     (lanes, lane_end.len())
 }
 
-/// True when a step note tells of a wait (Retry-After, `wait:`, repeat, 429).
-fn is_wait_note(n: &str) -> bool {
-    n.contains("Retry-After") || n.starts_with("waited ") || n.starts_with("HTTP 429")
+/// True when a step paused: Retry-After, `wait:`, a repeat's interval, the
+/// rate-limit budget (queueing for a slot or a lock is not a pause).
+fn paused(s: &StepReport) -> bool {
+    s.waits.iter().any(|w| w.cause.is_pause())
+}
+
+/// `waited 2 s (Retry-After)`, for each pause of a step.
+fn pause_texts(s: &StepReport) -> Vec<String> {
+    s.waits
+        .iter()
+        .filter(|w| w.cause.is_pause())
+        .map(|w| format!("waited {} ({})", format_ms(w.ms as f64), w.cause.label()))
+        .collect()
 }
 
 /// Milliseconds since the run's start of an RFC 3339 time (0 when unparsable).
@@ -646,7 +665,7 @@ fn timeline_section(ctx: &Ctx) -> Markup {
     let waits = cases
         .iter()
         .flat_map(|c| &c.steps)
-        .filter(|s| s.notes.iter().any(|n| is_wait_note(n)))
+        .filter(|s| paused(s))
         .count();
     const LEFT: f64 = 70.0;
     const WIDTH: f64 = 1100.0;
@@ -667,7 +686,7 @@ fn timeline_section(ctx: &Ctx) -> Markup {
             p.small.muted {
                 (cases.len()) " cases on " (lane_count) " concurrent lane" @if lane_count != 1 { "s" }
                 " over " (format_ms(total)) ". Each bar is a case from its start for its duration (hover for its name, click to open it); "
-                "segments in amber are steps that waited (Retry-After, wait:, 429). " (waits) " step" @if waits != 1 { "s" } " waited."
+                "segments in amber are steps that paused (Retry-After, wait:, a repeat interval, the rate-limit budget). " (waits) " step" @if waits != 1 { "s" } " waited."
             }
             figure style="margin:0" {
                 svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (WIDTH) " " (height) } width=(WIDTH) height=(height) role="img" aria-label="Timeline of the run" {
@@ -712,14 +731,9 @@ fn wait_segments(c: &CaseReport, case_start: f64) -> Vec<(f64, f64, String)> {
     let mut out = Vec::new();
     for s in &c.steps {
         let end = at + s.duration_ms as f64;
-        let notes: Vec<&str> = s
-            .notes
-            .iter()
-            .map(String::as_str)
-            .filter(|n| is_wait_note(n))
-            .collect();
-        if !notes.is_empty() {
-            out.push((at, end, notes.join("; ")));
+        let pauses = pause_texts(s);
+        if !pauses.is_empty() {
+            out.push((at, end, pauses.join("; ")));
         }
         at = end;
     }
@@ -818,7 +832,8 @@ fn step_rows(steps: &[StepReport]) -> Markup {
                     tr {
                         td.num { (n + 1) }
                         td { (s.name)
-                            @for note in &s.notes { span.note.wait[is_wait_note(note)] { (note) } } }
+                            @for note in &s.notes { span.note { (note) } }
+                            @for pause in pause_texts(s) { span.note.wait { (pause) } } }
                         td.mono { (s.request)
                             @for h in &s.redirects { br; span.note { "redirect " (crate::report::hop_line(h)) } } }
                         td.num { @if let Some(st) = s.status { (st) } @else { "—" } }
@@ -946,6 +961,11 @@ mod tests {
 
     #[test]
     fn endpoint_labels_are_stable_templates() {
+        // `METHOD URL`, as the tests wrote request lines before the fields existed.
+        let endpoint_label = |line: &str| {
+            let (m, u) = line.split_once(' ').unwrap_or(("", line));
+            super::endpoint_label(m, u)
+        };
         assert_eq!(
             endpoint_label("GET http://127.0.0.1:44383/api/agent/v1/partner/cards/0b1f3790-be06-42fd-9aaf-6ec4a380626b"),
             "GET /api/agent/v1/partner/cards/{id}"

@@ -53,13 +53,90 @@ impl Outcome {
     }
 }
 
+/// Why a case or a step waited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitCause {
+    /// An HTTP 429 the step did not ask for: its Retry-After (or 1 s without one).
+    RetryAfter,
+    /// The step's own `wait:`.
+    Wait,
+    /// The interval between two requests of a `repeat:`.
+    Repeat,
+    /// A `lock` or `serial` another case held.
+    Lock,
+    /// The target's advertised rate-limit budget for the key (`X-RateLimit-Remaining`
+    /// at 0 until its reset), so that launchgate does not provoke a 429 itself.
+    RateLimit,
+    /// Every concurrency slot (`--jobs`, requests in flight) was taken.
+    Slot,
+}
+
+impl WaitCause {
+    /// Every cause, in the order summaries list them.
+    pub const ALL: [WaitCause; 6] = [
+        WaitCause::RetryAfter,
+        WaitCause::Wait,
+        WaitCause::Repeat,
+        WaitCause::Lock,
+        WaitCause::RateLimit,
+        WaitCause::Slot,
+    ];
+
+    /// A few words for humans: `Retry-After`, `wait:`.
+    pub fn label(self) -> &'static str {
+        match self {
+            WaitCause::RetryAfter => "Retry-After",
+            WaitCause::Wait => "wait:",
+            WaitCause::Repeat => "repeat interval",
+            WaitCause::Lock => "lock",
+            WaitCause::RateLimit => "rate-limit budget",
+            WaitCause::Slot => "concurrency slot",
+        }
+    }
+
+    /// True for a pause the scenario or the target asked for (Retry-After, `wait:`,
+    /// a repeat's interval), as opposed to queueing inside launchgate.
+    pub fn is_pause(self) -> bool {
+        matches!(
+            self,
+            WaitCause::RetryAfter | WaitCause::Wait | WaitCause::Repeat | WaitCause::RateLimit
+        )
+    }
+}
+
+/// One wait, with its cause and how long it lasted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wait {
+    /// Why.
+    pub cause: WaitCause,
+    /// How long, in milliseconds.
+    pub ms: u64,
+}
+
 /// One step as it ran.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     /// The step's name.
     pub name: String,
-    /// `METHOD URL` (redacted).
+    /// The request line for humans: `METHOD URL` (redacted), with what kind of
+    /// exchange it was (`(x5 in parallel)`, `RECEIVE url`).
     pub request: String,
+    /// The HTTP method of the request the step sent; absent for a `receive:` step
+    /// and in reports written before launchgate recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The URL of that request, expanded and redacted (for `pages:`, without the
+    /// page parameter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The path as the scenario writes it, before templates are expanded, behind the
+    /// suite's base path: `/api/agent/v1/partner/cards/{{ vars.card }}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_template: Option<String>,
+    /// Every wait of the step, in order, with its cause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<Wait>,
     /// The final HTTP status, if a response came.
     pub status: Option<u16>,
     /// Requests sent for this step (repeats and 429 retries included).
@@ -76,7 +153,7 @@ pub struct StepReport {
     /// Every redirect the target answered with (URLs redacted), in order: followed
     /// within the target's origin, or the one launchgate refused to follow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub redirects: Vec<crate::expect::Hop>,
+    pub redirects: Vec<crate::http::Hop>,
     /// How the step ended.
     pub outcome: Outcome,
     /// Values the step's `record:` asked to keep, as data (the vendor scorecard's
@@ -86,7 +163,7 @@ pub struct StepReport {
 }
 
 /// One redirect hop in words: `HTTP 302 http://a/x -> http://b/y (not followed)`.
-pub fn hop_line(h: &crate::expect::Hop) -> String {
+pub fn hop_line(h: &crate::http::Hop) -> String {
     format!(
         "HTTP {} {} -> {} ({})",
         h.status,
@@ -144,6 +221,9 @@ pub struct CaseReport {
     pub started_at: String,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// Waits before its first step (a lock another case held).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<Wait>,
     /// The steps that ran.
     pub steps: Vec<StepReport>,
 }
@@ -273,6 +353,21 @@ impl RunReport {
     /// Every case, in order.
     pub fn cases(&self) -> impl Iterator<Item = &CaseReport> {
         self.suites.iter().flat_map(|s| &s.cases)
+    }
+
+    /// Milliseconds spent waiting, by cause, summed over every case and step (only
+    /// causes with some wait).
+    pub fn waiting(&self) -> Vec<(WaitCause, u64, usize)> {
+        let mut by: std::collections::BTreeMap<WaitCause, (u64, usize)> = Default::default();
+        for c in self.cases() {
+            let waits = c.waits.iter().chain(c.steps.iter().flat_map(|s| &s.waits));
+            for w in waits {
+                let e = by.entry(w.cause).or_default();
+                e.0 += w.ms;
+                e.1 += 1;
+            }
+        }
+        by.into_iter().map(|(c, (ms, n))| (c, ms, n)).collect()
     }
 }
 

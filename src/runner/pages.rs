@@ -1,14 +1,12 @@
 //! `pages:` steps: walking a paginated list from page 1 to its end, the way a client
 //! that must read every record does, so a scenario can prove the pages add up.
 
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::{retry_after, Runner};
-use crate::expect::Response;
-use crate::http::{Request, TransportError};
+use super::Runner;
+use crate::http::{Request, Response};
 use crate::report::StepReport;
 use crate::scenario::{PagesSpec, RequestSpec, Suite};
 use crate::template::Scope;
@@ -68,6 +66,7 @@ impl Runner {
             base.method, base.url, spec.param
         );
         rep.request = self.redactor.redact(&line).into_owned();
+        self.describe(rep, suite, request, &base);
         let mut walk = Walk::default();
         let mut slowest = 0.0f64;
         for n in 1..=spec.max {
@@ -113,39 +112,6 @@ impl Runner {
             },
             self.request_excerpt(&base),
         ))
-    }
-
-    /// Sends one page request; an unexpected 429 is answered by waiting its
-    /// Retry-After (capped by --max-wait and the deadline) and sending again.
-    async fn send_politely(
-        &self,
-        req: &Request,
-        rep: &mut StepReport,
-    ) -> Result<Response, TransportError> {
-        let mut retries = 0;
-        loop {
-            rep.attempts += 1;
-            self.sent.fetch_add(1, Ordering::Relaxed);
-            let resp = self.http.send(req).await?;
-            self.received.fetch_add(1, Ordering::Relaxed);
-            if resp.status != 429 || retries >= self.options.max_429_retries {
-                return Ok(resp);
-            }
-            let wait = retry_after(resp.header("retry-after").as_deref())
-                .unwrap_or(std::time::Duration::from_secs(1));
-            if wait > self.options.max_wait || wait >= self.remaining() {
-                return Ok(resp);
-            }
-            retries += 1;
-            self.note(
-                rep,
-                format!(
-                    "HTTP 429: honouring Retry-After {} before sending again",
-                    humantime::format_duration(wait)
-                ),
-            );
-            tokio::time::sleep(wait).await;
-        }
     }
 }
 

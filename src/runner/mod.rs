@@ -1,0 +1,278 @@
+//! Running planned cases on a shared tokio runtime and a shared HTTP client.
+//!
+//! Every request has a timeout, every loop a bound and the whole run a
+//! deadline; a 429 that a step did not ask for is answered by waiting
+//! Retry-After (capped) and sending again.
+//!
+//! One file per concern, in the order a step flows through them:
+//! [`case`] (a case: exclusivity, deadline, interruption, its steps in order),
+//! [`step`] (one step: guards, `wait:`, then the kind of exchange), [`request`]
+//! (a request from its spec: URL, query, headers, body), [`send`] (sending with
+//! 429 handling and `repeat:`), [`parallel`], [`pages`], [`receive`] (the other
+//! kinds of exchange), and [`judge`] (expectations, captures, snapshots,
+//! failure reports).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_saphyr::Location;
+
+use crate::http::Http;
+use crate::http::Request;
+use crate::redact::Redactor;
+use crate::report::{FailureReport, StepReport, Wait, WaitCause};
+use crate::scenario::RequestSpec;
+use crate::scenario::Suite;
+use crate::snapshot;
+use crate::target::Target;
+use crate::template::Scope;
+
+mod case;
+mod judge;
+mod pages;
+mod parallel;
+mod receive;
+mod request;
+mod send;
+mod step;
+
+pub use case::panic_message;
+pub use request::{join_url, request_url};
+pub use send::retry_after;
+
+/// Knobs of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Per-request timeout (a step may override it).
+    pub timeout: Duration,
+    /// The whole run's deadline, from its start.
+    pub deadline: Duration,
+    /// The longest Retry-After or `wait` honoured; longer ones fail the step.
+    pub max_wait: Duration,
+    /// How many times one step is re-sent after an unexpected 429.
+    pub max_429_retries: u32,
+    /// Response bodies are kept up to this many bytes.
+    pub body_cap: usize,
+    /// How much of a body a failure report shows, in characters.
+    pub excerpt_chars: usize,
+    /// Print notes (429 waits) to stderr.
+    pub verbose_notes: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(600),
+            max_wait: Duration::from_secs(120),
+            max_429_retries: 3,
+            body_cap: crate::http::DEFAULT_BODY_CAP,
+            excerpt_chars: 2000,
+            verbose_notes: true,
+        }
+    }
+}
+
+/// Shared state of one run.
+pub struct Runner {
+    http: Http,
+    target: Target,
+    suites: Arc<Vec<Suite>>,
+    redactor: Redactor,
+    options: RunOptions,
+    snapshots: snapshot::Store,
+    run_vars: BTreeMap<String, String>,
+    started: Instant,
+    sent: AtomicU64,
+    received: AtomicU64,
+    deadline_hit: AtomicBool,
+    serial: tokio::sync::RwLock<()>,
+    locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    receiver: Option<Arc<crate::giftcard::receiver::Receiver>>,
+    /// Set (to the signal's name) when the run is interrupted: running cases stop,
+    /// cases not started end at once, all as errored.
+    stop: tokio::sync::watch::Sender<Option<&'static str>>,
+}
+
+/// How a step ended.
+enum Verdict {
+    Pass,
+    Fail(FailureReport),
+    Error(FailureReport),
+    Inconclusive(String),
+}
+
+impl Runner {
+    /// A runner for these suites against this target.
+    pub fn new(
+        http: Http,
+        target: Target,
+        suites: Arc<Vec<Suite>>,
+        redactor: Redactor,
+        options: RunOptions,
+        snapshots: snapshot::Store,
+        run_id: String,
+    ) -> Runner {
+        let mut run_vars = BTreeMap::new();
+        run_vars.insert("id".to_string(), run_id);
+        run_vars.insert(
+            "date".to_string(),
+            chrono::Utc::now().format("%Y-%m-%d").to_string(),
+        );
+        Runner {
+            http,
+            target,
+            suites,
+            redactor,
+            options,
+            snapshots,
+            run_vars,
+            started: Instant::now(),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            deadline_hit: AtomicBool::new(false),
+            serial: tokio::sync::RwLock::new(()),
+            locks: Mutex::new(BTreeMap::new()),
+            receiver: None,
+            stop: tokio::sync::watch::Sender::new(None),
+        }
+    }
+
+    /// Interrupts the run (SIGINT, SIGTERM): every case still running ends now, and
+    /// every case not started ends at once, each errored with `why` in its reason.
+    pub fn interrupt(&self, why: &'static str) {
+        self.stop.send_replace(Some(why));
+    }
+
+    /// Why the run was interrupted, if it was.
+    pub fn interrupted(&self) -> Option<&'static str> {
+        *self.stop.borrow()
+    }
+
+    /// Resolves when the run is interrupted (never, if it is not).
+    async fn until_interrupted(&self) -> &'static str {
+        let mut rx = self.stop.subscribe();
+        loop {
+            if let Some(why) = *rx.borrow_and_update() {
+                return why;
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives as long as the runner: this cannot happen.
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    /// More `{{ run.NAME }}` values (e.g. the retention probe's delays).
+    pub fn with_run_vars(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Runner {
+        self.run_vars.extend(vars);
+        self
+    }
+
+    /// Requests sent and responses received so far.
+    pub fn counters(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+
+    /// True if the deadline cut a case short.
+    pub fn deadline_hit(&self) -> bool {
+        self.deadline_hit.load(Ordering::Relaxed)
+    }
+
+    /// The redactor in force.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    fn remaining(&self) -> Duration {
+        self.options.deadline.saturating_sub(self.started.elapsed())
+    }
+
+    fn lock_for(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// `file:line:col` of an expectation (or of `fallback` when it has no place).
+    fn location(&self, suite: &Suite, at: Option<(usize, usize)>, fallback: Location) -> String {
+        let (l, c) = at.unwrap_or((fallback.line() as usize, fallback.column() as usize));
+        format!("{}:{}:{}", suite.path.display(), l, c)
+    }
+
+    /// A failure with only a place and a message (no request, no response).
+    fn bare_failure(&self, suite: &Suite, at: Location, message: &str) -> FailureReport {
+        FailureReport {
+            step: String::new(),
+            location: self.location(suite, None, at),
+            message: self.redactor.redact(message).into_owned(),
+            details: Vec::new(),
+            request: String::new(),
+            response: None,
+        }
+    }
+
+    /// The template scope a case of `suite` starts with.
+    fn scope(&self, suite: &Suite) -> Scope<'_> {
+        // The suite's `defaults.target` fill in facts the target does not declare.
+        let mut target = self.target.facts.clone();
+        for (k, v) in &suite.spec.defaults.target {
+            target.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        Scope {
+            vars: BTreeMap::new(),
+            keys: Some(&self.target.inputs.keys),
+            fixtures: Some(&self.target.inputs.fixtures),
+            run: self.run_vars.clone(),
+            target,
+        }
+    }
+
+    /// Sleeps `d`, recorded in the step as a wait of this cause.
+    async fn pause(&self, rep: &mut StepReport, cause: WaitCause, d: Duration) {
+        let t = Instant::now();
+        tokio::time::sleep(d).await;
+        rep.waits.push(Wait {
+            cause,
+            ms: t.elapsed().as_millis() as u64,
+        });
+    }
+
+    /// Records in the step what it sends, as data: method, URL (redacted) and the
+    /// path as written.
+    fn describe(&self, rep: &mut StepReport, suite: &Suite, spec: &RequestSpec, req: &Request) {
+        rep.method = Some(req.method.to_string());
+        rep.url = Some(self.redactor.redact(&req.url).into_owned());
+        rep.path_template = Some(format!(
+            "{}{}",
+            suite.spec.base_path.trim_end_matches('/'),
+            spec.path.value
+        ));
+    }
+
+    /// Adds a (redacted) note to a step, and prints it when notes are verbose.
+    fn note(&self, rep: &mut StepReport, text: String) {
+        let text = self.redactor.redact(&text).into_owned();
+        if self.options.verbose_notes {
+            eprintln!("note: {}: {text}", rep.name);
+        }
+        rep.notes.push(text);
+    }
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    format!("{cut}…")
+}
