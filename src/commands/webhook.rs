@@ -87,7 +87,7 @@ fn sign(secret_env: &str, file: &Path) -> Result<Exit, Error> {
     };
     println!(
         "{}",
-        crate::giftcard::signature::sign(secret.as_bytes(), &body)
+        crate::signature::sign(secret.as_bytes(), &body)
     );
     Ok(Exit::Passed)
 }
