@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use launchgate::giftcard::mock::{FIXTURE_API_KEY, FIXTURE_WEBHOOK_SECRET};
 use launchgate::giftcard::{VendorMock, VendorOptions};
 use launchgate::receiver::{Receiver, ReceiverOptions, Verify};
@@ -221,9 +220,7 @@ async fn reconciliation_pages_by_cursor_and_webhooks_are_signed_and_retried() {
     }
 }
 
-fn bin() -> Command {
-    Command::cargo_bin("launchgate").unwrap()
-}
+use crate::common::bin;
 
 #[test]
 fn webhook_sign_prints_the_hex_hmac() {
@@ -397,11 +394,7 @@ fn signatures_interoperate_with_the_reference_libraries() {
         (VendorDialect::StripeLike, Scheme::Stripe),
     ] {
         // The mock's deliveries, verified by the library.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::common::tcp::free_port();
         let mut py = std::process::Command::new("python3")
             .arg(&script)
             .args([

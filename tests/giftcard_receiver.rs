@@ -4,25 +4,18 @@
 //! each body and everything it keeps; `webhook send` blames a bad header on the
 //! caller; `webhook sign` refuses an endless input.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::bin;
+use common::tcp::free_port;
 use serde_json::Value;
 
 const TOKEN: &str = "tok-0123456789abcdef";
 const SECRET: &str = "whsec_receiver-test-secret";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One HTTP/1.1 POST on a fresh connection; the status code.
 fn post(port: u16, path: &str, headers: &[(&str, String)], body: &[u8]) -> u16 {
@@ -93,23 +86,23 @@ fn the_receiver_stores_only_authenticated_deliveries_within_its_bounds() {
         ),
     )
     .unwrap();
-    let mut child = spawn(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
-            .current_dir(dir.path())
-            .env("WH_SECRET", SECRET)
-            .args(["run", "wait.yaml", "--target", "target.yaml", "-q"])
-            .args(["--webhook-listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--webhook-token",
-                TOKEN,
-                "--junit",
-                "j.xml",
-                "--json",
-                "r.json",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
-    );
+    let mut child = common::process()
+        .current_dir(dir.path())
+        .env("WH_SECRET", SECRET)
+        .args(["run", "wait.yaml", "--target", "target.yaml", "-q"])
+        .args(["--webhook-listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--webhook-token",
+            TOKEN,
+            "--junit",
+            "j.xml",
+            "--json",
+            "r.json",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let t0 = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -155,16 +148,6 @@ fn the_receiver_stores_only_authenticated_deliveries_within_its_bounds() {
     );
     // The token is a secret: never in a report.
     assert!(!report.to_string().contains(TOKEN), "{report}");
-}
-
-/// The binary as a background process (the env-cleaned helper only runs to completion).
-fn spawn(cmd: &mut std::process::Command) -> std::process::Child {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LAUNCHGATE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.spawn().unwrap()
 }
 
 #[test]
