@@ -6,6 +6,7 @@
 //! is the default target. [`commands`] holds the commands `main.rs` calls with
 //! the configs [`cli`] parses from the command line.
 
+pub mod agent_api;
 pub mod checklist;
 pub mod cli;
 pub mod commands;

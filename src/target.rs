@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::redact::is_key_placeholder;
-use crate::scenario::load::key_pattern;
+use crate::agent_api::{is_key_placeholder, key_pattern, Role};
 
 /// Named inputs a target offers to scenarios: secret keys and non-secret fixture ids.
 ///
@@ -382,10 +381,7 @@ impl Target {
 
     fn from_file_spec(spec: TargetFile, source: &SecretSource) -> Result<Target, TargetError> {
         for (name, var) in spec.keys.iter().chain(spec.fixtures.iter()) {
-            if ["rl_agent_", "rl_member_", "rl_admin_"]
-                .iter()
-                .any(|p| var.starts_with(p))
-            {
+            if Role::of_key(var).is_some() {
                 return Err(TargetError::Invalid(format!(
                     "`{name}:` holds what looks like a key; a target file holds only the NAMES of environment variables (e.g. `{name}: LAUNCHGATE_{}_KEY`), and the key goes in that variable or in `--secrets FILE`",
                     name.to_ascii_uppercase()

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::agent_api::{BASE_PATH, KEY_HEADER};
 use crate::http::Response;
 use crate::http::{Http, Request};
 use crate::inputs::{InputKind, InputSpec, Promise, AGENT_API_INPUTS, MAX_BURST_LIMIT};
@@ -83,11 +84,11 @@ impl Probe<'_> {
     async fn get(&self, path: &str, key: Option<&str>) -> Result<Response, String> {
         let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
         if let Some(k) = key {
-            headers.push(("X-Agent-Key".into(), k.to_string()));
+            headers.push((KEY_HEADER.into(), k.to_string()));
         }
         let req = Request {
             method: reqwest::Method::GET,
-            url: join_url(&self.target.base_url, "/api/agent/v1", path),
+            url: join_url(&self.target.base_url, BASE_PATH, path),
             headers,
             body: None,
             timeout: self.timeout,
@@ -188,7 +189,8 @@ async fn check_key(
             }
             Ok(format!("{role} key, scopes {}", scopes.join(", ")))
         }),
-        Promise::Refused(status, code) => {
+        Promise::Refused(code) => {
+            let (status, code) = (code.status(), code.as_str());
             let r = p.get("/health", Some(key)).await;
             match r {
                 Err(e) => Err(e),

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::agent_api::JournalPage;
 use crate::mock::{MockOptions, MockServer};
 use crate::redact::Redactor;
 use crate::referee::{ClientVerdict, Referee, RefereeOptions, RefereeReport};
@@ -96,7 +97,7 @@ impl Journal {
                 self.after,
                 crate::mock::JOURNAL_PAGE_ENTRIES
             );
-            let page: serde_json::Value = self
+            let page: JournalPage = self
                 .http
                 .get(&url)
                 .send()
@@ -106,16 +107,13 @@ impl Journal {
                 .json()
                 .await
                 .map_err(|e| Error::Journal(format!("unreadable journal page: {e}")))?;
-            self.lost |= page["lost"].as_bool().unwrap_or(false);
-            let entries = page["entries"].as_array().cloned().unwrap_or_default();
-            for raw in entries.iter().cloned() {
-                let e = serde_json::from_value::<crate::referee::JournalEntry>(raw)
-                    .map_err(|e| Error::Journal(format!("unexpected journal entry: {e}")))?;
+            self.lost |= page.lost;
+            for e in &page.entries {
                 self.after = e.seq;
-                self.referee.observe(&e);
+                self.referee.observe(e);
                 fed += 1;
             }
-            if entries.is_empty() || !page["more"].as_bool().unwrap_or(false) {
+            if page.entries.is_empty() || !page.more {
                 return Ok(fed);
             }
         }

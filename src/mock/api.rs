@@ -18,15 +18,16 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
-use super::fixtures::{Fixtures, Key, Role};
+use super::fixtures::{Fixtures, Key};
 use super::handlers;
-use super::journal::{self, Entry, Journal};
+use super::journal::{self, Journal};
 use super::quirk::{Quirk, QuirkSet};
 use super::state::State;
 use super::Latency;
+use crate::agent_api::{
+    Delivery, ErrorCode, JournalEntry, RetryStrategy, Role, BASE_PATH, KEY_HEADER,
+};
 
-/// Base path of the Agent API.
-pub(crate) const BASE: &str = "/api/agent/v1";
 /// The request header that forces a fault for one request.
 pub(crate) const FAULT_HEADER: &str = "x-launchgate-fault";
 
@@ -100,16 +101,16 @@ fn provoked_error(n: u64) -> Option<ApiError> {
             .collect(),
         ),
         3 => ApiError::new(
-            Code::NotFound,
+            ErrorCode::NotFound,
             "Member not found (launchgate fault: no_retry).",
         ),
         6 => ApiError::new(
-            Code::FeatureDisabled,
+            ErrorCode::FeatureDisabled,
             "This feature is not enabled for this partner (launchgate fault: contact_support).",
         )
         .with(json!({ "permission": "loyalty_cards_permission" })),
         8 => ApiError::new(
-            Code::AuthInvalidKey,
+            ErrorCode::AuthInvalidKey,
             "The API key is invalid (launchgate fault: no_retry).",
         ),
         _ => return None,
@@ -139,94 +140,10 @@ pub(crate) struct Shared {
 // Error codes and replies
 // ---------------------------------------------------------------------------------------
 
-/// The contract's error codes (§A.4), plus the extras the mock needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Code {
-    AuthMissingKey,
-    AuthInvalidKey,
-    AuthKeyRevoked,
-    AuthKeyExpired,
-    AuthOwnerInactive,
-    AuthAnonymousMember,
-    AuthWrongRole,
-    FeatureDisabled,
-    AuthInsufficientScope,
-    RateLimited,
-    ValidationFailed,
-    NotFound,
-    InsufficientPoints,
-    RewardNotLinked,
-    CardInactive,
-    InsufficientBalance,
-    RewardNotAvailable,
-    InternalError,
-    /// Only with the `foreign-id-403` quirk.
-    Forbidden,
-}
-
-impl Code {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Code::AuthMissingKey => "AUTH_MISSING_KEY",
-            Code::AuthInvalidKey => "AUTH_INVALID_KEY",
-            Code::AuthKeyRevoked => "AUTH_KEY_REVOKED",
-            Code::AuthKeyExpired => "AUTH_KEY_EXPIRED",
-            Code::AuthOwnerInactive => "AUTH_OWNER_INACTIVE",
-            Code::AuthAnonymousMember => "AUTH_ANONYMOUS_MEMBER",
-            Code::AuthWrongRole => "AUTH_WRONG_ROLE",
-            Code::FeatureDisabled => "FEATURE_DISABLED",
-            Code::AuthInsufficientScope => "AUTH_INSUFFICIENT_SCOPE",
-            Code::RateLimited => "RATE_LIMITED",
-            Code::ValidationFailed => "VALIDATION_FAILED",
-            Code::NotFound => "NOT_FOUND",
-            Code::InsufficientPoints => "INSUFFICIENT_POINTS",
-            Code::RewardNotLinked => "REWARD_NOT_LINKED",
-            Code::CardInactive => "CARD_INACTIVE",
-            Code::InsufficientBalance => "INSUFFICIENT_BALANCE",
-            Code::RewardNotAvailable => "REWARD_NOT_AVAILABLE",
-            Code::InternalError => "INTERNAL_ERROR",
-            Code::Forbidden => "FORBIDDEN",
-        }
-    }
-
-    fn status(self) -> StatusCode {
-        match self {
-            Code::AuthMissingKey
-            | Code::AuthInvalidKey
-            | Code::AuthKeyRevoked
-            | Code::AuthKeyExpired => StatusCode::UNAUTHORIZED,
-            Code::AuthOwnerInactive
-            | Code::AuthAnonymousMember
-            | Code::AuthWrongRole
-            | Code::FeatureDisabled
-            | Code::AuthInsufficientScope
-            | Code::RewardNotAvailable
-            | Code::Forbidden => StatusCode::FORBIDDEN,
-            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Code::ValidationFailed
-            | Code::InsufficientPoints
-            | Code::RewardNotLinked
-            | Code::CardInactive
-            | Code::InsufficientBalance => StatusCode::UNPROCESSABLE_ENTITY,
-            Code::NotFound => StatusCode::NOT_FOUND,
-            Code::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn retry_strategy(self) -> &'static str {
-        match self {
-            Code::AuthOwnerInactive | Code::FeatureDisabled => "contact_support",
-            Code::RateLimited | Code::InternalError => "backoff",
-            Code::ValidationFailed | Code::RewardNotLinked => "fix_request",
-            _ => "no_retry",
-        }
-    }
-}
-
 /// A refusal, rendered as the error envelope.
 #[derive(Debug)]
 pub(crate) struct ApiError {
-    pub code: Code,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
     /// Replaces the code's status (only the `invalid-key-403` quirk needs it).
@@ -234,7 +151,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             code,
             message: message.into(),
@@ -249,11 +166,11 @@ impl ApiError {
     }
 
     pub(crate) fn not_found(resource: &str) -> Self {
-        ApiError::new(Code::NotFound, format!("{resource} not found."))
+        ApiError::new(ErrorCode::NotFound, format!("{resource} not found."))
     }
 
     pub(crate) fn validation(errors: Map<String, Value>) -> Self {
-        ApiError::new(Code::ValidationFailed, "The given data was invalid.")
+        ApiError::new(ErrorCode::ValidationFailed, "The given data was invalid.")
             .with(json!({ "errors": errors }))
     }
 }
@@ -504,7 +421,7 @@ impl Ctx<'_> {
     pub(crate) fn not_found(&self, resource: &str, exists_elsewhere: bool) -> ApiError {
         if exists_elsewhere && self.quirk(Quirk::ForeignId403) {
             ApiError::new(
-                Code::Forbidden,
+                ErrorCode::Forbidden,
                 format!(
                     "This {} belongs to another partner.",
                     resource.to_lowercase()
@@ -619,7 +536,7 @@ impl Shared {
 
     /// The fixture key the request carries, if any: the journal names it even when refused.
     fn known_key(&self, headers: &HeaderMap) -> Option<usize> {
-        let key = headers.get("x-agent-key")?.to_str().ok()?.trim();
+        let key = headers.get(KEY_HEADER)?.to_str().ok()?.trim();
         self.fx.key_by_secret.get(key).copied()
     }
 
@@ -637,12 +554,12 @@ impl Shared {
         let fx = &self.fx;
         // A header that is not text is present but cannot be a key: AUTH_INVALID_KEY.
         let key_header = headers
-            .get("x-agent-key")
+            .get(KEY_HEADER)
             .map(|v| v.to_str().map_or("\u{0}", str::trim));
         let known_key = self.known_key(headers);
 
         let Some(rest) = path
-            .strip_prefix(BASE)
+            .strip_prefix(BASE_PATH)
             .filter(|r| r.is_empty() || r.starts_with('/'))
         else {
             return Processed::bare(Reply::plain_not_found(), known_key);
@@ -655,7 +572,7 @@ impl Shared {
             Ok(r) => r,
             Err(RouteMiss::NotFound) => {
                 return Processed::bare(
-                    ApiError::new(Code::NotFound, "Endpoint not found.").into(),
+                    ApiError::new(ErrorCode::NotFound, "Endpoint not found.").into(),
                     known_key,
                 )
             }
@@ -672,7 +589,7 @@ impl Shared {
         let now = Utc::now();
 
         // --- authentication: key present → known → active → not expired
-        let auth_refusal = |code: Code, msg: &str| {
+        let auth_refusal = |code: ErrorCode, msg: &str| {
             let rate = cfg.quirk(Quirk::RatelimitHeadersOn401).then(|| RateInfo {
                 limit: known_key.map_or(60, |k| fx.keys[k].rate_limit),
                 remaining: known_key.map_or(60, |k| fx.keys[k].rate_limit),
@@ -680,7 +597,7 @@ impl Shared {
                 retry_after: None,
             });
             let mut err = ApiError::new(code, msg);
-            if code == Code::AuthInvalidKey && cfg.quirk(Quirk::InvalidKey403) {
+            if code == ErrorCode::AuthInvalidKey && cfg.quirk(Quirk::InvalidKey403) {
                 err.status = Some(StatusCode::FORBIDDEN);
             }
             Processed {
@@ -690,19 +607,19 @@ impl Shared {
         };
         if key_header.is_none_or(str::is_empty) {
             return auth_refusal(
-                Code::AuthMissingKey,
-                "An API key is required (X-Agent-Key header).",
+                ErrorCode::AuthMissingKey,
+                &format!("An API key is required ({KEY_HEADER} header)."),
             );
         }
         let Some(ki) = known_key else {
-            return auth_refusal(Code::AuthInvalidKey, "The API key is invalid.");
+            return auth_refusal(ErrorCode::AuthInvalidKey, "The API key is invalid.");
         };
         let key = &fx.keys[ki];
         if !key.is_active {
-            return auth_refusal(Code::AuthKeyRevoked, "This API key has been revoked.");
+            return auth_refusal(ErrorCode::AuthKeyRevoked, "This API key has been revoked.");
         }
         if key.expires_at.is_some_and(|at| at <= now) {
-            return auth_refusal(Code::AuthKeyExpired, "This API key has expired.");
+            return auth_refusal(ErrorCode::AuthKeyExpired, "This API key has expired.");
         }
 
         let mut guard = self.state.lock();
@@ -715,13 +632,13 @@ impl Shared {
         };
         if !owner_active {
             return auth_refusal(
-                Code::AuthOwnerInactive,
+                ErrorCode::AuthOwnerInactive,
                 "The owner of this API key is inactive.",
             );
         }
         if key.role == Role::Member && fx.members[key.owner].is_anonymous {
             return auth_refusal(
-                Code::AuthAnonymousMember,
+                ErrorCode::AuthAnonymousMember,
                 "Anonymous members cannot use the Agent API.",
             );
         }
@@ -753,17 +670,18 @@ impl Shared {
             ..Processed::bare(reply, Some(ki))
         };
         if let Some(retry_after) = rate.retry_after {
-            let err =
-                ApiError::new(Code::RateLimited, "Too many requests. Slow down.").with(json!({
+            let err = ApiError::new(ErrorCode::RateLimited, "Too many requests. Slow down.").with(
+                json!({
                     "limit": rate.limit,
                     "window_seconds": cfg.window.as_secs().max(1),
                     "retry_after_seconds": retry_after,
-                }));
+                }),
+            );
             return done(err.into(), false);
         }
         if dice.fail || provoked_500 {
             return done(
-                ApiError::new(Code::InternalError, "An unexpected error occurred.").into(),
+                ApiError::new(ErrorCode::InternalError, "An unexpected error occurred.").into(),
                 false,
             )
             .injected("internal-error");
@@ -772,7 +690,7 @@ impl Shared {
         // --- role of the route group
         if let Some(required) = spec.role {
             if required != key.role && !cfg.quirk(Quirk::RoleNotEnforced) {
-                let err = ApiError::new(Code::AuthWrongRole, format!("This endpoint requires a {} key.", required.as_str()))
+                let err = ApiError::new(ErrorCode::AuthWrongRole, format!("This endpoint requires a {} key.", required.as_str()))
                     .with(json!({ "required_role": required.as_str(), "provided_role": key.role.as_str() }));
                 return done(err.into(), false);
             }
@@ -790,7 +708,7 @@ impl Shared {
                     .unwrap_or(false);
                 if !allowed && !cfg.quirk(Quirk::DisabledPartnerAllowed) {
                     let err = ApiError::new(
-                        Code::FeatureDisabled,
+                        ErrorCode::FeatureDisabled,
                         "Agent API access is not enabled for this partner.",
                     )
                     .with(json!({ "permission": "agent_api_permission" }));
@@ -806,7 +724,7 @@ impl Shared {
         {
             let required = spec.scopes[0];
             let err = ApiError::new(
-                Code::AuthInsufficientScope,
+                ErrorCode::AuthInsufficientScope,
                 format!("This action requires the '{required}' scope."),
             )
             .with(json!({ "required_scope": required }));
@@ -822,7 +740,7 @@ impl Shared {
                 .unwrap_or(false)
             {
                 let err = ApiError::new(
-                    Code::FeatureDisabled,
+                    ErrorCode::FeatureDisabled,
                     "This feature is not enabled for this partner.",
                 )
                 .with(json!({ "permission": gate }));
@@ -838,7 +756,7 @@ impl Shared {
         {
             let n = self.provoked.writes.fetch_add(1, Ordering::Relaxed);
             if let Some(err) = provoked_error(n) {
-                let p = if err.code == Code::AuthInvalidKey {
+                let p = if err.code == ErrorCode::AuthInvalidKey {
                     // A 401 is refused before the rate limit counts: no rate-limit headers.
                     Processed::bare(err.into(), Some(ki))
                 } else {
@@ -940,12 +858,12 @@ fn language(header: &str) -> Option<String> {
     }
 }
 
-fn envelope_json(e: &ApiError, retry: &str) -> Value {
+fn envelope_json(e: &ApiError, retry: RetryStrategy) -> Value {
     let mut m = Map::new();
     m.insert("error".into(), Value::Bool(true));
     m.insert("code".into(), Value::from(e.code.as_str()));
     m.insert("message".into(), Value::from(e.message.clone()));
-    m.insert("retry_strategy".into(), Value::from(retry));
+    m.insert("retry_strategy".into(), Value::from(retry.as_str()));
     if let Some(d) = e
         .details
         .as_ref()
@@ -964,7 +882,7 @@ fn envelope_json(e: &ApiError, retry: &str) -> Value {
 struct Rendered {
     response: Response,
     status: StatusCode,
-    code: Option<&'static str>,
+    code: Option<ErrorCode>,
     retry_after: Option<u64>,
     /// `pagination.last_page` of a list, for the referee's pagination verdict.
     last_page: Option<u64>,
@@ -1022,9 +940,10 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
             )
         }
         Reply::Error(e) => {
-            code = Some(e.code.as_str());
-            let retry = if e.code == Code::RateLimited && cfg.quirk(Quirk::WrongRetryStrategy) {
-                "no_retry"
+            code = Some(e.code);
+            let retry = if e.code == ErrorCode::RateLimited && cfg.quirk(Quirk::WrongRetryStrategy)
+            {
+                RetryStrategy::NoRetry
             } else {
                 e.code.retry_strategy()
             };
@@ -1034,7 +953,7 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
                 envelope_json(&e, retry)
             };
             (
-                e.status.unwrap_or_else(|| e.code.status()),
+                e.status.unwrap_or_else(|| status_of(e.code)),
                 to_bytes(&body),
                 None,
             )
@@ -1084,6 +1003,11 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
         retry_after,
         last_page,
     }
+}
+
+/// The contract's status for a code.
+fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 fn to_bytes(v: &Value) -> Vec<u8> {
@@ -1176,7 +1100,7 @@ pub(crate) async fn handle(
         (None, false)
     };
     let elapsed = started.elapsed() + dice.latency;
-    shared.journal.push(Entry {
+    shared.journal.push(JournalEntry {
         seq: 0,
         at,
         method: method.as_str().to_owned(),
@@ -1186,13 +1110,17 @@ pub(crate) async fn handle(
         role: key.map(|k| k.role),
         status: (!drop_it).then_some(rendered.status.as_u16()),
         code: if drop_it { None } else { rendered.code },
-        outcome: if drop_it { "dropped" } else { "responded" },
+        outcome: if drop_it {
+            Delivery::Dropped
+        } else {
+            Delivery::Responded
+        },
         retry_after: rendered.retry_after,
         last_page: rendered.last_page,
         duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
         body,
         body_truncated,
-        fault,
+        fault: fault.map(std::borrow::Cow::Borrowed),
         committed_txn,
         listed_txns: listed,
     });

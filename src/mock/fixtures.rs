@@ -12,42 +12,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::MockError;
+use crate::agent_api::{Role, KEY_SECRET_LEN};
 use crate::target::Inputs;
 
 /// The built-in fixtures file.
 pub(crate) const BUILTIN: &str = include_str!("fixtures.yaml");
-
-/// The role a key belongs to, which is also the route group it may call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Role {
-    /// `rl_agent_` keys, owned by a partner.
-    Partner,
-    /// `rl_member_` keys, owned by a member.
-    Member,
-    /// `rl_admin_` keys, owned by an admin.
-    Admin,
-}
-
-impl Role {
-    /// The key prefix of this role.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Role::Partner => "rl_agent_",
-            Role::Member => "rl_member_",
-            Role::Admin => "rl_admin_",
-        }
-    }
-
-    /// The lowercase name used in responses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Partner => "partner",
-            Role::Member => "member",
-            Role::Admin => "admin",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -360,8 +329,8 @@ impl Fixtures {
                 .key
                 .strip_prefix(k.role.prefix())
                 .ok_or_else(|| format!("{from} must start with {}", k.role.prefix()))?;
-            if body.len() != 40 || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(format!("{from}: the key must be its role prefix plus exactly 40 alphanumeric characters"));
+            if body.len() != KEY_SECRET_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(format!("{from}: the key must be its role prefix plus exactly {KEY_SECRET_LEN} alphanumeric characters"));
             }
             let owner = match k.role {
                 Role::Partner => lookup(&partner_by_id, &k.owner_id, "partner", &from)?,

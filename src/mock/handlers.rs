@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
-use super::api::{ApiError, Code, Ctx, Ep, Reply};
-use super::fixtures::Role;
+use super::api::{ApiError, Ctx, Ep, Reply};
 use super::quirk::Quirk;
 use super::state::Txn;
+use crate::agent_api::{ErrorCode, Role};
 
 type R = Result<Reply, ApiError>;
 
@@ -423,8 +423,8 @@ fn health(c: &mut Ctx<'_>) -> R {
             kind: k.role.as_str(),
         },
     };
-    let data =
-        serde_json::to_vec(&body).map_err(|e| ApiError::new(Code::InternalError, e.to_string()))?;
+    let data = serde_json::to_vec(&body)
+        .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
     Ok(Reply::Raw {
         status: StatusCode::OK,
         data,
@@ -706,7 +706,7 @@ fn purchase(c: &mut Ctx<'_>) -> R {
     e.finish()?;
     let (Some(card_id), Some(ident)) = (card_id, ident) else {
         return Err(ApiError::new(
-            Code::InternalError,
+            ErrorCode::InternalError,
             "validation passed without required fields",
         ));
     };
@@ -714,7 +714,7 @@ fn purchase(c: &mut Ctx<'_>) -> R {
     let ci = own_card(c, &card_id)?;
     if !c.fx.cards[ci].is_active {
         return Err(ApiError::new(
-            Code::CardInactive,
+            ErrorCode::CardInactive,
             "This card is not active.",
         ));
     }
@@ -801,7 +801,7 @@ fn redeem(c: &mut Ctx<'_>) -> R {
     e.finish()?;
     let (Some(card_id), Some(reward_id), Some(ident)) = (card_id, reward_id, ident) else {
         return Err(ApiError::new(
-            Code::InternalError,
+            ErrorCode::InternalError,
             "validation passed without required fields",
         ));
     };
@@ -810,7 +810,7 @@ fn redeem(c: &mut Ctx<'_>) -> R {
     let ri = own_reward(c, &reward_id)?;
     if !c.fx.reward_cards[ri].contains(&ci) {
         return Err(ApiError::new(
-            Code::RewardNotLinked,
+            ErrorCode::RewardNotLinked,
             "This reward is not linked to this card.",
         ));
     }
@@ -819,7 +819,7 @@ fn redeem(c: &mut Ctx<'_>) -> R {
     let available = c.st.balance(m, ci);
     if available < cost && !c.quirk(Quirk::OverdraftAllowed) {
         return Err(ApiError::new(
-            Code::InsufficientPoints,
+            ErrorCode::InsufficientPoints,
             "The member does not have enough points for this reward.",
         )
         .with(json!({ "required": cost, "available": available })));
@@ -998,12 +998,12 @@ fn member_claim(c: &mut Ctx<'_>) -> R {
     let best = best_card(c, ri).filter(|_| reward.is_active);
     let Some((ci, balance)) = best else {
         return Err(ApiError::new(
-            Code::RewardNotAvailable,
+            ErrorCode::RewardNotAvailable,
             "This reward is not available on your cards.",
         ));
     };
     if balance < reward.points && !c.quirk(Quirk::OverdraftAllowed) {
-        return Err(ApiError::new(Code::InsufficientBalance, "You do not have enough points for this reward.").with(
+        return Err(ApiError::new(ErrorCode::InsufficientBalance, "You do not have enough points for this reward.").with(
             json!({ "balance": balance, "required": reward.points, "deficit": reward.points.saturating_sub(balance) }),
         ));
     }
