@@ -342,7 +342,7 @@ fn webhook_drop_names_exactly_the_dropped_orders() {
     std::fs::write(
         &target,
         format!(
-            "name: sandbox\nbase_url: {}\nkeys:\n  vendor: SANDBOX_API_KEY\n  webhook_secret: SANDBOX_WEBHOOK_SECRET\nfacts:\n  brand_id: GC_DEMO\n  amount: 25\n  webhook_within: 3s\n",
+            "name: sandbox\nbase_url: {}\nkeys:\n  vendor: SANDBOX_API_KEY\n  webhook_secret: SANDBOX_WEBHOOK_SECRET\nfacts:\n  brand_id: GC_DEMO\n  amount: 25\n  webhook_within: 10s\n",
             mock.base_url()
         ),
     )
