@@ -5,11 +5,10 @@
 //! `every_test_file_is_a_declared_module` fails until it is.
 //!
 //! Shared helpers: `common` (the env-cleaned binary, the standalone mock, raw-TCP
-//! servers, report readers), `mock_common` (the in-process mock and an HTTP client)
-//! and `props` (the properties the fuzz targets share).
+//! servers, report readers, and `common::mock`: the in-process mock with an HTTP
+//! client) and `props` (the properties the fuzz targets share with `fuzz/`).
 
 mod common;
-mod mock_common;
 mod props;
 
 mod checklist;
