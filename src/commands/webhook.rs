@@ -85,10 +85,7 @@ fn sign(secret_env: &str, file: &Path) -> Result<Exit, Error> {
             .map_err(|e| UsageError::Invalid(format!("cannot read {what}: {e}")))?;
         read_bounded(f, &what)?
     };
-    println!(
-        "{}",
-        crate::signature::sign(secret.as_bytes(), &body)
-    );
+    println!("{}", crate::signature::sign(secret.as_bytes(), &body));
     Ok(Exit::Passed)
 }
 
