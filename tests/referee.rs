@@ -7,16 +7,14 @@
 //! loudly and returns; with `LAUNCHGATE_REQUIRE_CLIENT_LIBS=1` (set by `.ci/run`) their
 //! absence fails the test.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{reports, root};
 
 struct Run {
     code: i32,
@@ -69,34 +67,21 @@ impl Run {
 
 /// `launchgate referee [args] -- command...` with reports in `dir`.
 fn referee(dir: &Path, args: &[&str], command: &[&str], env: &[(&str, &str)]) -> Run {
-    let json = dir.join("referee.json");
-    let junit = dir.join("referee-junit.xml");
-    let mut c = common::bin();
-    c.arg("referee");
+    let mut c = reports::referee_in(dir);
     if !args.contains(&"--for") {
-        c.args(["--for", "120s"]);
+        c = c.args(["--for", "120s"]);
     }
-    c.arg("--json")
-        .arg(&json)
-        .arg("--junit")
-        .arg(&junit)
+    let ran = c
         .args(args)
         .arg("--")
-        .args(command);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().expect("launchgate runs");
+        .args(command)
+        .envs(env.iter().copied())
+        .output();
     Run {
-        code: o.status.code().unwrap_or(-1),
-        report: serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default())
-            .unwrap_or(Value::Null),
-        out: format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        junit: std::fs::read_to_string(&junit).unwrap_or_default(),
+        code: ran.out.code,
+        report: ran.json("referee.json"),
+        out: ran.out.all(),
+        junit: ran.text("referee-junit.xml"),
     }
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::{values, UsageError};
 use crate::commands::{MockConfig, MockService};
 use crate::giftcard::{VendorDialect, VendorOptions, VendorQuirk, VendorQuirkArg};
-use crate::mock::{Latency, MockError, MockOptions, Quirk, ServerLimits};
+use crate::mock::{Latency, MockError, MockOptions, Quirk};
+use crate::serve::ServerLimits;
 
 fn quirk_help() -> String {
     format!(

@@ -132,9 +132,12 @@ pub enum Error {
     /// `launchgate mock` could not serve.
     #[error(transparent)]
     Mock(#[from] MockError),
+    /// The embedded vendor mock could not start.
+    #[error("cannot start the embedded vendor mock: {0}")]
+    StartVendor(#[source] crate::giftcard::mock::VendorError),
     /// The webhook receiver could not start.
     #[error("webhook receiver: {0}")]
-    Receiver(String),
+    Receiver(#[source] crate::receiver::ReceiverError),
     /// A filter that selects none of the planned cases (a typo, most likely).
     #[error("{filter} selects none of the {planned} planned cases; `launchgate run --list` lists their ids")]
     NothingSelected {

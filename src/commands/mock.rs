@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use crate::giftcard::mock::VendorError;
 use crate::giftcard::{VendorMock, VendorOptions};
 use crate::mock::{fixture_summary, MockError, MockOptions, MockServer, Quirk};
 
@@ -40,7 +41,12 @@ async fn serve_vendor(options: VendorOptions, addr: SocketAddr) -> Result<(), Mo
     let dialect = options.dialect;
     let quirks = options.quirks.clone();
     let webhook_urls = options.webhook_urls.clone();
-    let server = VendorMock::start(options, addr).await?;
+    let server = VendorMock::start(options, addr)
+        .await
+        .map_err(|e| match e {
+            VendorError::Options(m) => MockError::Options(m),
+            VendorError::Bind(b) => MockError::Bind(b),
+        })?;
     say!("launchgate vendor mock listening on {}", server.base_url());
     say!("gift-card API: {}/api/v1", server.base_url());
     say!(

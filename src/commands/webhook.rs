@@ -86,7 +86,7 @@ fn sign(secret_env: &str, file: &Path) -> Result<Exit, Error> {
             .map_err(|e| UsageError::Invalid(format!("cannot read {what}: {e}")))?;
         read_bounded(f, &what)?
     };
-    say(crate::giftcard::signature::sign(secret.as_bytes(), &body));
+    say(crate::signature::sign(secret.as_bytes(), &body));
     Ok(Exit::Passed)
 }
 

@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::giftcard::receiver::{Receiver, ReceiverOptions};
-use crate::giftcard::signature::{SchemeChoice, Verifier, DEFAULT_TOLERANCE};
+use crate::receiver::{Receiver, ReceiverOptions};
+use crate::signature::{SchemeChoice, Verifier, DEFAULT_TOLERANCE};
 use crate::giftcard::{VendorDialect, VendorMock, VendorOptions};
 use crate::http::Http;
 use crate::mock::{MockOptions, MockServer};
@@ -157,11 +157,12 @@ fn start_vendor(
     }
     let m = rt
         .block_on(VendorMock::start(opts, loopback()))
-        .map_err(|source| Error::Start {
-            what: "embedded vendor mock",
-            source,
-        })?;
-    let mut t = Target::vendor_mock(m.base_url());
+        .map_err(Error::StartVendor)?;
+    let mut t = Target::vendor_mock(
+        m.base_url(),
+        crate::giftcard::mock::fixture_inputs(),
+        crate::giftcard::mock::fixture_facts(),
+    );
     // The dialect's ready target file says how to talk to it.
     if dialect != VendorDialect::PartB {
         t.facts.extend(dialect.facts());
