@@ -1066,13 +1066,7 @@ fn small_commands_survive_a_closed_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let body = write(dir.path(), "body.json", "{\"event\":\"order.fulfilled\"}");
     let run = |args: &[&str], env: &[(&str, &str)]| {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("LAUNCHGATE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd
+        let mut child = common::process()
             .args(args)
             .envs(env.iter().copied())
             .current_dir(dir.path())

@@ -5,13 +5,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::receiver::{Receiver, ReceiverOptions};
-use crate::signature::{SchemeChoice, Verifier, DEFAULT_TOLERANCE};
 use crate::giftcard::{VendorDialect, VendorMock, VendorOptions};
 use crate::http::Http;
 use crate::mock::{MockOptions, MockServer};
+use crate::receiver::{Receiver, ReceiverOptions};
 use crate::redact::Redactor;
 use crate::scenario::Suite;
+use crate::signature::{SchemeChoice, Verifier, DEFAULT_TOLERANCE};
 use crate::target::{Target, TargetError};
 
 use super::super::{target, Error, TargetChoice};
