@@ -1,9 +1,10 @@
 //! `launchgate run`: load → start → plan → execute → report, one short step each,
 //! every step returning the commands' one [`Error`].
 //!
-//! `--list` is decided right after the plan: it needs the plan, never the runner.
-//! Where the plan does not need a started target, the listing can move before
-//! [`start::start`] (no mock started for `--list`).
+//! `--list` is decided right after the plan: it needs the plan (a [`Target`] to
+//! plan against), never the runner or a server. Planning against an embedded
+//! mock's target built without starting it would move the listing before
+//! [`start::start`], so `--list` starts no mock.
 
 mod config;
 mod output;
@@ -24,6 +25,7 @@ use crate::report::{MissingInput, NotApplicableCase, RunReport, SuiteReport, Tar
 use crate::runner::Runner;
 use crate::scenario::Suite;
 use crate::snapshot;
+use crate::target::Target;
 
 use super::builtin::BUILTIN_SNAPSHOTS;
 use super::{exit_status, gate, git, load_referee, load_suites_for, runtime};
@@ -42,7 +44,7 @@ pub fn run(cfg: RunConfig) -> Result<Exit, Error> {
     let loaded = load(&cfg)?;
     let rt = runtime()?;
     let started = start::start(&rt, &cfg, &loaded.suites)?;
-    let planned = plan(&cfg, &loaded.suites, &started)?;
+    let planned = plan(&cfg, &loaded.suites, &started.target, &started.redactor)?;
     if cfg.libtest.list {
         trials::list(&cfg.libtest, &planned.selected, &planned.not_applicable);
         if let Some(s) = started.server {
@@ -90,8 +92,12 @@ struct Planned {
 /// The plan step: which cases run against this target (the shard, the filters),
 /// and what the plan knows for the checklist. A filter that selects nothing is a
 /// usage error; one that selects only cases for another kind of target is not.
-fn plan(cfg: &RunConfig, suites: &[Suite], started: &Started) -> Result<Planned, Error> {
-    let target = &started.target;
+fn plan(
+    cfg: &RunConfig,
+    suites: &[Suite],
+    target: &Target,
+    redactor: &Redactor,
+) -> Result<Planned, Error> {
     let policy = WritePolicy {
         allow_writes: cfg.allow_writes,
     };
@@ -118,7 +124,7 @@ fn plan(cfg: &RunConfig, suites: &[Suite], started: &Started) -> Result<Planned,
         target: TargetSummary {
             kind: target.kind.as_str().to_string(),
             name: target.name.clone(),
-            base_url: started.redactor.redact(&target.base_url).into_owned(),
+            base_url: redactor.redact(&target.base_url).into_owned(),
         },
     })
 }
