@@ -95,7 +95,7 @@ struct Delivery {
 
 #[derive(Debug, Default)]
 struct RecvState {
-    deliveries: VecDeque<Delivery>,
+    deliveries: VecDeque<Arc<Delivery>>,
     /// Per event: attempts so far and when the last one arrived (Unix ms).
     attempts: HashMap<String, (u32, i64)>,
     seq: u64,
@@ -215,24 +215,25 @@ impl Receiver {
 
     /// Every delivery kept, as the JSON pseudo-body of a `receive:` step.
     pub fn snapshot(&self, verify: Option<&Verify>) -> Value {
-        let st = self.shared.state.lock();
-        let mut events = std::collections::BTreeSet::new();
-        let deliveries: Vec<Value> = st
-            .deliveries
-            .iter()
-            .map(|d| {
-                events.insert(d.event.clone());
-                describe(d, verify)
-            })
-            .collect();
+        // Only the counters and shared handles are read under the lock: describing
+        // (parsing bodies, checking signatures) takes long with many deliveries, and a
+        // delivery arriving meanwhile must not wait for it.
+        let (kept, received, stored_bytes, refused, last_refusal) = {
+            let st = self.shared.state.lock();
+            let kept: Vec<Arc<Delivery>> = st.deliveries.iter().cloned().collect();
+            (kept, st.seq, st.bytes, st.refused, st.last_refusal.clone())
+        };
+        let events: std::collections::BTreeSet<&str> =
+            kept.iter().map(|d| d.event.as_str()).collect();
+        let deliveries: Vec<Value> = kept.iter().map(|d| describe(d, verify)).collect();
         json!({
             "url": self.url,
             "count": deliveries.len(),
             "events": events.len(),
-            "received": st.seq,
-            "stored_bytes": st.bytes,
-            "refused_unauthenticated": st.refused,
-            "last_refusal": st.last_refusal,
+            "received": received,
+            "stored_bytes": stored_bytes,
+            "refused_unauthenticated": refused,
+            "last_refusal": last_refusal,
             "refuse_first": self.shared.opts.refuse_first,
             "deliveries": deliveries,
         })
@@ -401,7 +402,7 @@ async fn deliver(
             answered,
         };
         st.bytes = st.bytes.saturating_add(d.size());
-        st.deliveries.push_back(d);
+        st.deliveries.push_back(Arc::new(d));
         while st.deliveries.len() > shared.opts.capacity.max(1)
             || (st.bytes > shared.opts.max_total && st.deliveries.len() > 1)
         {
