@@ -7,15 +7,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use libtest_mimic::{Completion, Failed, Trial};
-use parking_lot::Mutex;
+use libtest_mimic::Trial;
 
 use crate::checklist;
 use crate::http::Http;
 use crate::mock::{MockOptions, MockServer};
 use crate::plan::{self, PlannedCase, WritePolicy};
 use crate::redact::Redactor;
-use crate::report::{self, junit, CaseReport, Outcome, RunReport, SuiteReport, TargetSummary};
+use crate::report::{self, junit, CaseReport, RunReport, SuiteReport, TargetSummary};
 use crate::runner::{RunOptions, Runner};
 use crate::scenario::{self, Diagnostic, Suite};
 use crate::snapshot;
@@ -598,15 +597,22 @@ pub fn run(cfg: RunConfig) -> Exit {
         update: cfg.update_snapshots,
         builtin: BUILTIN_SNAPSHOTS,
     };
+    // `--jobs` is the most requests in flight; the previous report's durations (the
+    // one this run replaces) are the schedule's estimates.
+    let options = crate::runner::RunOptions {
+        jobs: cfg.libtest.test_threads.unwrap_or(cfg.run.jobs),
+        ..cfg.run.clone()
+    };
     let mut runner = Runner::new(
         http,
         target,
         suites.clone(),
         redactor.clone(),
-        cfg.run.clone(),
+        options,
         store,
         run_id,
-    );
+    )
+    .with_history(crate::runner::history(&cfg.json));
     if let Some(r) = &receiver {
         runner = runner.with_receiver(r.clone());
     }
@@ -648,7 +654,7 @@ pub fn run(cfg: RunConfig) -> Exit {
         }
         return Exit::Passed;
     }
-    let (collected, lost) = reconcile(&runner, &selected, collected);
+    let (collected, lost) = crate::runner::trials::reconcile(&runner, &selected, collected);
 
     let (sent, received) = runner.counters();
     let mut suite_reports: Vec<SuiteReport> = Vec::new();
@@ -813,42 +819,15 @@ fn describe_filter(args: &libtest_mimic::Arguments) -> String {
     parts.join(" ")
 }
 
-/// Runs the selected cases as libtest trials (console output, `--jobs`, `--list`) and
-/// collects their reports by (suite, case) index.
+/// Runs the selected cases (the runner's scheduler owns the concurrency, `--jobs`
+/// requests in flight) and prints them as libtest trials; collects their reports by
+/// (suite, case) index.
 fn run_trials(
     rt: &tokio::runtime::Runtime,
     runner: &Arc<Runner>,
     selected: &[PlannedCase],
     args: &libtest_mimic::Arguments,
 ) -> Vec<(usize, usize, CaseReport)> {
-    let results: Arc<Mutex<Vec<(usize, usize, CaseReport)>>> = Arc::default();
-    let trials: Vec<Trial> = selected
-        .iter()
-        .cloned()
-        .map(|pc| {
-            let runner = runner.clone();
-            let results = results.clone();
-            let handle = rt.handle().clone();
-            let id = pc.id.clone();
-            Trial::ignorable_test(id, move || {
-                let (suite, case) = (pc.suite, pc.case);
-                let report = handle.block_on(runner.run_case_guarded(pc));
-                let outcome = report.outcome;
-                let reason = report.reason.clone();
-                let block = report::console::failure_block(&report);
-                results.lock().push((suite, case, report));
-                match outcome {
-                    Outcome::Passed => Ok(Completion::Completed),
-                    Outcome::Skipped => Ok(Completion::ignored_with(reason.unwrap_or_default())),
-                    Outcome::Inconclusive => Ok(Completion::ignored_with(format!(
-                        "inconclusive: {}",
-                        reason.unwrap_or_default()
-                    ))),
-                    Outcome::Failed | Outcome::Errored => Err(Failed::from(block)),
-                }
-            })
-        })
-        .collect();
     // libtest-mimic unwraps its writes to stdout: it writes into a pipe of ours that
     // a closed stdout cannot break (see `stdout`).
     // A logfile asked for (`RunConfig::libtest`) is used as it is.
@@ -868,42 +847,11 @@ fn run_trials(
             .or_else(|| forward.as_ref().map(stdout::Forward::path)),
         ..args.clone()
     };
-    let _conclusion = libtest_mimic::run(&args, trials);
+    let collected = crate::runner::trials::run(rt, runner, selected, &args);
     if let Some(f) = forward {
         f.finish();
     }
-    let collected = std::mem::take(&mut *results.lock());
     collected
-}
-
-/// Exactly one report per selected case, in plan order: a case that never reported
-/// (whatever the reason) is reported as errored, never dropped. Returns how many were lost.
-fn reconcile(
-    runner: &Runner,
-    selected: &[PlannedCase],
-    collected: Vec<(usize, usize, CaseReport)>,
-) -> (Vec<(usize, usize, CaseReport)>, usize) {
-    let mut by_index: std::collections::HashMap<(usize, usize), CaseReport> =
-        std::collections::HashMap::new();
-    for (s, c, r) in collected {
-        by_index.entry((s, c)).or_insert(r);
-    }
-    let mut lost = 0;
-    let mut out: Vec<(usize, usize, CaseReport)> = selected
-        .iter()
-        .map(|pc| {
-            let report = by_index.remove(&(pc.suite, pc.case)).unwrap_or_else(|| {
-                lost += 1;
-                runner.errored_report(
-                    pc,
-                    "launchgate lost this case: it was planned but never reported (a bug in launchgate; please report it)",
-                )
-            });
-            (pc.suite, pc.case, report)
-        })
-        .collect();
-    out.sort_by_key(|(s, c, _)| (*s, *c));
-    (out, lost)
 }
 
 /// The not-applicable cases that `--filter`, `--skip` and `--exact` select, matched
