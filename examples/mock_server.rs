@@ -9,12 +9,17 @@ use clap::Parser;
 #[command(name = "mock_server")]
 struct Cli {
     #[command(flatten)]
-    args: launchgate::mock::cli::MockArgs,
+    args: launchgate::cli::MockArgs,
 }
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = launchgate::mock::cli::run(cli.args) {
+    let result = cli
+        .args
+        .into_config()
+        .map_err(|e| e.to_string())
+        .and_then(|cfg| launchgate::app::mock::run(cfg).map_err(|e| e.to_string()));
+    if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

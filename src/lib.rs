@@ -3,10 +3,12 @@
 //! Data flows one way: [`scenario`] files are loaded, [`plan`]ned against a
 //! [`target`], executed by the [`runner`] (over [`http`], judged by
 //! [`expect`]), and the results rendered by [`report`]. The embedded [`mock`]
-//! is the default target. [`app`] holds the commands `main.rs` calls.
+//! is the default target. [`app`] holds the commands `main.rs` calls with the
+//! configs [`cli`] parses from the command line.
 
 pub mod app;
 pub mod checklist;
+pub mod cli;
 pub mod expect;
 pub mod giftcard;
 pub mod http;

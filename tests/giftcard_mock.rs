@@ -324,13 +324,13 @@ fn webhook_send_passes_a_verifying_receiver_and_fails_a_trusting_one() {
 #[derive(clap::Parser)]
 struct MockCli {
     #[command(flatten)]
-    args: launchgate::mock::cli::MockArgs,
+    args: launchgate::cli::MockArgs,
 }
 
 #[test]
 fn mock_flags_select_the_vendor_api_without_changing_the_agent_flags() {
     use clap::Parser;
-    use launchgate::mock::cli::MockApi;
+    use launchgate::cli::MockApi;
     let a = MockCli::try_parse_from(["mock"]).unwrap().args;
     assert_eq!(a.api, MockApi::Agent);
     let a = MockCli::try_parse_from([

@@ -1,7 +1,7 @@
 //! The library side of `launchgate mock`: flag parsing and refusals.
 
 use clap::Parser;
-use launchgate::mock::cli::{serve, MockArgs};
+use launchgate::cli::{MockArgs, UsageError};
 use launchgate::mock::{Latency, MockError, Quirk};
 use std::time::Duration;
 
@@ -92,11 +92,13 @@ fn quirk_help_lists_every_quirk() {
     }
 }
 
-#[tokio::test]
-async fn non_loopback_needs_the_flag() {
+#[test]
+fn non_loopback_needs_the_flag() {
     let a = parse(&["--bind", "0.0.0.0", "--port", "0"]).unwrap();
-    match serve(a).await {
-        Err(MockError::Options(msg)) => assert!(msg.contains("--allow-non-loopback"), "{msg}"),
+    match a.into_config() {
+        Err(UsageError::Mock(MockError::Options(msg))) => {
+            assert!(msg.contains("--allow-non-loopback"), "{msg}")
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

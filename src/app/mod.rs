@@ -15,28 +15,37 @@ use crate::mock::{MockOptions, MockServer};
 use crate::plan::{self, PlannedCase, WritePolicy};
 use crate::redact::Redactor;
 use crate::report::{self, junit, CaseReport, RunReport, SuiteReport, TargetSummary};
-use crate::runner::{RunOptions, Runner};
+use crate::runner::Runner;
 use crate::scenario::{self, Diagnostic, Suite};
 use crate::snapshot;
 use crate::target::{SecretSource, Target};
 
 include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
+mod config;
 mod doctor;
+mod error;
 mod gate;
 mod init;
+pub mod mock;
 mod referee;
 mod stdout;
 mod tools;
 
+pub use config::{
+    fit_retention_probe, retention_vars, Api, EmbeddedMocks, ReceiverConfig, RunConfig,
+    TargetChoice,
+};
 pub use doctor::{doctor, DoctorConfig};
+pub use error::UsageError;
 pub use gate::{decision_exit, exit_status, GatePolicy};
 pub use init::{init, InitConfig};
+pub use mock::{MockConfig, MockService};
 
 use stdout::say;
 
-pub use referee::{referee, referee_junit, RefereeConfig};
-pub use tools::{junit_merge, webhook_send, webhook_sign};
+pub use referee::{provoking_mock, referee, referee_junit, RefereeConfig};
+pub use tools::{junit_merge, webhook, WebhookTool};
 
 /// launchgate's exit statuses (documented in README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,151 +69,6 @@ impl From<Exit> for ExitCode {
     fn from(e: Exit) -> ExitCode {
         ExitCode::from(e as u8)
     }
-}
-
-/// Which API a run's built-in suite and embedded mock are for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Api {
-    /// The Reward Loyalty Agent API (contract Part A): `scenarios/agent-api/`.
-    #[default]
-    Agent,
-    /// The gift-card vendor API (contract Part B): `scenarios/giftcard/`.
-    Giftcard,
-}
-
-impl Api {
-    /// The directory of its built-in suite.
-    pub fn builtin_dir(self) -> &'static str {
-        match self {
-            Api::Agent => "scenarios/agent-api/",
-            Api::Giftcard => "scenarios/giftcard/",
-        }
-    }
-}
-
-/// Which API a set of scenario files is for, from their tags: `giftcard` when
-/// they are vendor probes (`vendor:`) and nothing in them is Agent API checklist
-/// evidence, `agent` otherwise. `Err` when they mix both, or cannot be loaded
-/// (the run reports the load errors itself).
-pub fn detect_api(paths: &[PathBuf]) -> Result<Api, String> {
-    let Ok(suites) = load_suites(paths) else {
-        return Ok(Api::Agent);
-    };
-    let cases = || suites.iter().flat_map(|s| &s.spec.cases);
-    let vendor = cases().any(|c| !c.value.vendor.is_empty());
-    let agent = cases().any(|c| !c.value.checklist.is_empty());
-    match (vendor, agent) {
-        (true, true) => Err("these scenarios hold gift-card vendor probes (`vendor:`) and Agent API checklist cases (`checklist:`); run each set on its own, with --api giftcard or --api agent".into()),
-        (true, false) => Ok(Api::Giftcard),
-        _ => Ok(Api::Agent),
-    }
-}
-
-/// launchgate's webhook receiver for `receive:` steps.
-#[derive(Debug, Clone, Default)]
-pub struct WebhookConfig {
-    /// Where it listens (default `127.0.0.1:0`).
-    pub listen: Option<SocketAddr>,
-    /// The URL vendors deliver to, when exposed elsewhere (a tunnel).
-    pub public_url: Option<String>,
-    /// Refuse the first N deliveries of every event (default: 1 against the
-    /// embedded vendor mock, so retries are seen; 0 elsewhere).
-    pub refuse_first: Option<u32>,
-    /// The path token of the receiver's URL (random when `None`).
-    pub token: Option<String>,
-}
-
-/// Which target to run against.
-#[derive(Debug, Clone)]
-pub enum TargetChoice {
-    /// The embedded mock, with these options.
-    Mock(MockOptions),
-    /// The embedded gift-card vendor mock (`--api giftcard`), with these options.
-    Vendor(crate::giftcard::VendorOptions),
-    /// A base URL with the default variable names.
-    Url(String),
-    /// A target file.
-    File(PathBuf),
-}
-
-impl TargetChoice {
-    /// `mock`, a URL (anything with `scheme://`; only http and https are then accepted)
-    /// or a path to a target file.
-    pub fn parse(s: &str, mock: MockOptions) -> TargetChoice {
-        if s == "mock" {
-            TargetChoice::Mock(mock)
-        } else if s.contains("://") {
-            // Any `scheme://` is a URL (refused unless http/https), never a file name:
-            // "cannot read ftp://user:password@..." would print the password.
-            TargetChoice::Url(s.to_string())
-        } else {
-            TargetChoice::File(PathBuf::from(s))
-        }
-    }
-}
-
-/// Everything `launchgate run` needs.
-pub struct RunConfig {
-    /// Scenario files or directories; empty = the built-in suite of `api`.
-    pub paths: Vec<PathBuf>,
-    /// Which built-in suite runs when `paths` is empty.
-    pub api: Api,
-    /// The webhook receiver (started when a suite has a `receive:` step).
-    pub webhooks: WebhookConfig,
-    /// Where the vendor scorecard goes (Markdown; JSON and JUnit beside it), when
-    /// some case is tagged `vendor:`.
-    pub scorecard: PathBuf,
-    /// The target.
-    pub target: TargetChoice,
-    /// A `.env`-style secrets file.
-    pub secrets: Option<PathBuf>,
-    /// Allow writes against a real target.
-    pub allow_writes: bool,
-    /// Timeouts, deadline, caps.
-    pub run: RunOptions,
-    /// Where the JUnit XML goes.
-    pub junit: PathBuf,
-    /// Its profile.
-    pub junit_profile: junit::Profile,
-    /// Where the JSON report goes.
-    pub json: PathBuf,
-    /// Where the Final Launch Checklist goes (Markdown; JSON beside it).
-    pub checklist: PathBuf,
-    /// A referee report (`launchgate referee --json`) deciding the checklist's client items.
-    pub referee: Option<PathBuf>,
-    /// Where the self-contained HTML report goes, if anywhere.
-    pub html: Option<PathBuf>,
-    /// The snapshot directory.
-    pub snapshots: PathBuf,
-    /// Accept new snapshots.
-    pub update_snapshots: bool,
-    /// Exit 4 when anything was skipped or inconclusive.
-    pub fail_on_skip: bool,
-    /// Accept an INCOMPLETE launch decision against a real target (exit 0 instead of 4).
-    pub allow_incomplete: bool,
-    /// Run only shard k of n.
-    pub partition: Option<(u32, u32)>,
-    /// Filters, `--list`, `--jobs` (as `--test-threads`), output format.
-    pub libtest: libtest_mimic::Arguments,
-    /// `--retention-probe`: replay an idempotency key after this long (the probe is
-    /// skipped, with that reason, when `None`).
-    pub retention_probe: Option<std::time::Duration>,
-}
-
-/// The `{{ run.retention_* }}` values of the retention probe: the whole delay and
-/// its checkpoints (a quarter, a half, all of it), and the waits between them.
-pub fn retention_vars(probe: Option<std::time::Duration>) -> Vec<(String, String)> {
-    let d = probe.unwrap_or_default();
-    let secs = |x: std::time::Duration| format!("{}", x.as_secs_f64());
-    let wait = |x: std::time::Duration| format!("{}ms", x.as_millis());
-    vec![
-        ("retention_probe_s".into(), secs(d)),
-        ("retention_check_1_s".into(), secs(d / 4)),
-        ("retention_check_2_s".into(), secs(d / 2)),
-        ("retention_wait_1".into(), wait(d / 4)),
-        ("retention_wait_2".into(), wait(d / 2 - d / 4)),
-        ("retention_wait_3".into(), wait(d - d / 2)),
-    ]
 }
 
 fn print_diagnostics(diags: &[Diagnostic]) {
@@ -1033,15 +897,40 @@ fn scenarios_commit(paths: &[PathBuf]) -> Option<String> {
     commit.map(|c| if dirty { format!("{c}-dirty") } else { c })
 }
 
+/// Everything `launchgate checklist` needs.
+#[derive(Debug, Clone)]
+pub struct ChecklistConfig {
+    /// The JSON report of a run.
+    pub report: PathBuf,
+    /// A referee report deciding the client items.
+    pub referee: Option<PathBuf>,
+    /// Where the Markdown goes (stdout when `None`).
+    pub markdown: Option<PathBuf>,
+    /// Where the checklist's JSON goes, if anywhere.
+    pub json: Option<PathBuf>,
+    /// Where the HTML report goes, if anywhere.
+    pub html: Option<PathBuf>,
+    /// How the decision maps to the exit status.
+    pub policy: GatePolicy,
+}
+
 /// `launchgate checklist`: renders the Final Launch Checklist from a saved JSON report.
-pub fn checklist_from(
-    report: &Path,
-    referee: Option<&Path>,
-    markdown: Option<&Path>,
-    json: Option<&Path>,
-    html: Option<&Path>,
-    policy: GatePolicy,
-) -> Exit {
+pub fn checklist_from(cfg: ChecklistConfig) -> Exit {
+    let ChecklistConfig {
+        report,
+        referee,
+        markdown,
+        json,
+        html,
+        policy,
+    } = cfg;
+    let (report, referee, markdown, json, html) = (
+        report.as_path(),
+        referee.as_deref(),
+        markdown.as_deref(),
+        json.as_deref(),
+        html.as_deref(),
+    );
     let referee_report = match referee.map(load_referee).transpose() {
         Ok(r) => r,
         Err(e) => {

@@ -24,6 +24,28 @@ pub struct RefereeConfig {
     pub rules: RefereeOptions,
 }
 
+/// The mock a client is refereed against: the given faults, every key limited to
+/// `rate_limit` requests per `rate_window`, and what the referee judges provoked.
+pub fn provoking_mock(
+    fail_rate: f64,
+    drop_after_commit: f64,
+    rate_limit: u32,
+    rate_window: std::time::Duration,
+    seed: u64,
+) -> Result<MockOptions, UsageError> {
+    let mock = MockOptions {
+        fail_rate,
+        drop_after_commit,
+        rate_window,
+        rate_limit_override: Some(rate_limit),
+        seed,
+        provoke: true,
+        ..MockOptions::default()
+    };
+    mock.validate()?;
+    Ok(mock)
+}
+
 /// The longest line of client output kept; the rest of a longer line is dropped.
 const MAX_OUTPUT_LINE: usize = 16 * 1024;
 /// How long a stopped client's process group gets between SIGTERM and SIGKILL.

@@ -38,6 +38,42 @@ pub fn junit_merge(out: &Path, inputs: &[PathBuf]) -> Exit {
     Exit::Passed
 }
 
+/// What `launchgate webhook` does.
+#[derive(Debug, Clone)]
+pub enum WebhookTool {
+    /// `sign`: print the signature of a file's bytes.
+    Sign {
+        /// The environment variable holding the shared secret.
+        secret_env: String,
+        /// The body to sign (`-`: standard input).
+        file: PathBuf,
+    },
+    /// `send`: deliver good and forged events to a receiver.
+    Send {
+        /// The receiver's URL.
+        url: String,
+        /// The environment variable holding the shared secret.
+        secret_env: String,
+        /// The header carrying the signature.
+        signature_header: String,
+        /// Per-delivery timeout.
+        timeout: std::time::Duration,
+    },
+}
+
+/// `launchgate webhook sign|send`.
+pub fn webhook(tool: WebhookTool) -> Exit {
+    match tool {
+        WebhookTool::Sign { secret_env, file } => webhook_sign(&secret_env, &file),
+        WebhookTool::Send {
+            url,
+            secret_env,
+            signature_header,
+            timeout,
+        } => webhook_send(&url, &secret_env, &signature_header, timeout),
+    }
+}
+
 /// Reads a webhook secret from the environment variable `var` (never from a file or argument).
 fn secret_from_env(var: &str) -> Result<String, String> {
     match std::env::var(var) {
@@ -68,7 +104,7 @@ fn read_bounded(r: impl std::io::Read, what: &str) -> Result<Vec<u8>, String> {
 
 /// `launchgate webhook sign`: prints the hex HMAC-SHA256 signature of a file's raw bytes
 /// (`-` reads standard input).
-pub fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
+fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
     let secret = match secret_from_env(secret_env) {
         Ok(s) => s,
         Err(e) => {
@@ -101,7 +137,7 @@ pub fn webhook_sign(secret_env: &str, file: &Path) -> Exit {
 /// `launchgate webhook send`: delivers signed, tampered, unsigned, replayed and
 /// re-serialised events to the team's own receiver; exit 1 when it accepted a
 /// forged one (or refused the good one), 3 when it never answered.
-pub fn webhook_send(
+fn webhook_send(
     url: &str,
     secret_env: &str,
     signature_header: &str,

@@ -10,7 +10,6 @@
 //! every place where the mock had to decide something the contract leaves open.
 
 mod api;
-pub mod cli;
 mod fixtures;
 mod handlers;
 mod journal;

@@ -1,10 +1,13 @@
-//! `launchgate mock`: the library side of the standalone mock command.
+//! `launchgate mock`: the flags, and their conversion into a [`MockConfig`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{fixture_summary, Latency, MockError, MockOptions, MockServer, Quirk};
+use super::{values, UsageError};
+use crate::app::{MockConfig, MockService};
+use crate::giftcard::{VendorDialect, VendorOptions, VendorQuirk, VendorQuirkArg};
+use crate::mock::{Latency, MockError, MockOptions, Quirk, ServerLimits};
 
 fn quirk_help() -> String {
     format!(
@@ -13,30 +16,10 @@ fn quirk_help() -> String {
     )
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
-    let r: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number"))?;
-    if (0.0..=1.0).contains(&r) {
-        Ok(r)
-    } else {
-        Err(format!("{r} is outside 0..=1 (a fraction of requests)"))
-    }
-}
-
-fn parse_window(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}`: {e}"))?;
-    if d < Duration::from_millis(1) {
-        return Err("the rate window must be at least 1ms".into());
-    }
-    Ok(d)
-}
-
 fn vendor_quirk_help() -> String {
     format!(
         "With --api giftcard: switch on a vendor quirk (repeatable). Each breaks one answer:\n{}",
-        crate::giftcard::VendorQuirk::catalogue()
+        VendorQuirk::catalogue()
     )
 }
 
@@ -58,17 +41,17 @@ pub struct MockArgs {
     pub api: MockApi,
     /// With --api giftcard: a vendor quirk, e.g. `no-idempotency` or `webhook-drop=0.001` (repeatable).
     #[arg(long = "vendor-quirk", value_name = "NAME[=RATE]", long_help = vendor_quirk_help())]
-    pub vendor_quirks: Vec<crate::giftcard::VendorQuirkArg>,
+    pub vendor_quirks: Vec<VendorQuirkArg>,
     /// With --api giftcard: the dialect the vendor mock speaks: `part-b` (default),
     /// `stripe-like` or `standard-webhooks` (ready target files in docs/vendors/).
-    #[arg(long, value_enum, default_value_t = crate::giftcard::VendorDialect::PartB)]
-    pub dialect: crate::giftcard::VendorDialect,
+    #[arg(long, value_enum, default_value_t = VendorDialect::PartB)]
+    pub dialect: VendorDialect,
     /// With --api giftcard: deliver webhooks to this URL (repeatable; clients may also
     /// `POST /api/v1/webhooks {"url": ...}`).
     #[arg(long = "webhook-url", value_name = "URL")]
     pub webhook_urls: Vec<String>,
     /// With --api giftcard: the first webhook retry waits this long, each further one twice as long.
-    #[arg(long, value_name = "D", default_value = "1s", value_parser = parse_window)]
+    #[arg(long, value_name = "D", default_value = "1s", value_parser = values::window)]
     pub webhook_backoff: Duration,
     /// Address to listen on. Anything but loopback needs --allow-non-loopback.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
@@ -86,16 +69,16 @@ pub struct MockArgs {
     #[arg(long, value_name = "D|MIN..MAX")]
     pub latency: Option<Latency>,
     /// Fraction (0..=1) of successful writes whose connection is dropped after committing.
-    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = values::rate)]
     pub drop_after_commit: f64,
     /// Fraction (0..=1) of requests answered 500 INTERNAL_ERROR.
-    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = values::rate)]
     pub fail_rate: f64,
     /// Seed for the fault dice.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
     /// Length of the fixed rate-limit window (e.g. `2s`; the real server uses 60s).
-    #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_window)]
+    #[arg(long, value_name = "D", default_value = "60s", value_parser = values::window)]
     pub rate_window: Duration,
     /// Give every key this rate limit per window instead of its own (to provoke 429s).
     #[arg(long, value_name = "N")]
@@ -114,10 +97,10 @@ pub struct MockArgs {
     pub journal_max_mb: usize,
     /// Close a connection that takes longer than this to send its request headers, or sits
     /// idle this long between requests.
-    #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_window)]
+    #[arg(long, value_name = "D", default_value = "10s", value_parser = values::window)]
     pub header_timeout: Duration,
     /// Answer 408 to a request whose body takes longer than this.
-    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_window)]
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = values::window)]
     pub body_timeout: Duration,
     /// Connections served at once; more are closed on arrival.
     #[arg(long, value_name = "N", default_value_t = 512)]
@@ -148,7 +131,7 @@ impl MockArgs {
             journal_max_bytes: self.journal_max_mb.saturating_mul(1024 * 1024),
             rate_limit_override: self.rate_limit,
             provoke: self.provoke,
-            server: crate::mock::ServerLimits {
+            server: ServerLimits {
                 header_timeout: self.header_timeout,
                 body_timeout: self.body_timeout,
                 max_connections: self.max_connections,
@@ -156,28 +139,12 @@ impl MockArgs {
             ..MockOptions::default()
         }
     }
-
-    fn addr(&self) -> Result<SocketAddr, MockError> {
-        if !self.bind.is_loopback() {
-            if !self.allow_non_loopback {
-                return Err(MockError::Options(format!(
-                    "refusing to bind {}: the mock's keys are public; pass --allow-non-loopback to do it anyway",
-                    self.bind
-                )));
-            }
-            eprintln!(
-                "warning: the mock listens on {} (not loopback); its fixture keys are public test values",
-                self.bind
-            );
-        }
-        Ok(SocketAddr::new(self.bind, self.port))
-    }
 }
 
 impl MockArgs {
     /// The vendor mock's options these flags describe (`--api giftcard`).
-    pub fn vendor_options(&self) -> crate::giftcard::VendorOptions {
-        crate::giftcard::VendorOptions {
+    pub fn vendor_options(&self) -> VendorOptions {
+        VendorOptions {
             dialect: self.dialect,
             quirks: self.vendor_quirks.clone(),
             seed: self.seed,
@@ -188,91 +155,32 @@ impl MockArgs {
     }
 }
 
-/// A line to stdout that a closed pipe cannot break: `launchgate mock | head -1`
-/// closes it after the first line, and `println!` would panic and stop the mock.
-macro_rules! say {
-    ($($arg:tt)*) => {
-        say_raw(&format!("{}\n", format_args!($($arg)*)))
-    };
-}
-
-fn say_raw(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
-
-async fn serve_vendor(args: MockArgs, addr: SocketAddr) -> Result<(), MockError> {
-    if !args.quirks.is_empty() {
-        return Err(MockError::Options(
-            "--quirk names Agent API quirks; with --api giftcard use --vendor-quirk".into(),
-        ));
+impl MockArgs {
+    /// What `launchgate mock` serves, and where. Refuses a non-loopback address
+    /// without `--allow-non-loopback` (the fixture keys are public), and Agent API
+    /// quirks for the vendor mock.
+    pub fn into_config(self) -> Result<MockConfig, UsageError> {
+        if !self.bind.is_loopback() && !self.allow_non_loopback {
+            return Err(MockError::Options(format!(
+                "refusing to bind {}: the mock's keys are public; pass --allow-non-loopback to do it anyway",
+                self.bind
+            ))
+            .into());
+        }
+        let service = match self.api {
+            MockApi::Agent => MockService::Agent(self.options()),
+            MockApi::Giftcard if !self.quirks.is_empty() => {
+                return Err(MockError::Options(
+                    "--quirk names Agent API quirks; with --api giftcard use --vendor-quirk".into(),
+                )
+                .into())
+            }
+            MockApi::Giftcard => MockService::Vendor(self.vendor_options()),
+        };
+        Ok(MockConfig {
+            service,
+            addr: SocketAddr::new(self.bind, self.port),
+            threads: self.threads,
+        })
     }
-    let server = crate::giftcard::VendorMock::start(args.vendor_options(), addr).await?;
-    say!("launchgate vendor mock listening on {}", server.base_url());
-    say!("gift-card API: {}/api/v1", server.base_url());
-    say!(
-        "control:       {}/__launchgate/{{reset,webhooks,fixtures}}",
-        server.base_url()
-    );
-    if !args.vendor_quirks.is_empty() {
-        let names: Vec<String> = args
-            .vendor_quirks
-            .iter()
-            .map(|q| match q.rate {
-                Some(r) => format!("{}={r}", q.quirk),
-                None => q.quirk.to_string(),
-            })
-            .collect();
-        say!("quirks:        {}", names.join(", "));
-    }
-    for u in &args.webhook_urls {
-        say!("webhooks to:   {u}");
-    }
-    say_raw(&crate::giftcard::mock::fixture_summary(args.dialect));
-    say!("press Ctrl-C to stop");
-    let stopped = tokio::signal::ctrl_c().await;
-    server.shutdown().await;
-    stopped.map_err(MockError::Serve)
-}
-
-/// Starts the mock on the current tokio runtime, prints its URL and fixtures, and serves
-/// until Ctrl-C, then shuts down gracefully.
-pub async fn serve(args: MockArgs) -> Result<(), MockError> {
-    let addr = args.addr()?;
-    if args.api == MockApi::Giftcard {
-        return serve_vendor(args, addr).await;
-    }
-    let server = MockServer::start(args.options(), addr).await?;
-    say!("launchgate mock listening on {}", server.base_url());
-    say!("Agent API:  {}/api/agent/v1", server.base_url());
-    say!(
-        "control:    {}/__launchgate/{{reset,journal,fixtures}}",
-        server.base_url()
-    );
-    if !args.quirks.is_empty() {
-        let names: Vec<String> = args.quirks.iter().map(Quirk::to_string).collect();
-        say!("quirks:     {}", names.join(", "));
-    }
-    say_raw(&fixture_summary(&server.inputs()));
-    say!("press Ctrl-C to stop");
-    let stopped = tokio::signal::ctrl_c().await;
-    server.shutdown().await;
-    stopped.map_err(MockError::Serve)
-}
-
-/// [`serve`] on a runtime of its own (`--threads`); for callers that are not async.
-pub fn run(args: MockArgs) -> Result<(), MockError> {
-    let runtime = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()
-    }
-    .map_err(MockError::Serve)?;
-    runtime.block_on(serve(args))
 }
