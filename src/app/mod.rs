@@ -433,6 +433,11 @@ pub fn run(cfg: RunConfig) -> Exit {
             return Exit::Usage;
         }
     };
+    let jobs = cfg
+        .libtest
+        .test_threads
+        .unwrap_or(default_jobs(&cfg.target, cfg.run.jobs));
+    warm_connections(&rt, &http, &cfg.target, &target.base_url, jobs);
 
     let mut planned = plan::plan(
         &suites,
@@ -464,7 +469,7 @@ pub fn run(cfg: RunConfig) -> Exit {
     // `--jobs` is the most requests in flight; the previous report's durations (the
     // one this run replaces) are the schedule's estimates.
     let options = crate::runner::RunOptions {
-        jobs: cfg.libtest.test_threads.unwrap_or(cfg.run.jobs),
+        jobs,
         ..cfg.run.clone()
     };
     let mut runner = Runner::new(
@@ -556,6 +561,18 @@ pub fn run(cfg: RunConfig) -> Exit {
         key_findings,
         scenarios_commit: scenarios_commit(&cfg.paths),
         missing_inputs,
+        execution: None,
+    };
+    let execution = report::Execution {
+        jobs: runner.jobs(),
+        peak_in_flight: runner.peak_in_flight(),
+        waited: report.waiting(),
+        connections: runner.connections(),
+    };
+    eprintln!("{}", report::console::execution_line(&report, &execution));
+    let report = RunReport {
+        execution: Some(execution),
+        ..report
     };
     // The Final Launch Checklist speaks of the Agent API: only a run with cases
     // tagged for it (or a referee report) has anything to say there.
@@ -593,6 +610,38 @@ pub fn run(cfg: RunConfig) -> Exit {
         };
     }
     exit
+}
+
+/// Requests in flight without `--jobs`: more against a real target, where each
+/// request waits on the network (the key's advertised budget still caps it), than
+/// against the embedded mock, which answers in microseconds.
+fn default_jobs(choice: &TargetChoice, mock_default: usize) -> usize {
+    match choice {
+        TargetChoice::Url(_) | TargetChoice::File(_) => 8,
+        _ => mock_default,
+    }
+}
+
+/// Opens keep-alive connections to an HTTPS staging target while the run is being
+/// planned, one per job (at most 16), so its first requests do not pay for TLS
+/// handshakes (the JSON report counts them apart: `execution.connections`). A plain
+/// HTTP or embedded target has no handshake worth it, and sees no extra request.
+fn warm_connections(
+    rt: &tokio::runtime::Runtime,
+    http: &Http,
+    choice: &TargetChoice,
+    base_url: &str,
+    jobs: usize,
+) {
+    let remote = matches!(choice, TargetChoice::Url(_) | TargetChoice::File(_));
+    if !remote || !base_url.starts_with("https://") {
+        return;
+    }
+    let (http, url) = (http.clone(), base_url.to_string());
+    rt.spawn(async move {
+        http.warm(&url, jobs.min(16), std::time::Duration::from_secs(10))
+            .await
+    });
 }
 
 /// Every report path this run owns, written or not: they are all removed before the

@@ -199,13 +199,16 @@ impl Runner {
             return CaseEnd::NotStarted("run deadline reached before this case started".into());
         }
         let run = tokio::time::timeout(remaining, self.run_steps(suite, case, steps));
-        tokio::select! {
+        self.progress.case_running(true);
+        let end = tokio::select! {
             r = run => match r {
                 Ok(verdict) => CaseEnd::Ran(verdict),
                 Err(_) => CaseEnd::Deadline,
             },
             why = self.until_interrupted() => CaseEnd::Interrupted(why),
-        }
+        };
+        self.progress.case_running(false);
+        end
     }
 
     /// Sets the report's outcome, reason and failure from how the case ended.

@@ -35,6 +35,7 @@ mod case;
 mod judge;
 mod pages;
 mod parallel;
+mod progress;
 mod receive;
 mod request;
 mod schedule;
@@ -109,6 +110,8 @@ pub struct Runner {
     slots: slots::Slots,
     /// The target's rate-limit budget per key.
     budgets: budget::Budgets,
+    /// Long waits, told as they happen.
+    progress: progress::Progress,
 }
 
 /// What lets a request go: its slots and its key's budget (both given back on drop).
@@ -146,6 +149,11 @@ impl Runner {
         Runner {
             slots: slots::Slots::new(options.jobs),
             budgets: budget::Budgets::default(),
+            progress: progress::Progress::new(if options.verbose_notes {
+                progress::Display::detect()
+            } else {
+                progress::Display::Off
+            }),
             history: Default::default(),
             http,
             target,
@@ -205,6 +213,16 @@ impl Runner {
     /// The most requests that were in flight at once.
     pub fn peak_in_flight(&self) -> usize {
         self.slots.peak()
+    }
+
+    /// Requests allowed in flight at once.
+    pub fn jobs(&self) -> usize {
+        self.options.jobs
+    }
+
+    /// Connections opened so far, and their set-up time.
+    pub fn connections(&self) -> crate::http::Connections {
+        self.http.connections()
     }
 
     /// Requests sent and responses received so far.
@@ -275,8 +293,13 @@ impl Runner {
     /// slot meanwhile.
     async fn pause(&self, rep: &mut StepReport, cause: WaitCause, d: Duration) {
         schedule::start();
+        let case = schedule::Ticket::current().map(|t| t.id.clone());
+        let announced = self
+            .progress
+            .begin(case.as_deref().unwrap_or(&rep.name), cause, d);
         let t = Instant::now();
         tokio::time::sleep(d).await;
+        drop(announced);
         record_wait(rep, cause, t.elapsed());
     }
 
@@ -333,9 +356,16 @@ impl Runner {
     fn note(&self, rep: &mut StepReport, text: String) {
         let text = self.redactor.redact(&text).into_owned();
         if self.options.verbose_notes {
-            eprintln!("note: {}: {text}", rep.name);
+            self.progress
+                .suspend(|| eprintln!("note: {}: {text}", rep.name));
         }
         rep.notes.push(text);
+    }
+
+    /// Adds a (redacted) note to a step without printing it (what it says is
+    /// announced otherwise, e.g. a wait by [`progress`]).
+    fn record_note(&self, rep: &mut StepReport, text: String) {
+        rep.notes.push(self.redactor.redact(&text).into_owned());
     }
 }
 

@@ -38,6 +38,8 @@ tokio::task_local! {
 
 /// What a running case carries: its priority, and when it really started.
 pub(super) struct Ticket {
+    /// The case's id.
+    pub id: String,
     /// Longest chain first: the estimated milliseconds of the case and of the cases
     /// locked together with it.
     pub priority: u64,
@@ -51,9 +53,10 @@ pub(super) struct Ticket {
 
 impl Ticket {
     /// A ticket, and what resolves once the case is in line (or done).
-    pub fn new(priority: u64) -> (Arc<Ticket>, oneshot::Receiver<()>) {
+    pub fn new(id: &str, priority: u64) -> (Arc<Ticket>, oneshot::Receiver<()>) {
         let (tx, rx) = oneshot::channel();
         let t = Ticket {
+            id: id.to_string(),
             priority,
             settled: Mutex::new(Some(tx)),
             started: OnceLock::new(),

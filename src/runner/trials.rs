@@ -95,7 +95,7 @@ impl Runner {
             let Some(tx) = senders.remove(&pc.id) else {
                 continue;
             };
-            let (ticket, in_line) = Ticket::new(priority);
+            let (ticket, in_line) = Ticket::new(&pc.id, priority);
             let runner = self.clone();
             tokio::spawn(async move {
                 let report = runner.run_case_guarded(pc, ticket).await;
