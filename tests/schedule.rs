@@ -33,8 +33,6 @@ struct Stub {
     seen: Arc<Mutex<Seen>>,
     /// Requests per window before a 429; `None`: no rate limit, no headers.
     limit: Option<u64>,
-    /// `X-RateLimit-Remaining` sent whatever the count (a target that says "2 left").
-    fixed_remaining: Option<u64>,
     hold: Duration,
 }
 
@@ -57,14 +55,13 @@ async fn serve(State(stub): State<Stub>, uri: axum::http::Uri, _h: HeaderMap) ->
             s.window_count = 0;
         }
         s.window_count += 1;
-        match (stub.limit, stub.fixed_remaining) {
-            (_, Some(r)) => Some((StatusCode::OK, 100, r, now + 60)),
-            (Some(l), None) if s.window_count > l => {
+        match stub.limit {
+            Some(l) if s.window_count > l => {
                 s.served_429 += 1;
                 Some((StatusCode::TOO_MANY_REQUESTS, l, 0, s.window_end))
             }
-            (Some(l), None) => Some((StatusCode::OK, l, l - s.window_count, s.window_end)),
-            (None, None) => None,
+            Some(l) => Some((StatusCode::OK, l, l - s.window_count, s.window_end)),
+            None => None,
         }
     };
     tokio::time::sleep(stub.hold).await;
@@ -147,11 +144,12 @@ async fn the_case_with_the_longest_chain_starts_first() {
     let stub = Stub {
         seen: Arc::default(),
         limit: None,
-        fixed_remaining: None,
         hold: Duration::ZERO,
     };
     let url = start(stub.clone()).await;
     // In file order: short, medium, long. The long one waits, so it must start first.
+    // (Which of the others follows is not fixed: both wait for the first answer with
+    // the key, which tells its rate-limit budget, and then race for the free slot.)
     let yaml = format!(
         "cases:\n{}{}{}",
         case("short", &[&request("/short")]),
@@ -172,7 +170,6 @@ async fn the_case_with_the_longest_chain_starts_first() {
         order[0], "/long-1",
         "the longest chain goes first: {order:?}"
     );
-    assert_eq!(order[1], "/medium-1", "then the next longest: {order:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,7 +177,6 @@ async fn a_sleeping_case_holds_no_slot_even_at_one_job() {
     let stub = Stub {
         seen: Arc::default(),
         limit: None,
-        fixed_remaining: None,
         hold: Duration::ZERO,
     };
     let url = start(stub.clone()).await;
@@ -218,19 +214,19 @@ fn eight_cases() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_never_outnumber_the_advertised_remaining_budget() {
-    // A target that always says 2 requests are left (and holds each 300 ms, so
-    // anything sent together overlaps).
+    // 2 requests per window, each held 300 ms so that anything sent together
+    // overlaps: eight cases ready at -j 8 go two at a time, never more.
     let stub = Stub {
         seen: Arc::default(),
-        limit: None,
-        fixed_remaining: Some(2),
+        limit: Some(2),
         hold: Duration::from_millis(300),
     };
     let url = start(stub.clone()).await;
     let (code, out) = run(&url, eight_cases(), &["--jobs", "8"]).await;
     assert_eq!(code, Some(0), "{out}");
     let s = stub.seen.lock();
-    assert_eq!(s.order.len(), 8);
+    assert_eq!(s.order.len(), 8, "{:?}", s.order);
+    assert_eq!(s.served_429, 0, "{out}");
     assert_eq!(
         s.max_in_flight, 2,
         "at most the 2 advertised, and as many as that"
@@ -243,7 +239,6 @@ async fn an_exhausted_budget_waits_for_the_reset_instead_of_provoking_429s() {
     let stub = Stub {
         seen: Arc::default(),
         limit: Some(3),
-        fixed_remaining: None,
         hold: Duration::from_millis(50),
     };
     let url = start(stub.clone()).await;
@@ -253,4 +248,69 @@ async fn an_exhausted_budget_waits_for_the_reset_instead_of_provoking_429s() {
     assert_eq!(s.order.len(), 8, "no request was sent twice: {:?}", s.order);
     assert_eq!(s.served_429, 0, "launchgate provoked a 429");
     assert!(s.max_in_flight <= 3, "{}", s.max_in_flight);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_wait_is_told_when_it_starts_and_when_it_ends_and_the_report_says_why() {
+    let stub = Stub {
+        seen: Arc::default(),
+        limit: None,
+        hold: Duration::ZERO,
+    };
+    let url = start(stub.clone()).await;
+    let yaml = format!(
+        "cases:\n{}",
+        case(
+            "pauses",
+            &[
+                &request("/one"),
+                "      - wait: 1s\n        request: {path: /two}\n        expect: {status: 200}\n",
+            ]
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("cases.yaml");
+    std::fs::write(&f, yaml).unwrap();
+    let json = dir.path().join("report.json");
+    let (j, u) = (json.clone(), url.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        bin()
+            .arg("run")
+            .arg(&f)
+            .args(["--target", &u, "--json"])
+            .arg(&j)
+            .arg("--junit")
+            .arg(j.with_extension("xml"))
+            .env("LAUNCHGATE_PARTNER_KEY", KEY)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    // Without a terminal: one line as the wait starts, one as it ends, present tense.
+    let start = stderr
+        .find("cases::pauses` waits 1s (wait:)")
+        .unwrap_or_else(|| panic!("no start line: {stderr}"));
+    let end = stderr
+        .find("cases::pauses` resumes after 1s")
+        .unwrap_or_else(|| panic!("no end line: {stderr}"));
+    assert!(start < end, "{stderr}");
+    assert!(
+        !stderr[..end].contains("waited"),
+        "no past tense while it waits: {stderr}"
+    );
+    // The report says how long the run waited and why, and the connections apart.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let e = &report["execution"];
+    assert_eq!(e["waited"][0]["cause"], "wait", "{e}");
+    assert!(e["waited"][0]["ms"].as_u64().unwrap() >= 1000, "{e}");
+    assert!(e["connections"]["opened"].as_u64().unwrap() >= 1, "{e}");
+    assert_eq!(e["jobs"], 8, "a URL target gets more jobs by default: {e}");
+    let step = &report["suites"][0]["cases"][0]["steps"][1];
+    assert_eq!(step["method"], "GET");
+    assert_eq!(step["path_template"], "/two");
+    assert_eq!(step["waits"][0]["cause"], "wait", "{step}");
 }

@@ -23,6 +23,10 @@ use crate::http::Response;
 /// further away is not believed; the step's own 429 handling then applies).
 const MAX_HOLD: Duration = Duration::from_secs(3600);
 
+/// Two resets this close are the same window (a reset in whole seconds, read at
+/// different moments, moves by the fraction of a second).
+const WINDOW_SLACK: Duration = Duration::from_millis(500);
+
 /// Budgets of every key seen.
 #[derive(Default)]
 pub struct Budgets {
@@ -197,11 +201,26 @@ impl Budgets {
             Some(remaining) => {
                 // Requests still in flight may not be counted in it yet: assume they are not.
                 let others = u64::from(s.in_flight.saturating_sub(n));
+                let mut remaining = remaining.saturating_sub(others);
+                let reset =
+                    again.or_else(|| number("x-ratelimit-reset").and_then(|r| reset_at(r, now)));
+                // Answers arrive out of order: within one window, an older answer
+                // (more left) never undoes what a newer one said.
+                if let Known::Advertised {
+                    remaining: known,
+                    reset: Some(known_reset),
+                    ..
+                } = s.known
+                {
+                    let same_window = reset.is_none_or(|r| r <= known_reset + WINDOW_SLACK);
+                    if same_window {
+                        remaining = remaining.min(known);
+                    }
+                }
                 s.known = Known::Advertised {
-                    remaining: remaining.saturating_sub(others),
+                    remaining,
                     limit: number("x-ratelimit-limit"),
-                    reset: again
-                        .or_else(|| number("x-ratelimit-reset").and_then(|r| reset_at(r, now))),
+                    reset,
                 };
             }
             None if s.known == Known::Unprobed => s.known = Known::Unadvertised,
@@ -282,6 +301,31 @@ mod tests {
         // A step that expects the 429 is not held back.
         let _probe = b.spend(Some("k"), 1, true, || {}).await;
         drop((a, c));
+    }
+
+    #[tokio::test]
+    async fn an_older_answer_does_not_undo_a_newer_one_in_the_same_window() {
+        let b = Budgets::default();
+        let h = |left: &'static str| {
+            resp(
+                200,
+                &[("x-ratelimit-remaining", left), ("x-ratelimit-reset", "5")],
+            )
+        };
+        let probe = b.spend(Some("k"), 1, false, || {}).await;
+        b.learn(Some("k"), &h("2"), 1);
+        drop(probe);
+        let first = b.spend(Some("k"), 1, false, || {}).await;
+        let second = b.spend(Some("k"), 1, false, || {}).await;
+        // The second's answer overtakes the first's.
+        b.learn(Some("k"), &h("0"), 1);
+        drop(second);
+        b.learn(Some("k"), &h("1"), 1);
+        drop(first);
+        assert!(
+            !matches!(b.decide("k", 1, false, Instant::now()), Decision::Go),
+            "nothing is left in this window"
+        );
     }
 
     #[tokio::test]

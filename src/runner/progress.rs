@@ -111,7 +111,7 @@ impl Progress {
         };
         match self.display {
             Display::Lines => eprintln!(
-                "launchgate: `{case}` waits {} ({}; {running} case{} running)",
+                "launchgate: `{case}` waits {} ({}), {running} case{} running",
                 humantime::format_duration(d),
                 cause.label(),
                 if running == 1 { "" } else { "s" }
