@@ -18,7 +18,7 @@ fn main() {
         .args
         .into_config()
         .map_err(|e| e.to_string())
-        .and_then(|cfg| launchgate::app::mock::run(cfg).map_err(|e| e.to_string()));
+        .and_then(|cfg| launchgate::commands::mock::run(cfg).map_err(|e| e.to_string()));
     if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);

@@ -139,173 +139,17 @@ impl Item {
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::report::checklist::{
+    CaseRef, ChecklistReport, Decision, ItemResult, KeyFinding, Level, RequiredTest, Verdict,
+};
 use crate::report::{CaseReport, Outcome, RunReport};
 
-/// What the evidence says about one item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Every case that is evidence for it ran and passed (or the configuration check held).
-    Verified,
-    /// At least one case that is evidence for it failed (or the configuration check failed).
-    Failed,
-    /// No evidence yet: cases were skipped, inconclusive, or not run.
-    NotVerified,
-}
-
-impl Verdict {
-    /// How the verdict reads in the report.
-    pub fn label(self) -> &'static str {
-        match self {
-            Verdict::Verified => "✅ verified",
-            Verdict::Failed => "❌ failed",
-            Verdict::NotVerified => "⚠️ not verified",
-        }
-    }
-}
-
-/// The launch decision (the rules are in README, "The launch decision").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// Every required launch-time test and every machine-checkable item verified, nothing failed.
-    Go,
-    /// Nothing failed, but some required launch-time test or checkable item was not verified.
-    Incomplete,
-    /// Something failed: an item, a required test, or any case of the run.
-    NoGo,
-}
-
-impl Decision {
-    /// `GO`, `INCOMPLETE`, `NO-GO`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Decision::Go => "GO",
-            Decision::Incomplete => "INCOMPLETE",
-            Decision::NoGo => "NO-GO",
-        }
-    }
-}
-
-/// A case cited as evidence.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CaseRef {
-    /// `suite::name`.
-    pub id: String,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Why it was skipped or failed, in one line.
-    pub why: Option<String>,
-}
-
-/// One checklist item's result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ItemResult {
-    /// The item's id.
-    pub id: String,
-    /// The item's wording.
-    pub title: String,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// One sentence: why this verdict.
-    pub summary: String,
-    /// What to run or supply to close it (for items not verified or failed).
-    pub todo: Option<String>,
-    /// What a person must still confirm, beyond what launchgate can see (not counted by the decision).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sign_off: Option<String>,
-    /// The cases that are its evidence.
-    pub evidence: Vec<CaseRef>,
-}
-
-/// One of the seven required launch-time tests of the Production Checklist.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RequiredTest {
-    /// Its name in the seed.
-    pub name: String,
-    /// Verified when its cases passed (for "points or balance", either one).
-    pub verdict: Verdict,
-    /// The cases.
-    pub evidence: Vec<CaseRef>,
-}
-
-/// How much a key finding weighs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    /// The check failed: the item fails.
-    #[default]
-    Fail,
-    /// The check ran and held: the item is verified (when nothing failed it).
-    Pass,
-    /// Worth knowing, never a failure (e.g. two names holding one key, one of them unused).
-    Note,
-}
-
-/// A key-management finding from the target's configuration (names only, never values).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct KeyFinding {
-    /// The checklist item it concerns.
-    pub item: String,
-    /// What was found, naming keys by name.
-    pub problem: String,
-    /// Failure, pass or note (absent in reports written before levels existed: a failure).
-    #[serde(default)]
-    pub level: Level,
-}
-
-impl KeyFinding {
-    fn new(item: Item, level: Level, problem: String) -> KeyFinding {
-        KeyFinding {
-            item: item.id().into(),
-            problem,
-            level,
-        }
-    }
-}
-
-/// The whole checklist report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ChecklistReport {
-    /// The decision.
-    pub decision: Decision,
-    /// Why, one line each: what failed, or what was not verified.
-    pub decision_why: Vec<String>,
-    /// What to supply so the unverified evidence can run: variables, flags, a referee report.
-    pub to_supply: Vec<String>,
-    /// True when the run used the embedded mock: the verdicts then describe the mock, not an environment.
-    pub mock_target: bool,
-    /// `kind name (base_url)`.
-    pub target: String,
-    /// When the run started.
-    pub run_started_at: String,
-    /// launchgate's version.
-    pub version: String,
-    /// Case counts, one line.
-    pub totals: String,
-    /// The 13 items.
-    pub items: Vec<ItemResult>,
-    /// The seven required launch-time tests.
-    pub required_tests: Vec<RequiredTest>,
-    /// Notes on the configuration that are not failures (aliases, unused keys).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-impl ChecklistReport {
-    /// The decision as the console, Markdown, HTML and JUnit state it: the label, and
-    /// for a run against the embedded mock the reminder that it decides nothing.
-    pub fn headline(&self) -> String {
-        if self.mock_target {
-            format!(
-                "{} (not a launch decision: this run used launchgate's embedded mock)",
-                self.decision.label()
-            )
-        } else {
-            self.decision.label().to_string()
-        }
+/// A key finding about `item`.
+fn finding(item: Item, level: Level, problem: String) -> KeyFinding {
+    KeyFinding {
+        item: item.id().into(),
+        problem,
+        level,
     }
 }
 
@@ -777,11 +621,11 @@ pub fn key_findings(
                 let unused = if purposeful(a) { b } else { a };
                 (Level::Note, format!("keys `{a}` and `{b}` hold the same key; `{unused}` is used by no case of this run, so it is taken as an alias"))
             };
-            out.push(KeyFinding::new(Item::SeparateKeys, level, problem));
+            out.push(finding(Item::SeparateKeys, level, problem));
         }
     }
     if compared > 0 && !out.iter().any(|f| f.level == Level::Fail) {
-        out.push(KeyFinding::new(
+        out.push(finding(
             Item::SeparateKeys,
             Level::Pass,
             format!("the {compared} keys this run uses are all different keys"),
@@ -813,7 +657,7 @@ fn partner_key_findings(
             } else {
                 Level::Note
             };
-            out.push(KeyFinding::new(
+            out.push(finding(
                 Item::PartnerKeysServerSide,
                 level,
                 format!("key `{name}` is meant for member wallet operations but holds a partner or admin key"),
@@ -821,14 +665,14 @@ fn partner_key_findings(
         }
     }
     if role == Some("member") && integration.is_some_and(|v| !v.starts_with("rl_member_")) {
-        out.push(KeyFinding::new(
+        out.push(finding(
             Item::KeyType,
             Level::Fail,
             "the integration's role is `member`, but its key is not a member key".into(),
         ));
     }
     if !names.is_empty() && !out.iter().any(|f| f.level == Level::Fail) {
-        out.push(KeyFinding::new(
+        out.push(finding(
             Item::PartnerKeysServerSide,
             Level::Pass,
             "no partner or admin key is configured where a member key belongs".into(),
@@ -870,7 +714,7 @@ pub fn secret_store_finding(source: &KeySource, keys: usize) -> Option<KeyFindin
             "every key came from environment variables; target and scenario files hold none (launchgate refuses key-shaped values there)".to_string(),
         ),
     };
-    Some(KeyFinding::new(item, level, text))
+    Some(finding(item, level, text))
 }
 
 /// The decision block the console prints: the headline, then why, then what to supply.
@@ -1036,6 +880,36 @@ fn write_open_items(s: &mut String, r: &ChecklistReport) {
                 c.id,
                 c.outcome.as_str(),
                 c.why.as_deref().unwrap_or("")
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The referee names the items it judges by id: each must be a checklist item that
+    /// a referee report can decide (its client items, and the key type it also sees).
+    #[test]
+    fn the_referee_judges_checklist_items_by_their_ids() {
+        let judged: Vec<String> = crate::referee::Referee::new()
+            .finish()
+            .into_iter()
+            .map(|j| j.item)
+            .collect();
+        let client: Vec<&str> = Item::ALL
+            .into_iter()
+            .filter(|i| i.evidence() == Evidence::Referee)
+            .map(Item::id)
+            .collect();
+        for id in &judged {
+            assert!(Item::from_id(id).is_some(), "`{id}` is no checklist item");
+        }
+        for id in client {
+            assert!(
+                judged.iter().any(|j| j == id),
+                "no referee verdict for `{id}`"
             );
         }
     }

@@ -1,11 +1,11 @@
 //! The `launchgate` binary: parses the command line (`launchgate::cli`) and
-//! dispatches to the commands (`launchgate::app`). Nothing else happens here.
+//! dispatches to the commands (`launchgate::commands`). Nothing else happens here.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use launchgate::app::{self, Exit};
-use launchgate::cli::{Cli, Command, JunitAction, UsageError};
+use launchgate::cli::{Cli, Command, JunitAction};
+use launchgate::commands::{self, Error, Exit};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -21,31 +21,24 @@ fn main() -> ExitCode {
         }
     };
     let prefix = cli.command.prefix();
-    match dispatch(cli.command) {
-        Ok(exit) => exit,
-        Err(e) => {
-            eprintln!("{prefix}: {e}");
-            Exit::Usage
-        }
-    }
-    .into()
+    commands::finish(prefix, dispatch(cli.command)).into()
 }
 
-fn dispatch(command: Command) -> Result<Exit, UsageError> {
-    Ok(match command {
-        Command::Run(a) => app::run(a.into_config()?),
+fn dispatch(command: Command) -> Result<Exit, Error> {
+    match command {
+        Command::Run(a) => commands::run(a.into_config()?),
         Command::Mock(a) => {
-            app::mock::run(a.into_config()?)?;
-            Exit::Passed
+            commands::mock::run(a.into_config()?)?;
+            Ok(Exit::Passed)
         }
-        Command::Referee(a) => app::referee(a.into_config()?),
-        Command::Checklist(a) => app::checklist_from(a.into_config()),
-        Command::Webhook(a) => app::webhook(a.into_config()?),
-        Command::Doctor(a) => app::doctor(a.into_config()),
-        Command::Init(a) => app::init(a.into_config()),
-        Command::Check(a) => app::check(&a.paths),
+        Command::Referee(a) => commands::referee(a.into_config()?),
+        Command::Checklist(a) => commands::checklist_from(a.into_config()),
+        Command::Webhook(a) => commands::webhook(a.into_config()?),
+        Command::Doctor(a) => commands::doctor(a.into_config()),
+        Command::Init(a) => commands::init(a.into_config()),
+        Command::Check(a) => commands::check(&a.paths),
         Command::Junit(a) => match a.action {
-            JunitAction::Merge { out, inputs } => app::junit_merge(&out, &inputs),
+            JunitAction::Merge { out, inputs } => commands::junit_merge(&out, &inputs),
         },
-    })
+    }
 }

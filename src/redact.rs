@@ -15,7 +15,7 @@
 //! Anything shaped like an Agent API key, and any `Bearer` token, is replaced too, so a
 //! key launchgate was never told about still does not leak. Values too short to redact
 //! without redacting ordinary words are refused earlier, by the target (see
-//! [`crate::target`]).
+//! `target::MIN_KEY_LEN`).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;

@@ -25,8 +25,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::checklist::Item;
-
 /// One request as the mock's journal (`GET /__launchgate/journal`) reports it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct JournalEntry {
@@ -1251,31 +1249,26 @@ impl Referee {
         }
         vec![
             judgement(
-                Item::RateLimitHandling,
+                "rate-limit-handling",
                 "Rate-limit handling",
                 &mut self.rate,
                 rate,
             ),
-            judgement(Item::RetryLogic, "Retry logic", &mut self.retry, retry),
+            judgement("retry-logic", "Retry logic", &mut self.retry, retry),
             judgement(
-                Item::ReconcileByReference,
+                "reconcile-by-reference",
                 "Reconciliation before replay",
                 &mut self.reconcile,
                 reconcile,
             ),
             judgement(
-                Item::Notes,
+                "notes",
                 "Notes with external identifiers",
                 &mut self.notes,
                 notes,
             ),
-            judgement(
-                Item::Pagination,
-                "Pagination",
-                &mut self.pagination,
-                pagination,
-            ),
-            judgement(Item::KeyType, "Key type", &mut self.keys, keys),
+            judgement("pagination", "Pagination", &mut self.pagination, pagination),
+            judgement("key-type", "Key type", &mut self.keys, keys),
         ]
     }
 
@@ -1422,8 +1415,9 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
+/// One verdict on the checklist item `item` (its id: the checklist owns the items).
 fn judgement(
-    item: Item,
+    item: &str,
     title: &str,
     t: &mut Tally,
     (pass, fail, missing): (String, String, String),
@@ -1449,7 +1443,7 @@ fn judgement(
         t.evidence()
     };
     Judgement {
-        item: item.id().to_string(),
+        item: item.to_string(),
         title: title.to_string(),
         verdict,
         summary,

@@ -311,12 +311,15 @@ impl Target {
         Target::embedded("mock", base_url, inputs, facts)
     }
 
-    /// A target for the embedded gift-card vendor mock at `base_url`: its API key
-    /// (`keys.vendor`), webhook secret (`keys.webhook_secret`), and the brands and
-    /// amount a target file would declare as facts.
-    pub fn vendor_mock(base_url: &str) -> Target {
-        let inputs = crate::giftcard::mock::fixture_inputs();
-        let mut facts = crate::giftcard::mock::fixture_facts();
+    /// A target for the embedded gift-card vendor mock at `base_url`, with the
+    /// inputs and facts the mock publishes: its API key (`keys.vendor`), webhook
+    /// secret (`keys.webhook_secret`), and the brands and amount a target file
+    /// would declare as facts.
+    pub fn vendor_mock(
+        base_url: &str,
+        inputs: Inputs,
+        mut facts: BTreeMap<String, serde_json::Value>,
+    ) -> Target {
         facts.extend(base_facts(Kind::Mock, "vendor-mock"));
         Target::embedded("vendor-mock", base_url, inputs, facts)
     }

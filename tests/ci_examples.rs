@@ -8,18 +8,17 @@
 //! The real target is a standalone `launchgate mock` process on a loopback
 //! port, used as a URL target: to launchgate it is a remote server like staging.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Proc, Stdio};
+use std::process::Command as Proc;
 
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
+use common::standalone::Standalone;
+use common::tcp::{read_head, respond, serve, Server};
 
 fn read(file: &str) -> String {
     std::fs::read_to_string(root().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
@@ -187,80 +186,23 @@ fn readme_mock_example_uses_a_real_fixture_key() {
 // ---------------------------------------------------------------------------
 // A real target: a standalone `launchgate mock` process, used as a URL.
 
-/// A standalone `launchgate mock` on a free loopback port, with the keys and
-/// fixture ids it prints; killed on drop.
-struct StandaloneMock {
-    child: Child,
-    url: String,
-    keys: BTreeMap<String, String>,
-    fixtures: BTreeMap<String, String>,
+/// A standalone `launchgate mock` on a free loopback port (1 s rate window).
+fn standalone_mock() -> Standalone {
+    Standalone::start(&["--rate-window", "1s"])
 }
 
-impl StandaloneMock {
-    fn start() -> StandaloneMock {
-        let mut child = Proc::new(assert_cmd::cargo::cargo_bin("launchgate"))
-            .args(["mock", "--port", "0", "--rate-window", "1s"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mock starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let first = lines.next().expect("a first line").expect("utf-8");
-        let url = first.rsplit(' ').next().unwrap_or_default().to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-        let (mut keys, mut fixtures) = (BTreeMap::new(), BTreeMap::new());
-        let mut section = "";
-        for line in lines.by_ref() {
-            let line = line.expect("utf-8");
-            match line.split_whitespace().collect::<Vec<_>>()[..] {
-                ["press", ..] => break,
-                ["keys", ..] => section = "keys",
-                ["fixtures:"] => section = "fixtures",
-                [name, value] if line.starts_with("  ") => {
-                    let map = if section == "keys" {
-                        &mut keys
-                    } else {
-                        &mut fixtures
-                    };
-                    map.insert(name.to_string(), value.to_string());
-                }
-                _ => {}
-            }
-        }
-        // Keep draining: a closed pipe would make the mock's next println! fail.
-        std::thread::spawn(move || lines.for_each(drop));
-        assert!(
-            keys.len() > 10 && fixtures.len() > 10,
-            "{keys:?} {fixtures:?}"
-        );
-        StandaloneMock {
-            child,
-            url,
-            keys,
-            fixtures,
-        }
+/// The value for one environment variable of ci/staging.yaml's inputs.
+fn value_of(mock: &Standalone, var: &str, inputs: &StagingInputs) -> String {
+    if var == "LAUNCHGATE_BASE_URL" {
+        return mock.url.clone();
     }
-
-    /// The value for one environment variable of ci/staging.yaml's inputs.
-    fn value_of(&self, var: &str, inputs: &StagingInputs) -> String {
-        if var == "LAUNCHGATE_BASE_URL" {
-            return self.url.clone();
-        }
-        match inputs.by_var.get(var) {
-            // staging.yaml's integration key (`partner`) needs exactly the
-            // point-of-sale scopes: the mock's `partner_pos` key has them.
-            Some((Input::Key, name)) if name == "partner" => self.keys["partner_pos"].clone(),
-            Some((Input::Key, name)) => self.keys[name].clone(),
-            Some((Input::Fixture, name)) => self.fixtures[name].clone(),
-            None => panic!("the example sets {var}, which ci/staging.yaml does not name"),
-        }
-    }
-}
-
-impl Drop for StandaloneMock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    match inputs.by_var.get(var) {
+        // staging.yaml's integration key (`partner`) needs exactly the
+        // point-of-sale scopes: the mock's `partner_pos` key has them.
+        Some((Input::Key, name)) if name == "partner" => mock.keys["partner_pos"].clone(),
+        Some((Input::Key, name)) => mock.keys[name].clone(),
+        Some((Input::Fixture, name)) => mock.fixtures[name].clone(),
+        None => panic!("the example sets {var}, which ci/staging.yaml does not name"),
     }
 }
 
@@ -309,22 +251,20 @@ fn workspace() -> tempfile::TempDir {
 /// A shell command as CI runs it: bash, launchgate on PATH, no ambient
 /// `LAUNCHGATE_*` variables but the ones given.
 fn shell(dir: &Path, script: &str, env: &BTreeMap<String, String>) -> Proc {
-    let bin_dir = assert_cmd::cargo::cargo_bin("launchgate")
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let bin_dir = common::bin_path().parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut c = Proc::new("bash");
+    let mut c = common::command("bash");
     let script = format!("umask 022\n{script}");
     c.args(["-euo", "pipefail", "-c", &script])
         .current_dir(dir)
         .env("PATH", path);
+    // The action's own variables, too: only the ones a step sets reach it.
     for (k, _) in std::env::vars() {
-        if k.starts_with("LAUNCHGATE_") || k.starts_with("GITHUB_") || k.starts_with("LG_") {
+        if k.starts_with("GITHUB_") || k.starts_with("LG_") {
             c.env_remove(k);
         }
     }
@@ -378,12 +318,12 @@ fn referee_example(what: &str, dir: &Path, script: &str, var: &str) {
 
 /// The staging env an example sets: each variable it names, with the mock's value.
 fn staging_env(
-    mock: &StandaloneMock,
+    mock: &Standalone,
     inputs: &StagingInputs,
     vars: &BTreeSet<String>,
 ) -> BTreeMap<String, String> {
     vars.iter()
-        .map(|v| (v.clone(), mock.value_of(v, inputs)))
+        .map(|v| (v.clone(), value_of(mock, v, inputs)))
         .collect()
 }
 
@@ -392,12 +332,13 @@ fn gitlab_example_runs_pass_against_a_real_target_with_every_input() {
     let inputs = StagingInputs::load();
     let ci = yaml("ci/gitlab-ci.yml");
     let jobs = ci.as_object().unwrap();
-    let mut ran = 0;
     assert!(ci[".launchgate"]["variables"]["CLIENT_TEST_COMMAND"].is_string());
-    for (job, spec) in jobs.iter().filter(|(j, _)| !j.starts_with('.')) {
+    // Each job in a workspace of its own, the jobs at once (they mostly wait).
+    let job_runs = |job: &str, spec: &Value| -> usize {
         assert_eq!(spec["extends"], ".launchgate", "{job}");
         let dir = workspace();
         let mut refereed = false;
+        let mut ran = 0;
         for line in spec["script"].as_array().unwrap() {
             let line = line.as_str().unwrap();
             if line.contains("launchgate referee") {
@@ -417,7 +358,7 @@ fn gitlab_example_runs_pass_against_a_real_target_with_every_input() {
                 refereed,
                 "gitlab {job}: the client is refereed before the run"
             );
-            let mock = StandaloneMock::start();
+            let mock = standalone_mock();
             // GitLab's CI/CD variables: the ones the target file names.
             let env = if line.contains("staging.yaml") {
                 staging_env(&mock, &inputs, &inputs.all_vars())
@@ -427,7 +368,16 @@ fn gitlab_example_runs_pass_against_a_real_target_with_every_input() {
             run_example(&format!("gitlab {job}"), dir.path(), line, &env);
             ran += 1;
         }
-    }
+        ran
+    };
+    let ran: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .filter(|(j, _)| !j.starts_with('.'))
+            .map(|(job, spec)| s.spawn(move || job_runs(job, spec)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
     assert_eq!(ran, 3, "default branch, merge request, fork");
     let template = &ci[".launchgate"];
     assert_eq!(template["variables"]["GIT_SUBMODULE_STRATEGY"], "recursive");
@@ -469,21 +419,28 @@ fn jenkins_example_runs_pass_against_a_real_target_with_every_input() {
     );
     assert!(text.contains("CLIENT_TEST_COMMAND = "));
     let literal = regex::Regex::new(r"(?m)^\s+(LAUNCHGATE_[A-Z_]+)\s*=\s*'([^']*)'").unwrap();
-    for cmd in &commands[1..] {
-        let mock = StandaloneMock::start();
-        let dir = workspace();
-        referee_example("jenkins", dir.path(), &commands[0], "CLIENT_TEST_COMMAND");
-        // The fork stage sees the pipeline's environment only, with its literal values.
-        let env = if cmd.contains("staging.yaml") {
-            staging_env(&mock, &inputs, &set)
-        } else {
-            literal
-                .captures_iter(&text)
-                .map(|c| (c[1].to_string(), c[2].to_string()))
-                .collect()
-        };
-        run_example("jenkins", dir.path(), cmd, &env);
-    }
+    // Each stage in a workspace of its own, the stages at once.
+    std::thread::scope(|s| {
+        for cmd in &commands[1..] {
+            let (commands, inputs, set, text, literal) =
+                (&commands, &inputs, &set, &text, &literal);
+            s.spawn(move || {
+                let mock = standalone_mock();
+                let dir = workspace();
+                referee_example("jenkins", dir.path(), &commands[0], "CLIENT_TEST_COMMAND");
+                // The fork stage sees the pipeline's environment only, with its literal values.
+                let env = if cmd.contains("staging.yaml") {
+                    staging_env(&mock, inputs, set)
+                } else {
+                    literal
+                        .captures_iter(text)
+                        .map(|c| (c[1].to_string(), c[2].to_string()))
+                        .collect()
+                };
+                run_example("jenkins", dir.path(), cmd, &env);
+            });
+        }
+    });
     // Submodules fetched, the binary installed without cargo, archive before junit.
     assert!(text.contains("SubmoduleOption"));
     assert!(!text.contains("cargo "), "no cargo on the agent");
@@ -603,53 +560,60 @@ fn github_example_runs_pass_against_a_real_target_with_every_input() {
     let inputs = StagingInputs::load();
     let steps = github_action_steps();
     assert_eq!(steps.len(), 2, "staging, and the mock for forks");
-    for (cond, mut with, env_vars) in steps {
-        assert!(
-            with.contains_key("referee-command"),
-            "{cond}: the client is refereed"
-        );
-        with.insert("referee-command".into(), CLIENT.into());
-        let mock = StandaloneMock::start();
-        let dir = workspace();
-        let env = if cond.contains("!= 'true'") {
-            assert_eq!(
-                env_vars,
-                inputs.all_vars(),
-                "the staging step sets every input"
-            );
-            staging_env(&mock, &inputs, &env_vars)
-        } else {
-            assert!(env_vars.is_empty(), "no secret in the fork step");
-            BTreeMap::new()
-        };
-        let (code, outs, stdout) = run_action(dir.path(), &with, &env);
-        assert_eq!(code, 0, "{cond}: {outs:?} {stdout}");
-        assert_eq!(outs["outcome"], "passed");
-        let reports = dir.path().join(&outs["reports"]);
-        for f in [
-            "junit.xml",
-            "report.json",
-            "checklist.md",
-            "launchgate-reports.html",
-            "referee.json",
-            "referee-junit.xml",
-        ] {
-            assert!(reports.join(f).is_file(), "{cond}: no {f}");
-        }
-        // Readable by the artifact uploader, whoever it runs as (umask 022).
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(reports.join("junit.xml"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o644, "{cond}: junit.xml mode {mode:o}");
-        let checklist: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(reports.join("checklist.json")).unwrap())
+    // Each step in a workspace of its own, the steps at once.
+    std::thread::scope(|s| {
+        for (cond, mut with, env_vars) in steps {
+            let inputs = &inputs;
+            s.spawn(move || {
+                assert!(
+                    with.contains_key("referee-command"),
+                    "{cond}: the client is refereed"
+                );
+                with.insert("referee-command".into(), CLIENT.into());
+                let mock = standalone_mock();
+                let dir = workspace();
+                let env = if cond.contains("!= 'true'") {
+                    assert_eq!(
+                        env_vars,
+                        inputs.all_vars(),
+                        "the staging step sets every input"
+                    );
+                    staging_env(&mock, inputs, &env_vars)
+                } else {
+                    assert!(env_vars.is_empty(), "no secret in the fork step");
+                    BTreeMap::new()
+                };
+                let (code, outs, stdout) = run_action(dir.path(), &with, &env);
+                assert_eq!(code, 0, "{cond}: {outs:?} {stdout}");
+                assert_eq!(outs["outcome"], "passed");
+                let reports = dir.path().join(&outs["reports"]);
+                for f in [
+                    "junit.xml",
+                    "report.json",
+                    "checklist.md",
+                    "launchgate-reports.html",
+                    "referee.json",
+                    "referee-junit.xml",
+                ] {
+                    assert!(reports.join(f).is_file(), "{cond}: no {f}");
+                }
+                // Readable by the artifact uploader, whoever it runs as (umask 022).
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(reports.join("junit.xml"))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o644, "{cond}: junit.xml mode {mode:o}");
+                let checklist: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(reports.join("checklist.json")).unwrap(),
+                )
                 .unwrap();
-        assert_eq!(checklist["decision"], "go", "{cond}: {stdout}");
-        let summary = std::fs::read_to_string(dir.path().join("github_summary")).unwrap();
-        assert!(summary.contains("Final Launch Checklist"), "{summary}");
-    }
+                assert_eq!(checklist["decision"], "go", "{cond}: {stdout}");
+                let summary = std::fs::read_to_string(dir.path().join("github_summary")).unwrap();
+                assert!(summary.contains("Final Launch Checklist"), "{summary}");
+            });
+        }
+    });
 }
 
 #[test]
@@ -739,58 +703,20 @@ fn the_action_passes_each_exit_code_through_after_writing_the_reports() {
 // over loopback.
 
 /// Serves the files of `dir` over HTTP on a loopback port until dropped.
-struct FileServer {
-    url: String,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl FileServer {
-    fn start(dir: PathBuf) -> FileServer {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if flag.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(mut conn) = conn else { continue };
-                let mut head = [0u8; 4096];
-                let n = conn.read(&mut head).unwrap_or(0);
-                let req = String::from_utf8_lossy(&head[..n]);
-                let path = req.split_whitespace().nth(1).unwrap_or("/");
-                let file = dir.join(path.rsplit('/').next().unwrap_or_default());
-                let _ = match std::fs::read(&file) {
-                    Ok(body) => conn
-                        .write_all(
-                            format!(
-                                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                                body.len()
-                            )
-                            .as_bytes(),
-                        )
-                        .and_then(|_| conn.write_all(&body)),
-                    Err(_) => conn.write_all(
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    ),
-                };
-            }
-        });
-        FileServer { url, stop }
-    }
-}
-
-impl Drop for FileServer {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = std::net::TcpStream::connect(self.url.trim_start_matches("http://"));
-    }
+fn file_server(dir: PathBuf) -> Server {
+    serve(move |mut conn, ctx| {
+        let head = read_head(&mut conn);
+        let path = head.split_whitespace().nth(1).unwrap_or("/");
+        let file = dir.join(path.rsplit('/').next().unwrap_or_default());
+        match std::fs::read(&file) {
+            Ok(body) => respond(&mut conn, ctx, "200 OK", &[], &body),
+            Err(_) => respond(&mut conn, ctx, "404 Not Found", &[], b""),
+        }
+    })
 }
 
 fn install(dir: &Path, base_url: &str, to: &Path, extra: &[&str]) -> std::process::Output {
-    Proc::new("bash")
+    common::command("bash")
         .arg(root().join("scripts/install.sh"))
         .args(["--base-url", base_url, "--to"])
         .arg(to)
@@ -809,12 +735,12 @@ fn the_installer_installs_a_packaged_release_only_when_its_checksum_matches() {
     let stripped = Proc::new("strip")
         .arg("-o")
         .arg(&binary)
-        .arg(assert_cmd::cargo::cargo_bin("launchgate"))
+        .arg(common::bin_path())
         .status();
     if !stripped.is_ok_and(|s| s.success()) {
-        binary = assert_cmd::cargo::cargo_bin("launchgate");
+        binary = common::bin_path();
     }
-    let o = Proc::new("bash")
+    let o = common::command("bash")
         .arg(root().join("scripts/package.sh"))
         .arg("--binary")
         .arg(&binary)
@@ -847,13 +773,13 @@ fn the_installer_installs_a_packaged_release_only_when_its_checksum_matches() {
         );
     }
 
-    let server = FileServer::start(dist.clone());
+    let server = file_server(dist.clone());
     let to = dir.path().join("bin");
-    let o = install(dir.path(), &server.url, &to, &[]);
+    let o = install(dir.path(), &server.url(), &to, &[]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout.trim().ends_with("/bin/launchgate"), "{stdout}");
-    let v = Proc::new(to.join("launchgate"))
+    let v = common::command(to.join("launchgate"))
         .arg("--version")
         .output()
         .unwrap();
@@ -868,7 +794,7 @@ fn the_installer_installs_a_packaged_release_only_when_its_checksum_matches() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(dist.join(&tarball), bytes).unwrap();
-    let o = install(dir.path(), &server.url, &to, &[]);
+    let o = install(dir.path(), &server.url(), &to, &[]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(stderr.contains("checksum mismatch"), "{stderr}");

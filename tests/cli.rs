@@ -1,6 +1,6 @@
 //! End-to-end tests of the real `launchgate` binary over loopback.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,8 @@ use base64::Engine;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use common::bin;
+use common::reports;
+use common::{bin, write};
 
 struct Out {
     code: i32,
@@ -19,34 +20,18 @@ struct Out {
 }
 
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let junit = dir.join("junit.xml");
-    let json = dir.join("report.json");
-    let mut c = bin();
-    c.arg("run")
+    let ran = reports::run_in(dir)
         .args(args)
-        .arg("--junit")
-        .arg(&junit)
-        .arg("--json")
-        .arg(&json)
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"));
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().expect("runs");
+        .reports(&[("--snapshots", "snapshots")])
+        .envs(env.iter().copied())
+        .output();
     Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        junit: std::fs::read_to_string(&junit).unwrap_or_default(),
-        json: std::fs::read_to_string(&json).unwrap_or_default(),
+        code: ran.out.code,
+        junit: ran.text("junit.xml"),
+        json: ran.text("report.json"),
+        stdout: ran.out.stdout,
+        stderr: ran.out.stderr,
     }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 /// Parsed JUnit: (cases, failures, errors, skipped) from the document itself.
@@ -513,24 +498,7 @@ cases:
         .attribute("message")
         .unwrap()
         .starts_with(&format!("{}:10:", f.display())));
-    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
-    match std::process::Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(dir.path().join("junit.xml"))
-        .output()
-    {
-        Ok(v) => assert!(
-            v.status.success(),
-            "xmllint: {}",
-            String::from_utf8_lossy(&v.stderr)
-        ),
-        Err(_) if std::env::var_os("CI").is_none() => {
-            eprintln!("xmllint not installed: schema check skipped locally (CI installs it)")
-        }
-        Err(e) => panic!("xmllint is required in CI: {e}"),
-    }
+    reports::assert_valid_against_the_xunit_schema(&dir.path().join("junit.xml"));
 }
 
 #[test]
@@ -773,7 +741,7 @@ fn configuration_errors_never_echo_a_secret() {
 fn a_closed_stdout_neither_panics_nor_loses_reports() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
+    let mut child = common::process()
         .args(["run", "-k", "agent-api.auth"])
         .arg("--junit")
         .arg(&junit)
@@ -797,11 +765,8 @@ fn a_closed_stdout_neither_panics_nor_loses_reports() {
 /// `launchgate mock | head -1` must not stop the mock.
 #[test]
 fn the_mock_keeps_serving_when_its_stdout_closes() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
+    let port = common::tcp::free_port();
+    let mut child = common::process()
         .args(["mock", "--port", &port.to_string()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -930,7 +895,7 @@ async fn an_interrupted_run_writes_reports_marking_unfinished_cases() {
         std::fs::write(d.join(p), stale).unwrap();
     }
     for signal in ["-INT", "-TERM"] {
-        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
+        let child = common::process()
             .arg("run")
             .arg(&f)
             .args(["--target", &server.uri(), "--jobs", "1", "--timeout", "90s"])
@@ -1091,4 +1056,36 @@ fn huge_single_line_files_are_not_printed_whole() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("at most") && err.len() < 2000, "{err}");
+}
+
+/// The small commands print through the same closed-pipe-proof stdout as `run`:
+/// `launchgate webhook sign FILE | head -c0` and friends exit as they would with a
+/// reader, never with a panic (exit 101).
+#[test]
+fn small_commands_survive_a_closed_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write(dir.path(), "body.json", "{\"event\":\"order.fulfilled\"}");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut child = common::process()
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before the first line
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        (o.status.code(), stderr)
+    };
+    let body = body.to_str().unwrap();
+    let sign = ["webhook", "--secret-env", "LG_TEST_SECRET", "sign", body];
+    assert_eq!(run(&sign, &[("LG_TEST_SECRET", "s3cr3t-value")]).0, Some(0));
+    assert_eq!(run(&["init", "--dir", "."], &[]).0, Some(0));
+    // A saved run's checklist, printed to the closed stdout.
+    assert_eq!(run(&["run", "-k", "agent-api.auth", "-q"], &[]).0, Some(0));
+    let (code, stderr) = run(&["checklist", "--allow-incomplete"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
 }

@@ -3,14 +3,14 @@
 //! of the example clients. The decision is the same in every report, and the exit
 //! code follows it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use common::bin;
 use common::standalone::Standalone;
+use common::{bin, reports};
 
 struct Run {
     code: i32,
@@ -108,41 +108,28 @@ impl Run {
 }
 
 fn run(dir: &Path, args: &[&str], env: &[(String, String)]) -> Run {
-    let mut c = bin();
-    c.current_dir(dir)
-        .arg("run")
-        .args(["--html", "report.html", "--junit", "junit.xml"])
-        .args(["--json", "report.json", "--checklist", "checklist.md"])
-        .args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().unwrap();
+    let ran = reports::run_in(dir)
+        .in_dir()
+        .reports(&[("--html", "report.html"), ("--checklist", "checklist.md")])
+        .args(args)
+        .envs(env.iter().cloned())
+        .output();
     Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        dir: dir.to_path_buf(),
+        code: ran.out.code,
+        stdout: ran.out.stdout,
+        stderr: ran.out.stderr,
+        dir: ran.dir,
     }
 }
 
 /// `launchgate referee` on an example client; the path of its JSON report.
 fn referee(dir: &Path, client: &str) -> PathBuf {
-    let json = dir.join(format!("referee-{client}.json"));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/clients")
-        .join(client);
-    let o = bin()
-        .args(["referee", "--for", "60s", "--json"])
-        .arg(&json)
-        .arg("--junit")
-        .arg(dir.join("referee-junit.xml"))
-        .arg("--")
-        .arg("python3")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(json.exists(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ran = reports::referee_in(dir)
+        .args(["--for", "60s", "--", "python3"])
+        .arg(common::root().join("examples/clients").join(client))
+        .output();
+    let json = dir.join("referee.json");
+    assert!(json.exists(), "{}", ran.out.stderr);
     json
 }
 

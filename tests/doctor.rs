@@ -1,7 +1,7 @@
 //! `launchgate doctor` and `launchgate init` against a standalone `launchgate mock`
 //! process used as a real (URL) target: the real binary, real HTTP on loopback.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //!
 //! `LAUNCHGATE_FUZZ_SMOKE_ITERS=N` changes the number of mutations per target.
 
-mod props;
+use crate::props;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use launchgate::template::{expand_str, expand_value, parse_value, Scope, Template};
 use serde_json::{json, Value};
+
+use crate::common::root;
 
 /// Same body as `fuzz/fuzz_targets/scenario_load.rs`.
 fn scenario_target(text: &str) {
@@ -252,10 +254,6 @@ fn smoke_n(name: &str, seeds: Vec<Vec<u8>>, hostile: &[String], n: usize, target
             dump.display()
         );
     }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]

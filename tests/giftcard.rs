@@ -3,14 +3,15 @@
 //! vendor quirk flips exactly its answer to no, webhook-drop names exactly the
 //! orders it dropped, and the default run stays the Agent API suite.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
 use launchgate::giftcard::{VendorDialect, VendorQuirk};
 use serde_json::Value;
 
-use common::bin;
+use common::reports;
+use common::tcp::free_port;
 
 struct Run {
     code: i32,
@@ -23,30 +24,24 @@ struct Run {
 }
 
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = bin();
-    c.current_dir(dir)
-        .args(["run", "-q", "--junit"])
-        .arg(dir.join("junit.xml"))
-        .arg("--json")
-        .arg(dir.join("report.json"))
-        .arg("--checklist")
-        .arg(dir.join("checklist.md"))
-        .arg("--scorecard")
-        .arg(dir.join("scorecard.md"))
-        .args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().expect("runs");
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let ran = reports::run_in(dir)
+        .in_dir()
+        .arg("-q")
+        .reports(&[
+            ("--checklist", "checklist.md"),
+            ("--scorecard", "scorecard.md"),
+        ])
+        .args(args)
+        .envs(env.iter().copied())
+        .output();
     Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        report: serde_json::from_str(&read("report.json")).unwrap_or(Value::Null),
-        scorecard: serde_json::from_str(&read("scorecard.json")).unwrap_or(Value::Null),
-        scorecard_md: read("scorecard.md"),
-        scorecard_junit: read("scorecard-junit.xml"),
+        code: ran.out.code,
+        report: ran.json("report.json"),
+        scorecard: ran.json("scorecard.json"),
+        scorecard_md: ran.text("scorecard.md"),
+        scorecard_junit: ran.text("scorecard-junit.xml"),
+        stdout: ran.out.stdout,
+        stderr: ran.out.stderr,
     }
 }
 
@@ -66,13 +61,7 @@ fn answers(r: &Run) -> Vec<String> {
 }
 
 fn case_failure(r: &Run, id: &str) -> String {
-    r.report["suites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["cases"].as_array().unwrap())
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no case {id}"))["failure"]["message"]
+    reports::case(&r.report, id)["failure"]["message"]
         .as_str()
         .unwrap_or_default()
         .to_string()
@@ -333,11 +322,7 @@ fn ids_in(text: &str) -> std::collections::BTreeSet<String> {
 fn webhook_drop_names_exactly_the_dropped_orders() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     // A free port for launchgate's receiver, registered with the mock before the run.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let opts = launchgate::giftcard::VendorOptions {
         quirks: vec!["webhook-drop=0.5".parse().unwrap()],
         seed: 11,
@@ -357,7 +342,7 @@ fn webhook_drop_names_exactly_the_dropped_orders() {
     std::fs::write(
         &target,
         format!(
-            "name: sandbox\nbase_url: {}\nkeys:\n  vendor: SANDBOX_API_KEY\n  webhook_secret: SANDBOX_WEBHOOK_SECRET\nfacts:\n  brand_id: GC_DEMO\n  amount: 25\n  webhook_within: 3s\n",
+            "name: sandbox\nbase_url: {}\nkeys:\n  vendor: SANDBOX_API_KEY\n  webhook_secret: SANDBOX_WEBHOOK_SECRET\nfacts:\n  brand_id: GC_DEMO\n  amount: 25\n  webhook_within: 10s\n",
             mock.base_url()
         ),
     )
@@ -407,16 +392,7 @@ fn webhook_drop_names_exactly_the_dropped_orders() {
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.report["target"]["kind"], "remote");
 
-    let case = |id: &str| -> Value {
-        r.report["suites"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| s["cases"].as_array().unwrap())
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no case {id}"))
-            .clone()
-    };
+    let case = |id: &str| -> Value { reports::case(&r.report, id).clone() };
     let lost = case_failure(&r, "giftcard.webhooks::no order's webhook is lost");
     let reported_by_webhooks = ids_in(&lost);
     let recon =
@@ -497,11 +473,7 @@ fn a_sandbox_without_writes_or_facts_gets_could_not_tell() {
 /// `base_url:` line is pointed at the mock.
 fn sandbox_run(opts: launchgate::giftcard::VendorOptions, target: &str, extra: &[&str]) -> Run {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mock = rt
         .block_on(launchgate::giftcard::VendorMock::start(
             launchgate::giftcard::VendorOptions {
@@ -716,7 +688,12 @@ fn the_same_mock_seed_drops_the_same_orders() {
             })
             .collect::<Vec<_>>()
     };
-    let (a, b) = (lost(), lost());
+    // Two processes at once: each waits out the window for the webhooks it dropped.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(lost);
+        let b = s.spawn(lost);
+        (a.join().unwrap(), b.join().unwrap())
+    });
     assert_eq!(a, b);
     assert!(
         a.iter().any(|(_, n)| *n > 0),

@@ -4,10 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use launchgate::giftcard::mock::{FIXTURE_API_KEY, FIXTURE_WEBHOOK_SECRET};
-use launchgate::giftcard::receiver::{Receiver, ReceiverOptions, Verify};
 use launchgate::giftcard::{VendorMock, VendorOptions};
+use launchgate::receiver::{Receiver, ReceiverOptions, Verify};
 use serde_json::{json, Value};
 
 async fn start(opts: VendorOptions) -> (VendorMock, reqwest::Client) {
@@ -189,10 +188,10 @@ async fn reconciliation_pages_by_cursor_and_webhooks_are_signed_and_retried() {
 
     // Each order's webhook: refused once, then redelivered with the same event id.
     let verify = Verify::new(
-        launchgate::giftcard::signature::SchemeChoice::Auto,
+        launchgate::signature::SchemeChoice::Auto,
         "X-Signature-256".into(),
         FIXTURE_WEBHOOK_SECRET.as_bytes().to_vec(),
-        launchgate::giftcard::signature::DEFAULT_TOLERANCE,
+        launchgate::signature::DEFAULT_TOLERANCE,
     );
     let mut changes = receiver.subscribe();
     let snap = tokio::time::timeout(Duration::from_secs(10), async {
@@ -221,9 +220,7 @@ async fn reconciliation_pages_by_cursor_and_webhooks_are_signed_and_retried() {
     }
 }
 
-fn bin() -> Command {
-    Command::cargo_bin("launchgate").unwrap()
-}
+use crate::common::bin;
 
 #[test]
 fn webhook_sign_prints_the_hex_hmac() {
@@ -262,7 +259,7 @@ async fn team_receiver(strict: bool) -> (String, tokio::task::JoinHandle<()>) {
                 .get("x-signature-256")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !strict || launchgate::giftcard::signature::verify(b"team-secret", &body, sig) {
+            if !strict || launchgate::signature::verify(b"team-secret", &body, sig) {
                 StatusCode::OK
             } else {
                 StatusCode::UNAUTHORIZED
@@ -385,8 +382,8 @@ fn webhook_libraries() -> Option<std::path::PathBuf> {
 /// checked only against our own code.
 #[test]
 fn signatures_interoperate_with_the_reference_libraries() {
-    use launchgate::giftcard::signature::{Scheme, SchemeChoice, Verifier, DEFAULT_TOLERANCE};
     use launchgate::giftcard::VendorDialect;
+    use launchgate::signature::{Scheme, SchemeChoice, Verifier, DEFAULT_TOLERANCE};
     use std::io::BufRead;
     let Some(script) = webhook_libraries() else {
         return;
@@ -397,11 +394,7 @@ fn signatures_interoperate_with_the_reference_libraries() {
         (VendorDialect::StripeLike, Scheme::Stripe),
     ] {
         // The mock's deliveries, verified by the library.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::common::tcp::free_port();
         let mut py = std::process::Command::new("python3")
             .arg(&script)
             .args([

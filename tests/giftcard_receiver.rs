@@ -4,25 +4,18 @@
 //! each body and everything it keeps; `webhook send` blames a bad header on the
 //! caller; `webhook sign` refuses an endless input.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::bin;
+use common::tcp::free_port;
 use serde_json::Value;
 
 const TOKEN: &str = "tok-0123456789abcdef";
 const SECRET: &str = "whsec_receiver-test-secret";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One HTTP/1.1 POST on a fresh connection; the status code.
 fn post(port: u16, path: &str, headers: &[(&str, String)], body: &[u8]) -> u16 {
@@ -93,23 +86,23 @@ fn the_receiver_stores_only_authenticated_deliveries_within_its_bounds() {
         ),
     )
     .unwrap();
-    let mut child = spawn(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"))
-            .current_dir(dir.path())
-            .env("WH_SECRET", SECRET)
-            .args(["run", "wait.yaml", "--target", "target.yaml", "-q"])
-            .args(["--webhook-listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--webhook-token",
-                TOKEN,
-                "--junit",
-                "j.xml",
-                "--json",
-                "r.json",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
-    );
+    let mut child = common::process()
+        .current_dir(dir.path())
+        .env("WH_SECRET", SECRET)
+        .args(["run", "wait.yaml", "--target", "target.yaml", "-q"])
+        .args(["--webhook-listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--webhook-token",
+            TOKEN,
+            "--junit",
+            "j.xml",
+            "--json",
+            "r.json",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let t0 = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -122,7 +115,7 @@ fn the_receiver_stores_only_authenticated_deliveries_within_its_bounds() {
     assert_eq!(post(port, "/webhooks", &[], &event(0, 10)), 401);
     // Signed with the webhook secret, at any path: stored.
     let signed = event(1, 10);
-    let sig = launchgate::giftcard::signature::sign(SECRET.as_bytes(), &signed);
+    let sig = launchgate::signature::sign(SECRET.as_bytes(), &signed);
     assert_eq!(
         post(port, "/hooks", &[("X-Signature-256", sig)], &signed),
         200
@@ -157,16 +150,6 @@ fn the_receiver_stores_only_authenticated_deliveries_within_its_bounds() {
     assert!(!report.to_string().contains(TOKEN), "{report}");
 }
 
-/// The binary as a background process (the env-cleaned helper only runs to completion).
-fn spawn(cmd: &mut std::process::Command) -> std::process::Child {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LAUNCHGATE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.spawn().unwrap()
-}
-
 #[test]
 fn webhook_send_blames_an_invalid_header_on_the_caller() {
     let o = bin()
@@ -199,4 +182,57 @@ fn webhook_sign_refuses_an_endless_input() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("larger than 16 MiB"), "{err}");
+}
+
+/// The receiver is served like the mocks: a connection that never finishes its
+/// headers is closed after the header timeout, connections past the bound are
+/// closed on arrival, and deliveries still get through.
+#[tokio::test]
+async fn the_receiver_closes_stalled_connections_and_bounds_them() {
+    use launchgate::receiver::{Receiver, ReceiverOptions};
+    use launchgate::serve::ServerLimits;
+    let receiver = Receiver::start(ReceiverOptions {
+        token: Some(TOKEN.into()),
+        server: ServerLimits {
+            header_timeout: Duration::from_millis(500),
+            max_connections: 4,
+            ..ServerLimits::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let port = receiver.local_addr().port();
+    let stalled = tokio::task::spawn_blocking(move || {
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            // Headers started, never finished.
+            let _ = s.write_all(b"POST /webhooks HTTP/1.1\r\nHost: x\r\n");
+            held.push(s);
+        }
+        // Every one is closed by the receiver (EOF or reset) well within a generous
+        // deadline shared by all, none left hanging.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        held.into_iter()
+            .filter(|mut s| {
+                let left = deadline.saturating_duration_since(Instant::now());
+                s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                    .unwrap();
+                let mut buf = [0u8; 256];
+                !matches!(s.read(&mut buf), Err(e) if matches!(e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+            })
+            .count()
+    })
+    .await
+    .unwrap();
+    assert_eq!(stalled, 8, "stalled connections left open");
+    let path = format!("/webhooks/{TOKEN}");
+    let status = tokio::task::spawn_blocking(move || post(port, &path, &[], &event(1, 10)))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(receiver.snapshot(None)["count"], 1);
+    receiver.shutdown().await;
 }

@@ -8,153 +8,24 @@
 //! panic, and the run deadline must not be what stopped it (the per-request timeout
 //! and the body cap must). Nothing here asserts on wall-clock speed.
 //!
-//! Every hostile server is a std `TcpListener` on 127.0.0.1:0 with a bounded life:
-//! it stops when the test drops it, or after [`SERVER_LIFETIME`] at the latest.
+//! The servers are `common::tcp` servers on 127.0.0.1:0 with a bounded life. The
+//! cases that are one server against the one scenario are rows of [`matrix!`]: one
+//! named test each, judged by [`check`].
 
-mod common;
-
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 
+use crate::common::reports;
+use crate::common::standalone::Standalone;
+use crate::common::tcp::{clip, read_head, respond, serve, Ctx, Server};
+
 /// A canary partner key: key-shaped, so every redaction layer applies.
 const CANARY: &str = "rl_agent_Zq9CANARYkq27HostileEcho0123456789abcdef";
-
-/// No hostile server lives longer than this, whatever the test does.
-const SERVER_LIFETIME: Duration = Duration::from_secs(40);
-
-/// What a connection handler can see: whether to stop, and a byte counter.
-#[derive(Clone)]
-struct Ctx {
-    stop: Arc<AtomicBool>,
-    born: Instant,
-    /// Bytes of response the server managed to write (all connections).
-    sent: Arc<AtomicU64>,
-}
-
-impl Ctx {
-    fn done(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || self.born.elapsed() > SERVER_LIFETIME
-    }
-
-    /// Writes everything or gives up (client gone, or time to stop).
-    fn write(&self, s: &mut TcpStream, bytes: &[u8]) -> bool {
-        if self.done() {
-            return false;
-        }
-        match s.write_all(bytes) {
-            Ok(()) => {
-                self.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-}
-
-struct Hostile {
-    port: u16,
-    ctx: Ctx,
-    accept: Option<JoinHandle<()>>,
-}
-
-impl Hostile {
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        self.ctx.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// Starts a server that runs `handler` on a thread per connection.
-fn hostile<F>(handler: F) -> Hostile
-where
-    F: Fn(TcpStream, &Ctx) + Send + Sync + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    let ctx = Ctx {
-        stop: Arc::default(),
-        born: Instant::now(),
-        sent: Arc::default(),
-    };
-    let handler = Arc::new(handler);
-    let c = ctx.clone();
-    let accept = std::thread::spawn(move || {
-        while !c.done() {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nonblocking(false);
-                    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                    let h = handler.clone();
-                    let c2 = c.clone();
-                    std::thread::spawn(move || h(stream, &c2));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    });
-    Hostile {
-        port,
-        ctx,
-        accept: Some(accept),
-    }
-}
-
-/// Reads a request head (up to the blank line, at most 64 KiB).
-fn read_head(s: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 64 * 1024 {
-        match s.read(&mut byte) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&byte[..n]),
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// A complete response with a Content-Length.
-fn respond(s: &mut TcpStream, ctx: &Ctx, status: &str, headers: &[(&str, &str)], body: &[u8]) {
-    let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n", body.len());
-    for (n, v) in headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    if ctx.write(s, head.as_bytes()) {
-        ctx.write(s, body);
-    }
-    let _ = s.flush();
-    let _ = s.shutdown(Shutdown::Write);
-    // Let the client read before the socket closes (a close with unread input resets).
-    let _ = read_head(s);
-}
-
-/// At most 3000 characters of `s`, so a failing assertion does not flood the log.
-fn clip(s: &str) -> String {
-    if s.chars().count() <= 3000 {
-        return s.to_string();
-    }
-    let head: String = s.chars().take(3000).collect();
-    format!("{head}… ({} bytes)", s.len())
-}
-
-use common::bin;
 
 /// The one case every hostile server is judged by: a well-behaved JSON answer.
 const SCENARIO: &str = r#"cases:
@@ -170,6 +41,22 @@ const SCENARIO: &str = r#"cases:
             Content-Type: {regex: '^application/json'}
           json:
             $.ok: true
+"#;
+
+/// A captured `Retry-After` fed to `wait:`, the pattern the format docs show.
+const WAIT_FOR_CAPTURED_RETRY_AFTER: &str = r#"cases:
+  - name: hostile target
+    steps:
+      - request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+        capture:
+          retry_after: {header: Retry-After}
+      - wait: "{{ vars.retry_after }}"
+        request:
+          path: /x
+          headers: {X-Agent-Key: "{{ keys.partner }}"}
+        expect: {status: 200}
 "#;
 
 struct Out {
@@ -213,31 +100,21 @@ fn run(url: &str, scenario: &str, extra: &[&str]) -> Out {
 }
 
 fn run_file(dir: &Path, url: &str, scenario: &Path, extra: &[&str]) -> Out {
-    let junit = dir.join("junit.xml");
-    let json = dir.join("report.json");
-    let o = bin()
-        .arg("run")
+    let ran = reports::run_in(dir)
         .arg(scenario)
         .args(["--target", url, "--timeout", "1s", "--deadline", "20s"])
         .args(extra)
-        .arg("--junit")
-        .arg(&junit)
-        .arg("--json")
-        .arg(&json)
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .reports(&[("--snapshots", "snapshots")])
         .env("LAUNCHGATE_PARTNER_KEY", CANARY)
         // A backstop only: the deadline (20 s) must end every run long before this.
         .timeout(Duration::from_secs(90))
-        .output()
-        .expect("runs");
+        .output();
     let out = Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        junit: std::fs::read_to_string(&junit).unwrap_or_default(),
-        json: serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default())
-            .unwrap_or(serde_json::Value::Null),
+        code: ran.out.code,
+        junit: ran.text("junit.xml"),
+        json: ran.json("report.json"),
+        stdout: ran.out.stdout,
+        stderr: ran.out.stderr,
     };
     check_invariants(&out);
     out
@@ -338,69 +215,197 @@ fn assert_reason(o: &Out, outcome: &str, needles: &[&str]) {
 }
 
 // ---------------------------------------------------------------------------
+// The matrix: one server against one scenario, one row each.
 
-#[test]
-fn slowloris_headers_time_out() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        if !ctx.write(&mut s, b"HTTP/1.1 200 OK\r\n") {
-            return;
-        }
-        // One header byte every 100 ms, never finishing the head.
-        loop {
-            if !ctx.write(&mut s, b"X") {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_eq!(o.code, 3, "no HTTP response ever arrived");
-    assert_reason(&o, "errored", &["no complete response within 1s"]);
+/// One row: how the server misbehaves, and what the run must say about it.
+struct Row {
+    /// Handles each connection.
+    server: fn(TcpStream, &Ctx),
+    /// The scenario run against it.
+    scenario: &'static str,
+    /// `https://` to the server's port instead of `http://`.
+    tls: bool,
+    /// The exit code, when it must be 3: no HTTP response ever arrived.
+    code: Option<i32>,
+    /// The case's outcome, and words of which its reason must contain one.
+    outcome: &'static str,
+    reasons: &'static [&'static str],
+    /// What else the row proves, about the run and the server.
+    also: fn(&Out, &Server),
 }
 
-#[test]
-fn a_body_that_never_ends_times_out() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"ok\": true, \"pad\": \"";
-        if !ctx.write(&mut s, head.as_bytes()) {
-            return;
-        }
-        loop {
-            if !ctx.write(&mut s, b"a") {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "errored", &["no complete response within 1s"]);
+const ROW: Row = Row {
+    server: answers_ok,
+    scenario: SCENARIO,
+    tls: false,
+    code: None,
+    outcome: "",
+    reasons: &[],
+    also: nothing_else,
+};
+
+fn check(row: Row) {
+    let s = serve(row.server);
+    let url = if row.tls {
+        format!("https://127.0.0.1:{}", s.port)
+    } else {
+        s.url()
+    };
+    let o = run(&url, row.scenario, &[]);
+    if let Some(code) = row.code {
+        assert_eq!(
+            o.code,
+            code,
+            "no HTTP response ever arrived: {}",
+            clip(&o.stdout)
+        );
+    }
+    assert_reason(&o, row.outcome, row.reasons);
+    (row.also)(&o, &s);
 }
 
-#[test]
-fn an_endless_fast_body_is_cut_at_the_cap_and_not_read_further() {
-    const OFFERED: u64 = 256 * 1024 * 1024;
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-        if !ctx.write(&mut s, head.as_bytes()) {
+macro_rules! matrix {
+    ($($(#[$doc:meta])* $name:ident => $row:expr;)*) => {
+        $($(#[$doc])* #[test] fn $name() { check($row); })*
+    };
+}
+
+matrix! {
+    slowloris_headers_time_out => Row {
+        server: slowloris, code: Some(3),
+        outcome: "errored", reasons: &["no complete response within 1s"], ..ROW
+    };
+    a_body_that_never_ends_times_out => Row {
+        server: body_never_ends,
+        outcome: "errored", reasons: &["no complete response within 1s"], ..ROW
+    };
+    an_endless_fast_body_is_cut_at_the_cap_and_not_read_further => Row {
+        server: endless_fast_body,
+        outcome: "failed", reasons: &["cut at 1048576 bytes"], also: not_read_further, ..ROW
+    };
+    a_10_mb_body_is_cut_at_the_documented_cap => Row {
+        server: ten_mb_body,
+        outcome: "failed", reasons: &["cut at 1048576 bytes"], also: cap_documented_and_said, ..ROW
+    };
+    invalid_utf8_where_json_is_expected => Row {
+        server: invalid_utf8, outcome: "failed", reasons: &["not JSON"], ..ROW
+    };
+    html_where_json_is_expected => Row {
+        server: html_as_json, outcome: "failed", reasons: &["not JSON"], ..ROW
+    };
+    json_with_the_wrong_content_type => Row {
+        server: json_as_html, outcome: "failed", reasons: &["Content-Type", "content-type"], ..ROW
+    };
+    connection_reset_mid_body => Row {
+        server: reset_mid_body,
+        outcome: "errored", reasons: &["body broke off", "connection", "cannot connect"], ..ROW
+    };
+    redirect_loop => Row {
+        server: redirects_to_itself, outcome: "errored", reasons: &["too many redirects"], ..ROW
+    };
+    tls_to_a_plain_http_server => Row {
+        server: plain_http_answers_tls, tls: true, code: Some(3),
+        outcome: "errored", reasons: &["TLS handshake failed"], ..ROW
+    };
+    tls_to_a_server_that_sends_garbage => Row {
+        server: garbage, tls: true, code: Some(3),
+        outcome: "errored", reasons: &["TLS handshake failed"], ..ROW
+    };
+    plain_http_garbage_instead_of_a_response => Row {
+        server: not_http, code: Some(3),
+        outcome: "errored", reasons: &["connection failed", "no response"], ..ROW
+    };
+    /// A 429 whose Retry-After is bigger than u64: not "malformed, wait 1 s and retry",
+    /// but far above --max-wait, so not retried at all.
+    http_429_with_a_huge_retry_after => Row {
+        server: retry_after_beyond_u64,
+        outcome: "failed", reasons: &["expected 200, got 429"], also: sent_once_not_retried, ..ROW
+    };
+    /// A Retry-After within --max-wait but beyond the run deadline: waiting would only
+    /// burn the deadline for every case behind this one.
+    http_429_with_a_retry_after_beyond_the_deadline => Row {
+        server: retry_after_beyond_deadline,
+        outcome: "failed", reasons: &["expected 200, got 429"], also: not_retried, ..ROW
+    };
+    /// A malformed and huge Retry-After: retried after the default pause, and the notes
+    /// do not repeat 16 KiB of garbage.
+    http_429_with_a_malformed_huge_retry_after => Row {
+        server: retry_after_garbage,
+        outcome: "failed", reasons: &["expected 200, got 429"], also: retried_with_short_notes, ..ROW
+    };
+    /// A `Retry-After: 1e300` captured and fed to `wait:` (the pattern the format docs
+    /// show) is an errored case with a reason, not a panic that drops the case.
+    a_retry_after_of_1e300_fed_to_wait_errors_the_case => Row {
+        server: retry_after_1e300, scenario: WAIT_FOR_CAPTURED_RETRY_AFTER,
+        outcome: "errored", reasons: &["longest wait"], ..ROW
+    };
+}
+
+// The servers of the matrix.
+
+fn answers_ok(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    respond(
+        &mut s,
+        ctx,
+        "200 OK",
+        &[("Content-Type", "application/json")],
+        b"{\"ok\": true}",
+    );
+}
+
+fn slowloris(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    if !ctx.write(&mut s, b"HTTP/1.1 200 OK\r\n") {
+        return;
+    }
+    // One header byte every 100 ms, never finishing the head.
+    loop {
+        if !ctx.write(&mut s, b"X") {
             return;
         }
-        let chunk = format!("10000\r\n{}\r\n", "a".repeat(0x10000));
-        let mut n = 0u64;
-        while n < OFFERED {
-            if !ctx.write(&mut s, chunk.as_bytes()) {
-                return;
-            }
-            n += 0x10000;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn body_never_ends(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"ok\": true, \"pad\": \"";
+    if !ctx.write(&mut s, head.as_bytes()) {
+        return;
+    }
+    loop {
+        if !ctx.write(&mut s, b"a") {
+            return;
         }
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "failed", &["cut at 1048576 bytes"]);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the endless body offers: far more than anyone should read.
+const OFFERED: u64 = 256 * 1024 * 1024;
+
+fn endless_fast_body(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    if !ctx.write(&mut s, head.as_bytes()) {
+        return;
+    }
+    let chunk = format!("10000\r\n{}\r\n", "a".repeat(0x10000));
+    let mut n = 0u64;
+    while n < OFFERED {
+        if !ctx.write(&mut s, chunk.as_bytes()) {
+            return;
+        }
+        n += 0x10000;
+    }
+}
+
+fn not_read_further(o: &Out, s: &Server) {
     // Memory stays bounded: the client stopped reading right after the cap, so the
     // server could not push more than the cap plus the kernel's socket buffers.
-    let sent = s.ctx.sent.load(Ordering::Relaxed);
+    let sent = s.sent();
     assert!(
         sent < 64 * 1024 * 1024,
         "launchgate kept reading: the server wrote {sent} bytes"
@@ -415,218 +420,142 @@ fn an_endless_fast_body_is_cut_at_the_cap_and_not_read_further() {
     );
 }
 
-#[test]
-fn a_10_mb_body_is_cut_at_the_documented_cap() {
+fn ten_mb_body(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    let mut body = b"{\"ok\": true, \"pad\": \"".to_vec();
+    body.resize(10 * 1024 * 1024 - 2, b'a');
+    body.extend_from_slice(b"\"}");
+    respond(
+        &mut s,
+        ctx,
+        "200 OK",
+        &[("Content-Type", "application/json")],
+        &body,
+    );
+}
+
+fn cap_documented_and_said(o: &Out, _: &Server) {
     assert_eq!(launchgate::http::DEFAULT_BODY_CAP, 1024 * 1024);
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        let mut body = b"{\"ok\": true, \"pad\": \"".to_vec();
-        body.resize(10 * 1024 * 1024 - 2, b'a');
-        body.extend_from_slice(b"\"}");
-        respond(
-            &mut s,
-            ctx,
-            "200 OK",
-            &[("Content-Type", "application/json")],
-            &body,
-        );
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "failed", &["cut at 1048576 bytes"]);
     assert!(o.stdout.contains("body cut"), "{}", o.stdout);
 }
 
-#[test]
-fn invalid_utf8_where_json_is_expected() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        respond(
-            &mut s,
-            ctx,
-            "200 OK",
-            &[("Content-Type", "application/json")],
-            b"\xff\xfe{\"ok\": \xc3\x28 \x00\x1b[31m}",
-        );
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "failed", &["not JSON"]);
-}
-
-#[test]
-fn html_where_json_is_expected() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        respond(
-            &mut s,
-            ctx,
-            "200 OK",
-            &[("Content-Type", "application/json")],
-            b"<html><body>502 Bad Gateway</body></html>",
-        );
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "failed", &["not JSON"]);
-}
-
-#[test]
-fn json_with_the_wrong_content_type() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        respond(
-            &mut s,
-            ctx,
-            "200 OK",
-            &[("Content-Type", "text/html; charset=utf-8")],
-            b"{\"ok\": true}",
-        );
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "failed", &["Content-Type", "content-type"]);
-}
-
-#[test]
-fn connection_reset_mid_body() {
-    let s = hostile(|mut s, ctx| {
-        // Read only part of the request: closing with unread input makes the kernel
-        // send RST instead of FIN.
-        let mut part = [0u8; 8];
-        let _ = s.read_exact(&mut part);
-        std::thread::sleep(Duration::from_millis(50));
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"ok\": tr";
-        ctx.write(&mut s, head.as_bytes());
-        let _ = s.flush();
-        std::thread::sleep(Duration::from_millis(100));
-        drop(s);
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(
-        &o,
-        "errored",
-        &["body broke off", "connection", "cannot connect"],
+fn invalid_utf8(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    respond(
+        &mut s,
+        ctx,
+        "200 OK",
+        &[("Content-Type", "application/json")],
+        b"\xff\xfe{\"ok\": \xc3\x28 \x00\x1b[31m}",
     );
 }
 
-#[test]
-fn connection_refused() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let o = run(&format!("http://127.0.0.1:{port}"), SCENARIO, &[]);
-    assert_eq!(o.code, 3);
-    assert_reason(&o, "errored", &["cannot connect"]);
-    assert!(o.stderr.contains("never answered"), "{}", o.stderr);
-}
-
-#[test]
-fn redirect_loop() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        respond(&mut s, ctx, "302 Found", &[("Location", "/x")], b"");
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "errored", &["too many redirects"]);
-}
-
-#[test]
-fn tls_to_a_plain_http_server() {
-    let s = hostile(|mut s, ctx| {
-        // A ClientHello has no blank line: read once, answer in plain HTTP, as nginx does.
-        let mut hello = [0u8; 4096];
-        let _ = s.read(&mut hello);
-        ctx.write(
-            &mut s,
-            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
-        );
-        let _ = s.read(&mut hello);
-    });
-    let url = format!("https://127.0.0.1:{}", s.port);
-    let o = run(&url, SCENARIO, &[]);
-    assert_eq!(o.code, 3);
-    assert_reason(&o, "errored", &["TLS handshake failed"]);
-}
-
-#[test]
-fn tls_to_a_server_that_sends_garbage() {
-    let s = hostile(|mut s, ctx| {
-        let mut x: u32 = 0x9e37_79b9;
-        let garbage: Vec<u8> = (0..4096)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect();
-        ctx.write(&mut s, &garbage);
-        let mut rest = [0u8; 4096];
-        let _ = s.read(&mut rest);
-    });
-    let url = format!("https://127.0.0.1:{}", s.port);
-    let o = run(&url, SCENARIO, &[]);
-    assert_eq!(o.code, 3);
-    assert_reason(&o, "errored", &["TLS handshake failed"]);
-}
-
-#[test]
-fn plain_http_garbage_instead_of_a_response() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        ctx.write(&mut s, b"\x16\x03\x01\x00\xffNOT HTTP AT ALL\r\n\r\n");
-        let _ = read_head(&mut s);
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_eq!(o.code, 3);
-    assert_reason(&o, "errored", &["connection failed", "no response"]);
-}
-
-/// A 429 whose Retry-After is bigger than u64: not "malformed, wait 1 s and retry",
-/// but far above --max-wait, so not retried at all.
-#[test]
-fn http_429_with_a_huge_retry_after() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        respond(
-            &mut s,
-            ctx,
-            "429 Too Many Requests",
-            &[
-                ("Retry-After", "99999999999999999999999999999999"),
-                ("Content-Type", "application/json"),
-            ],
-            b"{\"error\": true, \"code\": \"RATE_LIMIT_EXCEEDED\"}",
-        );
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "failed", &["expected 200, got 429"]);
-    let notes = o.notes();
-    assert!(
-        notes.iter().any(|n| n.contains("not retried")),
-        "{}",
-        clip(&format!("{notes:?}"))
+fn html_as_json(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    respond(
+        &mut s,
+        ctx,
+        "200 OK",
+        &[("Content-Type", "application/json")],
+        b"<html><body>502 Bad Gateway</body></html>",
     );
+}
+
+fn json_as_html(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    respond(
+        &mut s,
+        ctx,
+        "200 OK",
+        &[("Content-Type", "text/html; charset=utf-8")],
+        b"{\"ok\": true}",
+    );
+}
+
+fn reset_mid_body(mut s: TcpStream, ctx: &Ctx) {
+    // Read only part of the request: closing with unread input makes the kernel
+    // send RST instead of FIN.
+    let mut part = [0u8; 8];
+    let _ = s.read_exact(&mut part);
+    std::thread::sleep(Duration::from_millis(50));
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"ok\": tr";
+    ctx.write(&mut s, head.as_bytes());
+    let _ = std::io::Write::flush(&mut s);
+    std::thread::sleep(Duration::from_millis(100));
+    drop(s);
+}
+
+fn redirects_to_itself(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    respond(&mut s, ctx, "302 Found", &[("Location", "/x")], b"");
+}
+
+fn plain_http_answers_tls(mut s: TcpStream, ctx: &Ctx) {
+    // A ClientHello has no blank line: read once, answer in plain HTTP, as nginx does.
+    let mut hello = [0u8; 4096];
+    let _ = s.read(&mut hello);
+    ctx.write(
+        &mut s,
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+    );
+    let _ = s.read(&mut hello);
+}
+
+fn garbage(mut s: TcpStream, ctx: &Ctx) {
+    let mut x: u32 = 0x9e37_79b9;
+    let garbage: Vec<u8> = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    ctx.write(&mut s, &garbage);
+    let mut rest = [0u8; 4096];
+    let _ = s.read(&mut rest);
+}
+
+fn not_http(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    ctx.write(&mut s, b"\x16\x03\x01\x00\xffNOT HTTP AT ALL\r\n\r\n");
+    let _ = read_head(&mut s);
+}
+
+fn retry_after_beyond_u64(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    respond(
+        &mut s,
+        ctx,
+        "429 Too Many Requests",
+        &[
+            ("Retry-After", "99999999999999999999999999999999"),
+            ("Content-Type", "application/json"),
+        ],
+        b"{\"error\": true, \"code\": \"RATE_LIMIT_EXCEEDED\"}",
+    );
+}
+
+fn sent_once_not_retried(o: &Out, s: &Server) {
+    not_retried(o, s);
     assert_eq!(
         o.json["requests_sent"], 1,
         "a wait that cannot be honoured is not waited for"
     );
 }
 
-/// A Retry-After within --max-wait but beyond the run deadline: waiting would only
-/// burn the deadline for every case behind this one.
-#[test]
-fn http_429_with_a_retry_after_beyond_the_deadline() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        respond(
-            &mut s,
-            ctx,
-            "429 Too Many Requests",
-            &[("Retry-After", "100"), ("Content-Type", "application/json")],
-            b"{\"error\": true}",
-        );
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "failed", &["expected 200, got 429"]);
+fn retry_after_beyond_deadline(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    respond(
+        &mut s,
+        ctx,
+        "429 Too Many Requests",
+        &[("Retry-After", "100"), ("Content-Type", "application/json")],
+        b"{\"error\": true}",
+    );
+}
+
+fn not_retried(o: &Out, _: &Server) {
     let notes = o.notes();
     assert!(
         notes.iter().any(|n| n.contains("not retried")),
@@ -635,26 +564,22 @@ fn http_429_with_a_retry_after_beyond_the_deadline() {
     );
 }
 
-/// A malformed and huge Retry-After: retried after the default pause, and the notes
-/// do not repeat 16 KiB of garbage.
-#[test]
-fn http_429_with_a_malformed_huge_retry_after() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        let garbage = "soon-ish ".repeat(2048);
-        respond(
-            &mut s,
-            ctx,
-            "429 Too Many Requests",
-            &[
-                ("Retry-After", garbage.trim()),
-                ("Content-Type", "application/json"),
-            ],
-            b"{\"error\": true}",
-        );
-    });
-    let o = run(&s.url(), SCENARIO, &[]);
-    assert_reason(&o, "failed", &["expected 200, got 429"]);
+fn retry_after_garbage(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    let garbage = "soon-ish ".repeat(2048);
+    respond(
+        &mut s,
+        ctx,
+        "429 Too Many Requests",
+        &[
+            ("Retry-After", garbage.trim()),
+            ("Content-Type", "application/json"),
+        ],
+        b"{\"error\": true}",
+    );
+}
+
+fn retried_with_short_notes(o: &Out, _: &Server) {
     let notes = o.notes();
     assert!(
         notes
@@ -671,12 +596,43 @@ fn http_429_with_a_malformed_huge_retry_after() {
     assert!(o.stderr.len() < 16 * 1024, "stderr stays short");
 }
 
+fn retry_after_1e300(mut s: TcpStream, ctx: &Ctx) {
+    read_head(&mut s);
+    respond(
+        &mut s,
+        ctx,
+        "200 OK",
+        &[
+            ("Retry-After", "1e300"),
+            ("Content-Type", "application/json"),
+        ],
+        b"{\"ok\": true}",
+    );
+}
+
+fn nothing_else(_: &Out, _: &Server) {}
+
+// ---------------------------------------------------------------------------
+// Cases with more than one server or run.
+
+#[test]
+fn connection_refused() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let o = run(&format!("http://127.0.0.1:{port}"), SCENARIO, &[]);
+    assert_eq!(o.code, 3);
+    assert_reason(&o, "errored", &["cannot connect"]);
+    assert!(o.stderr.contains("never answered"), "{}", o.stderr);
+}
+
 /// The server echoes the key everywhere it can: raw, base64, URL-encoded, in
 /// headers (including ones not on the secret-header list), in the body, the whole
 /// request head, and placed so that the 2000-character excerpt cuts it in half.
 #[test]
 fn a_key_echoing_server_cannot_leak_it() {
-    let s = hostile(|mut s, ctx| {
+    let s = serve(|mut s, ctx| {
         let head = read_head(&mut s);
         let b64 = base64::engine::general_purpose::STANDARD.encode(CANARY);
         let enc: String = url::form_urlencoded::byte_serialize(CANARY.as_bytes()).collect();
@@ -730,43 +686,6 @@ fn a_key_echoing_server_cannot_leak_it() {
 // The canary run: the whole built-in suite, pass and fail paths, plus the echo
 // server, with notes on; every artifact is scanned for every canary key.
 
-/// A standalone `launchgate mock` on a free port; killed on drop.
-struct StandaloneMock {
-    child: std::process::Child,
-    url: String,
-}
-
-impl StandaloneMock {
-    fn start(fixtures: &Path, quirks: &[&str]) -> StandaloneMock {
-        use std::io::BufRead;
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("launchgate"));
-        cmd.args(["mock", "--port", "0", "--rate-window", "2s", "--fixtures"])
-            .arg(fixtures)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
-        for q in quirks {
-            cmd.args(["--quirk", q]);
-        }
-        let mut child = cmd.spawn().expect("mock starts");
-        let mut first = String::new();
-        let stdout = child.stdout.take().expect("piped");
-        let mut reader = std::io::BufReader::new(stdout);
-        reader.read_line(&mut first).expect("mock prints its URL");
-        // Keep draining: a closed pipe would make the mock's next println! fail.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let url = first.trim().rsplit(' ').next().expect("a URL").to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-        StandaloneMock { child, url }
-    }
-}
-
-impl Drop for StandaloneMock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The mock's fixtures with every key replaced by a canary; returns (file, name → canary).
 fn canary_fixtures(dir: &Path) -> (std::path::PathBuf, Vec<(String, String)>) {
     let text = std::fs::read_to_string(
@@ -791,6 +710,16 @@ fn canary_fixtures(dir: &Path) -> (std::path::PathBuf, Vec<(String, String)>) {
     (f, canaries)
 }
 
+/// A standalone mock serving `fixtures`, with a 2 s rate window and `quirks` on.
+fn mock_with(fixtures: &Path, quirks: &[&str]) -> Standalone {
+    let fixtures = fixtures.display().to_string();
+    let mut args = vec!["--rate-window", "2s", "--fixtures", &fixtures];
+    for q in quirks {
+        args.extend(["--quirk", q]);
+    }
+    Standalone::start(&args)
+}
+
 /// Every form of a secret that must never show, fragments of its tail included.
 fn forms_of(secret: &str) -> Vec<String> {
     let e = base64::engine::general_purpose::STANDARD;
@@ -808,38 +737,6 @@ fn forms_of(secret: &str) -> Vec<String> {
     ]
 }
 
-/// A plain HTTP/1.0 GET over loopback; the body.
-fn http_get(base: &str, path: &str) -> String {
-    let addr = base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut text = String::new();
-    let _ = s.read_to_string(&mut text);
-    text.split_once("\r\n\r\n")
-        .map(|x| x.1.to_string())
-        .unwrap_or_default()
-}
-
-/// Every file under `dir`, as text.
-fn files_under(dir: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                out.push((
-                    p.display().to_string(),
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                ));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn canary_keys_never_leak_from_a_whole_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -855,10 +752,8 @@ fn canary_keys_never_leak_from_a_whole_run() {
         .map(|(n, v)| (format!("LAUNCHGATE_{}_KEY", n.to_uppercase()), v.clone()))
         .collect();
     env.push(("LAUNCHGATE_PARTNER_KEY".into(), pos.clone()));
-    let probe = StandaloneMock::start(&fixtures, &[]);
-    let fx: serde_json::Value =
-        serde_json::from_str(&http_get(&probe.url, "/__launchgate/fixtures"))
-            .expect("the mock lists its fixtures");
+    let probe = mock_with(&fixtures, &[]);
+    let fx = probe.served_fixtures();
     drop(probe);
     for (n, v) in fx["fixtures"].as_object().into_iter().flatten() {
         env.push((
@@ -870,7 +765,7 @@ fn canary_keys_never_leak_from_a_whole_run() {
 
     let mut artifacts: Vec<(String, String)> = Vec::new();
     let mut run_suite = |label: &str, quirks: &[&str], profile: &str| {
-        let mock = StandaloneMock::start(&fixtures, quirks);
+        let mock = mock_with(&fixtures, quirks);
         std::fs::write(
             &target,
             format!(
@@ -880,8 +775,8 @@ fn canary_keys_never_leak_from_a_whole_run() {
         )
         .unwrap();
         let out_dir = dir.path().join(label);
-        let mut c = bin();
-        c.args(["run", "--target"])
+        let o = reports::run_in(&out_dir)
+            .arg("--target")
             .arg(&target)
             .args([
                 "--allow-writes",
@@ -891,26 +786,18 @@ fn canary_keys_never_leak_from_a_whole_run() {
                 "--junit-profile",
                 profile,
             ])
-            .arg("--snapshots")
-            .arg(out_dir.join("snapshots"))
-            .arg("--junit")
-            .arg(out_dir.join("junit.xml"))
-            .arg("--json")
-            .arg(out_dir.join("report.json"))
-            .timeout(Duration::from_secs(240));
-        for (k, v) in &env {
-            c.env(k, v);
-        }
-        let o = c.output().unwrap();
-        let code = o.status.code().unwrap_or(-1);
-        let stdout: String = String::from_utf8_lossy(&o.stdout).into();
-        artifacts.push((format!("{label} stdout"), stdout.clone()));
-        artifacts.push((
-            format!("{label} stderr"),
-            String::from_utf8_lossy(&o.stderr).into(),
-        ));
-        artifacts.extend(files_under(&out_dir));
-        (code, stdout)
+            .reports(&[
+                ("--snapshots", "snapshots"),
+                ("--checklist", "checklist.md"),
+            ])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .timeout(Duration::from_secs(240))
+            .output()
+            .out;
+        artifacts.push((format!("{label} stdout"), o.stdout.clone()));
+        artifacts.push((format!("{label} stderr"), o.stderr));
+        artifacts.extend(reports::files_under(&out_dir));
+        (o.code, o.stdout)
     };
     // The pass path: everything the suite checks holds.
     let (code, stdout) = run_suite("pass", &[], "generic");
@@ -950,7 +837,7 @@ fn canary_keys_never_leak_from_a_whole_run() {
         "the fail path produced failures"
     );
     // The echo server, with a snapshot recorded from its echo.
-    let s = hostile(|mut s, ctx| {
+    let s = serve(|mut s, ctx| {
         let head = read_head(&mut s);
         let body = serde_json::json!({"you_sent": head, "ok": false});
         respond(
@@ -973,30 +860,19 @@ fn canary_keys_never_leak_from_a_whole_run() {
         std::fs::create_dir_all(&d).unwrap();
         let f = d.join("echo.yaml");
         std::fs::write(&f, &echo).unwrap();
-        let mut c = bin();
-        c.arg("run")
+        let o = reports::run_in(&d)
             .arg(&f)
             .args(["--target", &s.url(), "--timeout", "1s", "--deadline", "20s"])
             .args(["--update-snapshots", "--junit-profile", profile])
-            .arg("--snapshots")
-            .arg(d.join("snapshots"))
-            .arg("--junit")
-            .arg(d.join("junit.xml"))
-            .arg("--json")
-            .arg(d.join("report.json"))
+            .reports(&[("--snapshots", "snapshots")])
             .env("LAUNCHGATE_PARTNER_KEY", &pos)
-            .timeout(Duration::from_secs(90));
-        let o = c.output().unwrap();
-        assert_eq!(o.status.code(), Some(1));
-        artifacts.push((
-            format!("echo {profile} stdout"),
-            String::from_utf8_lossy(&o.stdout).into(),
-        ));
-        artifacts.push((
-            format!("echo {profile} stderr"),
-            String::from_utf8_lossy(&o.stderr).into(),
-        ));
-        let files = files_under(&d);
+            .timeout(Duration::from_secs(90))
+            .output()
+            .out;
+        assert_eq!(o.code, 1);
+        artifacts.push((format!("echo {profile} stdout"), o.stdout));
+        artifacts.push((format!("echo {profile} stderr"), o.stderr));
+        let files = reports::files_under(&d);
         assert!(
             files.iter().any(|(p, _)| p.contains("snapshots")),
             "snapshots were recorded: {:?}",
@@ -1027,46 +903,11 @@ fn canary_keys_never_leak_from_a_whole_run() {
 // Hardening II (issue 17): a server that tries to make a case vanish, to take the key
 // elsewhere, or to choose the host of the next keyed request.
 
-/// A `Retry-After: 1e300` captured and fed to `wait:` (the pattern the format docs
-/// show) is an errored case with a reason, not a panic that drops the case.
-#[test]
-fn a_retry_after_of_1e300_fed_to_wait_errors_the_case() {
-    let s = hostile(|mut s, ctx| {
-        read_head(&mut s);
-        respond(
-            &mut s,
-            ctx,
-            "200 OK",
-            &[
-                ("Retry-After", "1e300"),
-                ("Content-Type", "application/json"),
-            ],
-            b"{\"ok\": true}",
-        );
-    });
-    let scenario = r#"cases:
-  - name: hostile target
-    steps:
-      - request:
-          path: /x
-          headers: {X-Agent-Key: "{{ keys.partner }}"}
-        capture:
-          retry_after: {header: Retry-After}
-      - wait: "{{ vars.retry_after }}"
-        request:
-          path: /x
-          headers: {X-Agent-Key: "{{ keys.partner }}"}
-        expect: {status: 200}
-"#;
-    let o = run(&s.url(), scenario, &[]);
-    assert_reason(&o, "errored", &["longest wait"]);
-}
-
 /// A server that records every request head it receives.
-fn recorder() -> (Hostile, Arc<std::sync::Mutex<Vec<String>>>) {
+fn recorder() -> (Server, Arc<std::sync::Mutex<Vec<String>>>) {
     let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let s2 = seen.clone();
-    let s = hostile(move |mut s, ctx| {
+    let s = serve(move |mut s, ctx| {
         let head = read_head(&mut s);
         s2.lock().unwrap().push(head);
         respond(
@@ -1088,7 +929,7 @@ fn recorder() -> (Hostile, Arc<std::sync::Mutex<Vec<String>>>) {
 fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
     let (elsewhere, seen) = recorder();
     let to = format!("{}/collect", elsewhere.url());
-    let s = hostile(move |mut s, ctx| {
+    let s = serve(move |mut s, ctx| {
         read_head(&mut s);
         respond(&mut s, ctx, "302 Found", &[("Location", &to)], b"");
     });
@@ -1128,7 +969,7 @@ fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
 fn a_same_origin_redirect_is_followed_and_each_hop_reported() {
     let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let s2 = seen.clone();
-    let s = hostile(move |mut s, ctx| {
+    let s = serve(move |mut s, ctx| {
         let head = read_head(&mut s);
         let first = head.lines().next().unwrap_or_default().to_string();
         s2.lock().unwrap().push(head);
@@ -1181,7 +1022,7 @@ fn a_same_origin_redirect_is_followed_and_each_hop_reported() {
 fn a_captured_value_cannot_choose_the_host_of_the_next_keyed_request() {
     let (elsewhere, seen) = recorder();
     let evil = format!("@{}/x", elsewhere.url().trim_start_matches("http://"));
-    let s = hostile(move |mut s, ctx| {
+    let s = serve(move |mut s, ctx| {
         read_head(&mut s);
         let body = serde_json::json!({ "next": evil }).to_string();
         respond(
@@ -1214,7 +1055,7 @@ fn a_captured_value_cannot_choose_the_host_of_the_next_keyed_request() {
 fn a_captured_dot_dot_cannot_leave_the_base_path() {
     let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let s2 = seen.clone();
-    let s = hostile(move |mut s, ctx| {
+    let s = serve(move |mut s, ctx| {
         let head = read_head(&mut s);
         s2.lock()
             .unwrap()
@@ -1280,7 +1121,7 @@ fn jsonpath_queries_are_bounded_by_a_work_budget() {
         (deep_body(120, 3300), "$..*"),
     ] {
         let size = body.len();
-        let s = hostile(move |mut s, ctx| {
+        let s = serve(move |mut s, ctx| {
             read_head(&mut s);
             respond(
                 &mut s,
@@ -1337,7 +1178,7 @@ fn encoded_forms(secret: &str) -> Vec<String> {
 /// snapshot; nothing of them shows in any artifact, the HTML report included.
 #[test]
 fn every_encoding_of_a_secret_is_redacted_everywhere() {
-    let s = hostile(|mut s, ctx| {
+    let s = serve(|mut s, ctx| {
         read_head(&mut s);
         let mut forms = encoded_forms(CANARY);
         forms.extend(encoded_forms(VENDOR_CANARY));
@@ -1368,44 +1209,27 @@ fn every_encoding_of_a_secret_is_redacted_everywhere() {
         "cases:\n  - name: hostile target\n    steps:\n{step}        snapshot: echo\n{step}        expect:\n          json:\n            $.ok: false\n"
     );
     std::fs::write(&f, scenario).unwrap();
-    let html = dir.path().join("report.html");
-    let junit = dir.path().join("junit.xml");
-    let json = dir.path().join("report.json");
-    let o = bin()
-        .arg("run")
+    let o = reports::run_in(dir.path())
         .arg(&f)
         .args(["--target", &s.url(), "--timeout", "1s", "--deadline", "20s"])
-        .args(["--update-snapshots", "--html"])
-        .arg(&html)
-        .arg("--junit")
-        .arg(&junit)
-        .arg("--json")
-        .arg(&json)
-        .arg("--snapshots")
-        .arg(dir.path().join("snapshots"))
+        .arg("--update-snapshots")
+        .reports(&[
+            ("--html", "report.html"),
+            ("--checklist", "checklist.md"),
+            ("--snapshots", "snapshots"),
+        ])
         .env("LAUNCHGATE_PARTNER_KEY", CANARY)
         .env("LAUNCHGATE_VENDOR_KEY", VENDOR_CANARY)
         .timeout(Duration::from_secs(90))
         .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .out;
+    assert_eq!(o.code, 1, "{}", o.stderr);
     let mut artifacts = vec![
-        (
-            "stdout".to_string(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-        ),
-        (
-            "stderr".to_string(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        ),
+        ("stdout".to_string(), o.stdout),
+        ("stderr".to_string(), o.stderr),
     ];
     artifacts.extend(
-        files_under(dir.path())
+        reports::files_under(dir.path())
             .into_iter()
             .filter(|(p, _)| !p.ends_with(".yaml")),
     );
@@ -1440,7 +1264,7 @@ fn every_encoding_of_a_secret_is_redacted_everywhere() {
 fn a_placeholder_key_in_a_secrets_file_does_not_unmask_unknown_keys() {
     let unknown = format!("rl_agent_{}", &"Unknown7Key9Tail".repeat(3)[..40]);
     let echoed = unknown.clone();
-    let s = hostile(move |mut s, ctx| {
+    let s = serve(move |mut s, ctx| {
         read_head(&mut s);
         let body = serde_json::json!({ "ok": false, "leak": echoed }).to_string();
         respond(

@@ -2,7 +2,7 @@
 //! hostile run, parsed with a real HTML parser, and checked for being
 //! self-contained, escaped and free of secrets.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ use scraper::{Html, Selector};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use common::bin;
+use common::{bin, reports};
 
 struct Run {
     code: i32,
@@ -22,31 +22,21 @@ struct Run {
 }
 
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let html = dir.join("report.html");
-    let json = dir.join("report.json");
-    let mut c = bin();
-    c.arg("run")
+    let ran = reports::run_in(dir)
         .args(args)
-        .arg("--junit")
-        .arg(dir.join("junit.xml"))
-        .arg("--json")
-        .arg(&json)
-        .arg("--checklist")
-        .arg(dir.join("checklist.md"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
-        .arg("--html")
-        .arg(&html);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().expect("runs");
+        .reports(&[
+            ("--checklist", "checklist.md"),
+            ("--snapshots", "snapshots"),
+            ("--html", "report.html"),
+        ])
+        .envs(env.iter().copied())
+        .output();
     Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        html: std::fs::read_to_string(&html).unwrap_or_default(),
-        json_path: json,
+        code: ran.out.code,
+        html: ran.text("report.html"),
+        json_path: dir.join("report.json"),
+        stdout: ran.out.stdout,
+        stderr: ran.out.stderr,
     }
 }
 

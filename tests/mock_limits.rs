@@ -2,68 +2,29 @@
 //! connections cannot exhaust its descriptors, a stalled body gets 408, and the journal
 //! is bounded by bytes and read in pages.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// `launchgate mock --port 0 ARGS` under `ulimit -n 1024`, and its address.
-fn mock(args: &str) -> (Child, SocketAddr) {
-    let bin = assert_cmd::cargo::cargo_bin("launchgate");
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -n 1024 && exec '{}' mock --port 0 {args}",
-            bin.display()
-        ))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mock starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    // Keep reading what it prints (its keys), so it never writes into a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let addr = first
-        .trim()
-        .rsplit("http://")
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {first:?}"));
-    (child, addr)
+use crate::common::standalone::Standalone;
+use crate::common::tcp;
+
+/// `launchgate mock --port 0 ARGS` under `ulimit -n 1024`; stopped on drop.
+fn mock(args: &[&str]) -> Standalone {
+    Standalone::start_with_fd_limit(1024, args)
 }
 
 /// One HTTP/1.0 request on a fresh connection: the status and body, if any answer came.
 fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
-
-struct Stop(Child);
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    tcp::get(addr, path)
 }
 
 #[test]
 fn eleven_hundred_half_open_connections_do_not_stop_the_mock() {
-    let (child, addr) = mock("--header-timeout 1s");
-    let _stop = Stop(child);
+    let mock = mock(&["--header-timeout", "1s"]);
+    let addr = mock.addr;
     let mut held = Vec::new();
     for _ in 0..1100 {
         if let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
@@ -90,8 +51,8 @@ fn eleven_hundred_half_open_connections_do_not_stop_the_mock() {
 
 #[test]
 fn a_stalled_body_gets_408() {
-    let (child, addr) = mock("--body-timeout 1s");
-    let _stop = Stop(child);
+    let mock = mock(&["--body-timeout", "1s"]);
+    let addr = mock.addr;
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     s.write_all(
@@ -106,8 +67,8 @@ fn a_stalled_body_gets_408() {
 
 #[test]
 fn the_journal_is_bounded_by_bytes_and_read_in_pages() {
-    let (child, addr) = mock("--journal-max-mb 1");
-    let _stop = Stop(child);
+    let mock = mock(&["--journal-max-mb", "1"]);
+    let addr = mock.addr;
     let long = "a".repeat(8 * 1024);
     for i in 0..700 {
         let (status, _) = get(addr, &format!("/api/agent/v1/partner/cards?{i}={long}"))

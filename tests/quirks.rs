@@ -3,105 +3,55 @@
 //! how we know the suite catches what it claims. (The faithful mock passing
 //! everything is `cli::default_run_passes_the_builtin_suite_against_the_mock`.)
 
-use assert_cmd::Command;
 use launchgate::mock::Quirk;
 use serde_json::Value;
 
-/// The case that walks every page of a list.
+use crate::common::reports;
+
+/// The cases the quirks must make fail (by id); most quirks target one of these.
 const WALK: &str =
     "agent-api.lists::walking every page adds up to the total, and last_page is the last non-empty page";
-
-/// The case each quirk must make fail (by id).
-fn target_of(q: Quirk) -> &'static str {
-    match q {
-        Quirk::NoRatelimitHeaders => {
-            "agent-api.rate-limit::rate-limit headers on a successful response"
-        }
-        Quirk::NoRetryAfter => {
-            "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers"
-        }
-        Quirk::ForeignId403 => {
-            "agent-api.not-found::another tenant's card gives NOT_FOUND, not 403"
-        }
-        Quirk::ScopeNotEnforced => "agent-api.scopes::read-only partner key cannot purchase",
-        Quirk::RoleNotEnforced => "agent-api.roles::member key on a partner route is refused",
-        Quirk::InvalidKey403 => "agent-api.auth::invalid key is refused with AUTH_INVALID_KEY",
-        Quirk::DisabledPartnerAllowed => {
-            "agent-api.access::partner without Agent API permission gets FEATURE_DISABLED"
-        }
-        Quirk::OverdraftAllowed => {
-            "agent-api.balance::partner redeem above the balance gives INSUFFICIENT_POINTS"
-        }
-        Quirk::WrongRetryStrategy => {
-            "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers"
-        }
-        Quirk::ResetInMilliseconds => {
-            "agent-api.rate-limit::rate-limit headers on a successful response"
-        }
-        Quirk::NoEnvelopeOnErrors => "agent-api.auth::invalid key is refused with AUTH_INVALID_KEY",
-        // The docs' form without last_page is accepted (with a warning); only the pinned shape differs.
-        Quirk::NoLastPage => "agent-api.snapshots::card list shape",
-        Quirk::PerPageNotClamped => "agent-api.lists::per_page above 100 is clamped to 100",
-        Quirk::RatelimitHeadersOn401 => {
-            "agent-api.auth::invalid key is refused with AUTH_INVALID_KEY"
-        }
-        Quirk::NoRateLimit => {
-            "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers"
-        }
-        Quirk::LastPageFloor => WALK,
-        Quirk::ToDateExclusive => {
-            "agent-api.lists::transactions filter by from and to dates (Y-m-d, inclusive)"
-        }
-    }
-}
+const RATE_LIMIT_429: &str =
+    "agent-api.rate-limit::rate limit exceeded gives 429 with Retry-After, then recovers";
+const RATE_LIMIT_HEADERS: &str =
+    "agent-api.rate-limit::rate-limit headers on a successful response";
+const INVALID_KEY: &str = "agent-api.auth::invalid key is refused with AUTH_INVALID_KEY";
 
 fn run(extra: &[&str]) -> (i32, Value) {
     let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("report.json");
-    let o = Command::cargo_bin("launchgate")
-        .unwrap()
-        .args(["run", "-q", "--junit"])
-        .arg(dir.path().join("junit.xml"))
-        .arg("--json")
-        .arg(&json)
-        .arg("--checklist")
-        .arg(dir.path().join("checklist.md"))
-        .arg("--snapshots")
-        .arg(dir.path().join("no-snapshots-here"))
+    let ran = reports::run_in(dir.path())
+        .arg("-q")
+        .reports(&[
+            ("--checklist", "checklist.md"),
+            ("--snapshots", "no-snapshots-here"),
+        ])
         .args(extra)
-        .output()
-        .unwrap();
-    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    (o.status.code().unwrap_or(-1), report)
+        .output();
+    let report = serde_json::from_str(&ran.text("report.json")).unwrap();
+    (ran.out.code, report)
 }
 
 fn outcome<'a>(report: &'a Value, id: &str) -> &'a str {
-    report["suites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["cases"].as_array().unwrap())
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no case {id}"))["outcome"]
-        .as_str()
-        .unwrap()
+    reports::case(report, id)["outcome"].as_str().unwrap()
 }
 
-fn check(q: Quirk) {
+/// The suite run with quirk `q` on fails (exit 1), and fails the case `target`.
+fn check(q: Quirk, target: &str) {
     let (code, report) = run(&["--mock-quirk", q.name()]);
     assert_eq!(code, 1, "{}: the suite must fail", q.name());
     assert_eq!(
-        outcome(&report, target_of(q)),
+        outcome(&report, target),
         "failed",
-        "{} must fail `{}`",
-        q.name(),
-        target_of(q)
+        "{} must fail `{target}`",
+        q.name()
     );
 }
 
+/// One test per row (`test name => quirk: the case it must fail`), and a check that
+/// every quirk of the mock has a row.
 macro_rules! quirk_tests {
-    ($($name:ident => $q:expr),* $(,)?) => {
-        $(#[test] fn $name() { check($q); })*
+    ($($name:ident => $q:expr, $target:expr;)*) => {
+        $(#[test] fn $name() { check($q, $target); })*
 
         #[test]
         fn every_quirk_has_a_detection_test() {
@@ -114,23 +64,31 @@ macro_rules! quirk_tests {
 }
 
 quirk_tests! {
-    no_ratelimit_headers => Quirk::NoRatelimitHeaders,
-    no_retry_after => Quirk::NoRetryAfter,
+    no_ratelimit_headers => Quirk::NoRatelimitHeaders, RATE_LIMIT_HEADERS;
+    no_retry_after => Quirk::NoRetryAfter, RATE_LIMIT_429;
     foreign_id_403 => Quirk::ForeignId403,
+        "agent-api.not-found::another tenant's card gives NOT_FOUND, not 403";
     scope_not_enforced => Quirk::ScopeNotEnforced,
+        "agent-api.scopes::read-only partner key cannot purchase";
     role_not_enforced => Quirk::RoleNotEnforced,
-    invalid_key_403 => Quirk::InvalidKey403,
+        "agent-api.roles::member key on a partner route is refused";
+    invalid_key_403 => Quirk::InvalidKey403, INVALID_KEY;
     disabled_partner_allowed => Quirk::DisabledPartnerAllowed,
+        "agent-api.access::partner without Agent API permission gets FEATURE_DISABLED";
     overdraft_allowed => Quirk::OverdraftAllowed,
-    wrong_retry_strategy => Quirk::WrongRetryStrategy,
-    reset_in_milliseconds => Quirk::ResetInMilliseconds,
-    no_envelope_on_errors => Quirk::NoEnvelopeOnErrors,
-    no_last_page => Quirk::NoLastPage,
+        "agent-api.balance::partner redeem above the balance gives INSUFFICIENT_POINTS";
+    wrong_retry_strategy => Quirk::WrongRetryStrategy, RATE_LIMIT_429;
+    reset_in_milliseconds => Quirk::ResetInMilliseconds, RATE_LIMIT_HEADERS;
+    no_envelope_on_errors => Quirk::NoEnvelopeOnErrors, INVALID_KEY;
+    // The docs' form without last_page is accepted (with a warning); only the pinned shape differs.
+    no_last_page => Quirk::NoLastPage, "agent-api.snapshots::card list shape";
     per_page_not_clamped => Quirk::PerPageNotClamped,
-    ratelimit_headers_on_401 => Quirk::RatelimitHeadersOn401,
-    no_rate_limit => Quirk::NoRateLimit,
-    last_page_floor => Quirk::LastPageFloor,
+        "agent-api.lists::per_page above 100 is clamped to 100";
+    ratelimit_headers_on_401 => Quirk::RatelimitHeadersOn401, INVALID_KEY;
+    no_rate_limit => Quirk::NoRateLimit, RATE_LIMIT_429;
+    last_page_floor => Quirk::LastPageFloor, WALK;
     to_date_exclusive => Quirk::ToDateExclusive,
+        "agent-api.lists::transactions filter by from and to dates (Y-m-d, inclusive)";
 }
 
 #[test]

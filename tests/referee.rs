@@ -7,16 +7,14 @@
 //! loudly and returns; with `LAUNCHGATE_REQUIRE_CLIENT_LIBS=1` (set by `.ci/run`) their
 //! absence fails the test.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{reports, root};
 
 struct Run {
     code: i32,
@@ -69,34 +67,21 @@ impl Run {
 
 /// `launchgate referee [args] -- command...` with reports in `dir`.
 fn referee(dir: &Path, args: &[&str], command: &[&str], env: &[(&str, &str)]) -> Run {
-    let json = dir.join("referee.json");
-    let junit = dir.join("referee-junit.xml");
-    let mut c = common::bin();
-    c.arg("referee");
+    let mut c = reports::referee_in(dir);
     if !args.contains(&"--for") {
-        c.args(["--for", "120s"]);
+        c = c.args(["--for", "120s"]);
     }
-    c.arg("--json")
-        .arg(&json)
-        .arg("--junit")
-        .arg(&junit)
+    let ran = c
         .args(args)
         .arg("--")
-        .args(command);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().expect("launchgate runs");
+        .args(command)
+        .envs(env.iter().copied())
+        .output();
     Run {
-        code: o.status.code().unwrap_or(-1),
-        report: serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default())
-            .unwrap_or(Value::Null),
-        out: format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        junit: std::fs::read_to_string(&junit).unwrap_or_default(),
+        code: ran.out.code,
+        report: ran.json("referee.json"),
+        out: ran.out.all(),
+        junit: ran.text("referee-junit.xml"),
     }
 }
 
@@ -268,11 +253,18 @@ fn careful(orders: &str, seed: &str, fast: bool) {
     assert_eq!(run.code, 0, "{}", run.out);
 }
 
+/// `careful` on each seed, the runs at once (each has its own mock; they mostly wait).
+fn careful_on_seeds(orders: &str, seeds: &[&str], fast: bool) {
+    std::thread::scope(|s| {
+        for seed in seeds {
+            s.spawn(move || careful(orders, seed, fast));
+        }
+    });
+}
+
 #[test]
 fn careful_client_passes_at_10_orders_on_three_seeds() {
-    for seed in ["1", "2", "3"] {
-        careful("10", seed, false);
-    }
+    careful_on_seeds("10", &["1", "2", "3"], false);
 }
 
 #[test]
@@ -292,9 +284,7 @@ fn careful_client_passes_at_40_orders_seed_3() {
 
 #[test]
 fn careful_client_passes_at_200_orders_on_three_seeds() {
-    for seed in ["1", "2", "3"] {
-        careful("200", seed, true);
-    }
+    careful_on_seeds("200", &["1", "2", "3"], true);
 }
 
 #[test]
@@ -362,9 +352,17 @@ fn careful_verdicts_close_the_client_items_of_the_checklist() {
 #[test]
 fn requests_urllib3_client_gets_the_zero_first_delay_named_as_policy() {
     let Some(py) = library_python() else { return };
-    let dir = tempfile::tempdir().unwrap();
     let script = example("requests_urllib3_client.py");
-    let run = referee(dir.path(), &[], &[&py, &script], &[]);
+    // Both runs at once: as the client is, and with the policy accepted.
+    let run_with = |args: &'static [&'static str]| {
+        let dir = tempfile::tempdir().unwrap();
+        referee(dir.path(), args, &[&py, &script], &[])
+    };
+    let (run, accepted) = std::thread::scope(|s| {
+        let plain = s.spawn(|| run_with(&[]));
+        let accepted = s.spawn(|| run_with(&["--allow-immediate-first-retry"]));
+        (plain.join().unwrap(), accepted.join().unwrap())
+    });
     run.expect("retry-logic", "fail");
     let s = run.summary("retry-logic");
     assert!(
@@ -383,13 +381,7 @@ fn requests_urllib3_client_gets_the_zero_first_delay_named_as_policy() {
     assert_eq!(run.code, 1);
 
     // Accepting the policy passes it, and says so.
-    let dir = tempfile::tempdir().unwrap();
-    let run = referee(
-        dir.path(),
-        &["--allow-immediate-first-retry"],
-        &[&py, &script],
-        &[],
-    );
+    let run = accepted;
     run.expect("retry-logic", "pass");
     assert!(run
         .summary("retry-logic")
@@ -400,19 +392,24 @@ fn requests_urllib3_client_gets_the_zero_first_delay_named_as_policy() {
 #[test]
 fn httpx_stamina_client_passes_every_verdict_with_default_jitter() {
     let Some(py) = library_python() else { return };
-    for seed in ["1", "2"] {
-        let dir = tempfile::tempdir().unwrap();
-        let run = referee(
-            dir.path(),
-            &["--seed", seed],
-            &[&py, &example("httpx_stamina_client.py")],
-            &[],
-        );
-        for j in run.report["judgements"].as_array().unwrap() {
-            assert_eq!(j["verdict"], "pass", "seed {seed}: {j:#}\n{}", run.out);
+    std::thread::scope(|s| {
+        for seed in ["1", "2"] {
+            let py = &py;
+            s.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let run = referee(
+                    dir.path(),
+                    &["--seed", seed],
+                    &[py, &example("httpx_stamina_client.py")],
+                    &[],
+                );
+                for j in run.report["judgements"].as_array().unwrap() {
+                    assert_eq!(j["verdict"], "pass", "seed {seed}: {j:#}\n{}", run.out);
+                }
+                assert_eq!(run.code, 0);
+            });
         }
-        assert_eq!(run.code, 0);
-    }
+    });
 }
 
 #[test]

@@ -8,118 +8,61 @@
 //! The consumers are installed by `.ci/run` (pinned); locally a missing one is
 //! reported and skipped, unless `REQUIRE_REPORT_CONSUMERS=1` (set by `.ci/run`).
 
-mod common;
+use crate::common;
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::bin;
-
-/// A raw-TCP server that answers each path with a hostile response until dropped.
-struct Hostile {
-    url: String,
-    stop: Arc<AtomicBool>,
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn read_head(s: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 64 * 1024 {
-        match s.read(&mut byte) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&byte[..n]),
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
+use common::tcp::{path_of, read_head, respond, serve, Ctx, Server};
 
 /// U+FFFE and U+FFFF as UTF-8 bytes, and NUL.
 const FFFE: &[u8] = b"\xEF\xBF\xBE";
 const FFFF: &[u8] = b"\xEF\xBF\xBF";
 
-fn answer(path: &str) -> (Vec<u8>, Vec<u8>) {
-    let evil_header = [b"X-Evil: a".as_slice(), FFFE, b"b", FFFF, b"c"].concat();
-    let json_head = b"Content-Type: application/json".to_vec();
-    let head = |extra: &[u8]| [json_head.as_slice(), b"\r\n", &evil_header, extra].concat();
-    match path {
+/// The headers and body of the answer to `path`: every one carries `X-Evil` with
+/// U+FFFE and U+FFFF.
+fn answer(path: &str) -> (Vec<(&'static str, &'static str)>, Vec<u8>) {
+    let mut headers = vec![
+        ("Content-Type", "application/json"),
+        ("X-Evil", "a\u{fffe}b\u{ffff}c"),
+    ];
+    let body = match path {
         // Raw forbidden characters in a body that is not JSON.
-        "/raw" => (
-            head(b""),
-            [
-                b"raw \0 nul ".as_slice(),
-                FFFE,
-                b" fffe ",
-                FFFF,
-                b" ffff \x01\x1b end",
-            ]
-            .concat(),
-        ),
+        "/raw" => [
+            b"raw \0 nul ".as_slice(),
+            FFFE,
+            b" fffe ",
+            FFFF,
+            b" ffff \x01\x1b end",
+        ]
+        .concat(),
         // Valid JSON whose strings decode to forbidden characters.
-        "/json" => (
-            head(b""),
-            br#"{"ok": false, "text": "nul \u0000 fffe \ufffe ffff \uffff esc \u001b end"}"#
-                .to_vec(),
-        ),
+        "/json" => br#"{"ok": false, "text": "nul \u0000 fffe \ufffe ffff \uffff esc \u001b end"}"#
+            .to_vec(),
         // A lone surrogate escaped in JSON (not representable in UTF-8).
-        "/lone" => (head(b""), br#"{"ok": false, "lone": "a\ud800b"}"#.to_vec()),
+        "/lone" => br#"{"ok": false, "lone": "a\ud800b"}"#.to_vec(),
         // NUL in a header value: not HTTP any more.
-        "/nul-header" => (head(b"\r\nX-Nul: a\0b"), b"{}".to_vec()),
-        _ => (head(b""), br#"{"ok": true}"#.to_vec()),
-    }
-}
-
-fn serve(mut s: TcpStream) {
-    let req = read_head(&mut s);
-    let path = req
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .split('?')
-        .next()
-        .unwrap_or("/")
-        .to_string();
-    let (headers, body) = answer(&path);
-    let mut out = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n", body.len()).into_bytes();
-    out.extend_from_slice(&headers);
-    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
-    out.extend_from_slice(&body);
-    let _ = s.write_all(&out);
-    let _ = s.flush();
-    let _ = s.shutdown(Shutdown::Write);
-    let _ = read_head(&mut s);
-}
-
-fn hostile() -> Hostile {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    listener.set_nonblocking(true).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    std::thread::spawn(move || {
-        let born = std::time::Instant::now();
-        while !s.load(Ordering::Relaxed) && born.elapsed() < Duration::from_secs(60) {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nonblocking(false);
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                    std::thread::spawn(move || serve(stream));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
+        "/nul-header" => {
+            headers.push(("X-Nul", "a\0b"));
+            b"{}".to_vec()
         }
-    });
-    Hostile { url, stop }
+        _ => br#"{"ok": true}"#.to_vec(),
+    };
+    (headers, body)
+}
+
+fn answer_hostile(mut s: TcpStream, ctx: &Ctx) {
+    let path = path_of(&read_head(&mut s));
+    let (headers, body) = answer(&path);
+    respond(&mut s, ctx, "200 OK", &headers, &body);
+}
+
+/// A raw-TCP server that answers each path with a hostile response until dropped.
+fn hostile() -> Server {
+    serve(answer_hostile)
 }
 
 const SCENARIO: &str = r#"description: A target that sends what XML 1.0 forbids.
@@ -359,7 +302,7 @@ fn every_report_survives_forbidden_characters_and_parses_in_real_consumers() {
     let server = hostile();
     let dir = tempfile::tempdir().unwrap();
     for profile in ["generic", "strict"] {
-        let files = run(dir.path(), &server.url, profile);
+        let files = run(dir.path(), &server.url(), profile);
         for f in &files {
             let text =
                 std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
@@ -395,9 +338,9 @@ fn reports_are_created_readable_by_others_under_the_default_umask() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     // The mode a new file gets is 0666 minus the umask; the test expects the common 022.
-    let o = Command::new("sh")
+    let o = common::command("sh")
         .args(["-c", "umask 022 && exec \"$0\" \"$@\""])
-        .arg(assert_cmd::cargo::cargo_bin("launchgate"))
+        .arg(common::bin_path())
         .current_dir(dir.path())
         .args([
             "run",
@@ -407,7 +350,6 @@ fn reports_are_created_readable_by_others_under_the_default_umask() {
             "--html",
             "target/launchgate/report.html",
         ])
-        .env_remove("LAUNCHGATE_PARTNER_KEY")
         .output()
         .unwrap();
     assert_eq!(
@@ -444,7 +386,7 @@ fn junit_locations_skip_texts_and_errors_are_what_consumers_need() {
     let o = bin()
         .arg("run")
         .arg(&scenario)
-        .args(["--target", &server.url, "--json"])
+        .args(["--target", &server.url(), "--json"])
         .arg(dir.path().join("r.json"))
         .arg("--junit")
         .arg(&junit)
@@ -487,16 +429,10 @@ fn junit_locations_skip_texts_and_errors_are_what_consumers_need() {
 
     // Referee verdicts live in no file: no file/line, no `file` property.
     let referee = dir.path().join("referee-junit.xml");
-    bin()
-        .args(["referee", "--for", "30s", "--json"])
-        .arg(dir.path().join("referee.json"))
-        .arg("--junit")
-        .arg(&referee)
-        .arg("--")
-        .arg("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients/naive_client.py"))
-        .output()
-        .unwrap();
+    common::reports::referee_in(dir.path())
+        .args(["--for", "30s", "--", "python3"])
+        .arg(common::root().join("examples/clients/naive_client.py"))
+        .output();
     let xml = std::fs::read_to_string(&referee).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert!(doc.descendants().any(|n| n.has_tag_name("testcase")));

@@ -4,16 +4,14 @@
 //! with one key never outnumber what the target advertises in
 //! `X-RateLimit-Remaining`, so launchgate does not provoke a 429 itself.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::bin;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use common::bin;
 use parking_lot::Mutex;
 
 /// What the stub target saw: paths in arrival order, concurrency, 429s.

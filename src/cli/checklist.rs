@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::app::{ChecklistConfig, GatePolicy};
+use crate::commands::{ChecklistConfig, GatePolicy};
 
 /// Flags of `launchgate checklist`.
 #[derive(Debug, Clone, clap::Args)]

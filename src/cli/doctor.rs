@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::values;
-use crate::app::{Api, DoctorConfig, TargetChoice};
+use crate::commands::{Api, DoctorConfig, TargetChoice};
 use crate::mock::MockOptions;
 
 /// Flags of `launchgate doctor`.

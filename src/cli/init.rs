@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::app::InitConfig;
+use crate::commands::InitConfig;
 
 /// Flags of `launchgate init`.
 #[derive(Debug, Clone, clap::Args)]

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{values, UsageError};
-use crate::app::{MockConfig, MockService};
+use crate::commands::{MockConfig, MockService};
 use crate::giftcard::{VendorDialect, VendorOptions, VendorQuirk, VendorQuirkArg};
-use crate::mock::{Latency, MockError, MockOptions, Quirk, ServerLimits};
+use crate::mock::{Latency, MockError, MockOptions, Quirk};
+use crate::serve::ServerLimits;
 
 fn quirk_help() -> String {
     format!(

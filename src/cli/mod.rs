@@ -1,5 +1,5 @@
 //! The command line: every flag of every command, as clap structs, and their
-//! conversion into the commands' configs (`crate::app`). A conversion returns a
+//! conversion into the commands' configs (`crate::commands`). A conversion returns a
 //! [`UsageError`] instead of printing; `main.rs` renders it and dispatches.
 //!
 //! One file per command, as ripgrep keeps `flags/` and hurl `cli/options/`.
@@ -17,7 +17,7 @@ mod webhook;
 
 use clap::{Parser, Subcommand};
 
-pub use crate::app::UsageError;
+pub use crate::commands::UsageError;
 pub use check::CheckArgs;
 pub use checklist::ChecklistArgs;
 pub use doctor::DoctorArgs;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{values, UsageError};
-use crate::app::{provoking_mock, RefereeConfig};
+use crate::commands::{provoking_mock, RefereeConfig};
 use crate::referee::RefereeOptions;
 
 /// Flags of `launchgate referee`.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{values, UsageError};
-use crate::app::{fit_retention_probe, Api, EmbeddedMocks, ReceiverConfig, RunConfig};
+use crate::commands::{fit_retention_probe, Api, EmbeddedMocks, ReceiverConfig, RunConfig};
 use crate::giftcard::{VendorDialect, VendorOptions};
 use crate::mock::MockOptions;
 use crate::report::junit::Profile;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{values, UsageError};
-use crate::app::WebhookTool;
+use crate::commands::WebhookTool;
 
 /// Flags of `launchgate webhook`.
 #[derive(Debug, Clone, clap::Args)]

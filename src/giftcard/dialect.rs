@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::signature::{Scheme, SchemeChoice};
+use crate::signature::{Scheme, SchemeChoice};
 
 /// How the embedded vendor mock speaks (`--dialect` / `--mock-dialect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

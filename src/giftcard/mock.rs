@@ -26,9 +26,8 @@ use sha2::{Digest, Sha256};
 
 use super::dialect::{Paging, VendorDialect};
 use super::quirk::{VendorQuirk, VendorQuirkArg};
-use super::signature::{self, Scheme};
-use crate::mock::serve_until_stopped;
-use crate::mock::MockError;
+use crate::serve::{BindError, Server, ServerLimits};
+use crate::signature::{self, Scheme};
 use crate::target::Inputs;
 
 /// The mock's API key (a published test value, like the Agent API mock's fixture keys).
@@ -204,28 +203,36 @@ struct Shared {
     deliveries: tokio::sync::Semaphore,
 }
 
+/// Why the vendor mock could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum VendorError {
+    /// An option is out of range or malformed (no delivery attempt, a webhook URL that is none).
+    #[error("invalid option: {0}")]
+    Options(String),
+    /// The listening socket could not be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+}
+
 /// A running vendor mock.
 pub struct VendorMock {
-    base_url: String,
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl VendorMock {
     /// Starts the vendor mock on `addr` (port 0: any free port) on the current runtime.
-    pub async fn start(opts: VendorOptions, addr: SocketAddr) -> Result<VendorMock, MockError> {
+    pub async fn start(opts: VendorOptions, addr: SocketAddr) -> Result<VendorMock, VendorError> {
         if opts.webhook_attempts == 0 {
-            return Err(MockError::Options(
+            return Err(VendorError::Options(
                 "webhook_attempts must be at least 1".into(),
             ));
         }
         let http = crate::http::control_client(Duration::from_secs(5))
-            .map_err(|e| MockError::Options(e.to_string()))?;
+            .map_err(|e| VendorError::Options(e.to_string()))?;
         let mut state = VState::default();
         for u in &opts.webhook_urls {
-            valid_url(u).map_err(MockError::Options)?;
+            valid_url(u).map_err(VendorError::Options)?;
             state.webhooks.push(u.clone());
         }
         let shared = Arc::new(Shared {
@@ -234,12 +241,6 @@ impl VendorMock {
             http,
             deliveries: tokio::sync::Semaphore::new(32),
         });
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| MockError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| MockError::Bind { addr, source })?;
         let app = Router::new()
             .route("/api/v1/orders", post(create_order).get(list_orders))
             .route("/api/v1/orders/{id}", get(get_order))
@@ -262,24 +263,18 @@ impl VendorMock {
             ))
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
             .with_state(shared.clone());
-        let (stop, task) = serve_until_stopped(listener, app, crate::mock::ServerLimits::default());
-        Ok(VendorMock {
-            base_url: format!("http://{local}"),
-            addr: local,
-            shared,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let server = Server::start(addr, app, ServerLimits::default()).await?;
+        Ok(VendorMock { server, shared })
     }
 
     /// The server root (the API lives under `/api/v1`).
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.server.base_url()
     }
 
     /// The listening address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     /// Registers a webhook URL, as `POST /api/v1/webhooks` does.
@@ -292,22 +287,10 @@ impl VendorMock {
         Ok(())
     }
 
-    /// Stops accepting connections and waits for in-flight requests.
-    pub async fn shutdown(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
-    }
-}
-
-impl Drop for VendorMock {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
+    /// Stops accepting connections and waits for in-flight requests (also done, without
+    /// the wait, when the mock is dropped).
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 

@@ -1,15 +1,15 @@
 //! The gift-card vendor pack (contract Part B): the vendor mock that
 //! `launchgate mock --api giftcard` and `launchgate run --api giftcard` start,
-//! launchgate's webhook receiver for `receive:` steps, the vendor scorecard,
-//! and the `launchgate webhook` tools for the integration's own receiver.
+//! the vendor dialects, the vendor scorecard, and the `launchgate webhook` tools
+//! for the integration's own receiver. (launchgate's own webhook receiver, for
+//! `receive:` steps, is [`crate::receiver`]; the signature schemes are
+//! [`crate::signature`].)
 
 pub mod dialect;
 pub mod findings;
 pub mod mock;
 pub mod quirk;
-pub mod receiver;
 pub mod scorecard;
-pub mod signature;
 pub mod tools;
 
 pub use dialect::VendorDialect;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::signature;
+use crate::signature;
 
 /// One variant `send` delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,6 +34,7 @@ use serde_json::json;
 
 pub use quirk::{Quirk, UnknownQuirk};
 
+use crate::serve::{BindError, Server, ServerLimits};
 use crate::target::Inputs;
 
 /// Most entries one journal page (`GET /__launchgate/journal`) returns.
@@ -53,13 +54,8 @@ pub const FAULT_HEADER: &str = "X-Launchgate-Fault";
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
     /// The listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address we tried.
-        addr: SocketAddr,
-        /// Why it failed.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
     /// A fixtures file could not be read or parsed.
     #[error("fixtures: {0}")]
     Fixtures(String),
@@ -158,29 +154,6 @@ pub struct MockOptions {
     pub server: ServerLimits,
 }
 
-/// Limits that keep the server alive under slow or abandoned connections.
-#[derive(Debug, Clone, Copy)]
-pub struct ServerLimits {
-    /// Time a connection may take to send a request's headers, and may sit idle between
-    /// requests; then it is closed.
-    pub header_timeout: Duration,
-    /// Time a request may take to send its body; then it gets 408.
-    pub body_timeout: Duration,
-    /// Connections served at once; a connection past the bound is closed at once, so
-    /// abandoned connections cannot exhaust the process's file descriptors.
-    pub max_connections: usize,
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        ServerLimits {
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(30),
-            max_connections: 512,
-        }
-    }
-}
-
 impl Default for MockOptions {
     fn default() -> Self {
         Self {
@@ -270,82 +243,10 @@ pub fn fixture_summary(inputs: &Inputs) -> String {
     out
 }
 
-/// Serves `app` on `listener` in a task until the returned sender is used (or dropped):
-/// the graceful-shutdown plumbing both mocks share.
-///
-/// A hand-written accept loop rather than `axum::serve`, which sets no header-read or idle
-/// timeout and no connection bound: with those missing, a thousand abandoned connections
-/// exhaust the file descriptors and the server stops answering anyone.
-pub(crate) fn serve_until_stopped(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    limits: ServerLimits,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto::Builder;
-
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-        let mut builder = Builder::new(TokioExecutor::new());
-        // In hyper the header-read timer also runs while a kept-alive connection waits for
-        // its next request, so it is the idle timeout too.
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .keep_alive_interval(limits.header_timeout)
-            .keep_alive_timeout(limits.header_timeout);
-        loop {
-            let (stream, _) = tokio::select! {
-                _ = &mut stopped => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(s) => s,
-                    Err(_) => {
-                        // Out of descriptors or a connection reset before accept: wait a
-                        // moment (timeouts are freeing descriptors) and go on.
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
-                    }
-                },
-            };
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                drop(stream);
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let service = hyper_util::service::TowerToHyperService::new(app.clone());
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
-                let _ = conn.await;
-                drop(permit);
-            });
-        }
-        drop(listener);
-        // In-flight requests finish; idle connections close. Bounded, like everything else.
-        let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
-        Ok(())
-    });
-    (stop, task)
-}
-
 /// A running mock server.
 pub struct MockServer {
-    base_url: String,
-    addr: SocketAddr,
+    server: Server,
     inputs: Inputs,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl MockServer {
@@ -374,36 +275,24 @@ impl MockServer {
             arrivals: AtomicU64::new(0),
             provoked: api::Provoked::default(),
         });
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| MockError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| MockError::Bind { addr, source })?;
         let app = Router::new()
             .route("/__launchgate/reset", post(control_reset))
             .route("/__launchgate/journal", get(control_journal))
             .route("/__launchgate/fixtures", get(control_fixtures))
             .fallback(fallback)
             .with_state(shared);
-        let (stop, task) = serve_until_stopped(listener, app, options.server);
-        Ok(MockServer {
-            base_url: format!("http://{local}"),
-            addr: local,
-            inputs,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let server = Server::start(addr, app, options.server).await?;
+        Ok(MockServer { server, inputs })
     }
 
     /// The server root, e.g. `http://127.0.0.1:40123` (the Agent API lives under `/api/agent/v1`).
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.server.base_url()
     }
 
     /// The address the server listens on (the real port when started on port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     /// The fixture keys and ids, under the names scenarios use.
@@ -416,23 +305,10 @@ impl MockServer {
         fixture_summary(&self.inputs)
     }
 
-    /// Stops accepting connections and waits for in-flight requests to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for MockServer {
-    /// A server dropped without `shutdown` still stops, so tests cannot leak listeners.
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    /// Stops accepting connections and waits for in-flight requests to finish. (A
+    /// server dropped without `shutdown` still stops.)
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 

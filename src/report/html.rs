@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use regex::Regex;
 
-use crate::checklist::{ChecklistReport, Decision, Verdict};
+use crate::report::checklist::{CaseRef, ChecklistReport, Decision, Level, Verdict};
 use crate::report::{CaseReport, Outcome, RunReport, StepReport};
 
 /// The Content-Security-Policy of the report: inline styles and `data:` images only.
@@ -410,9 +410,9 @@ fn verdict_badge(v: Verdict) -> Markup {
 
 /// Links to cases, coloured by outcome. Long lists show the cases that did not
 /// pass and fold the passed ones away.
-fn case_chips(ctx: &Ctx, refs: &[crate::checklist::CaseRef]) -> Markup {
+fn case_chips(ctx: &Ctx, refs: &[CaseRef]) -> Markup {
     const FOLD_ABOVE: usize = 6;
-    let chip = |c: &crate::checklist::CaseRef| {
+    let chip = |c: &CaseRef| {
         let name = c.id.split_once("::").map_or(c.id.as_str(), |(_, n)| n);
         html! {
             @match ctx.anchor(&c.id) {
@@ -538,11 +538,11 @@ fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
     }
 }
 
-fn level_word(l: crate::checklist::Level) -> &'static str {
+fn level_word(l: Level) -> &'static str {
     match l {
-        crate::checklist::Level::Fail => "failed",
-        crate::checklist::Level::Pass => "holds",
-        crate::checklist::Level::Note => "note",
+        Level::Fail => "failed",
+        Level::Pass => "holds",
+        Level::Note => "note",
     }
 }
 
@@ -907,7 +907,7 @@ fn extra_section(id: &str, title: &str, t: &ExtraTable) -> Markup {
 
 /// Renders the report as one self-contained HTML document.
 ///
-/// `checklist` is [`evaluate`](crate::checklist::evaluate) of the same report. The
+/// `checklist` is the checklist evaluation (`checklist::evaluate`) of the same report. The
 /// caller redacts the result (as for every report) before writing it.
 ///
 /// `checklist` is `None` for a run with no case tagged for the Final Launch

@@ -4,6 +4,7 @@
 //! [`console`]) only read it. Every reporter writes through [`write_atomic`],
 //! and every string in a report has already passed the redactor.
 
+pub mod checklist;
 pub mod console;
 pub mod html;
 pub mod json;
@@ -333,7 +334,7 @@ pub struct RunReport {
     pub not_applicable: Vec<NotApplicableCase>,
     /// Key-management problems in the target's configuration (names only).
     #[serde(default)]
-    pub key_findings: Vec<crate::checklist::KeyFinding>,
+    pub key_findings: Vec<checklist::KeyFinding>,
     /// The git commit of the scenario files (`git rev-parse HEAD`, `-dirty` appended when
     /// they have uncommitted changes), `built-in` for the suite compiled into launchgate,
     /// absent when unknown (not in a git work tree).

@@ -100,7 +100,7 @@ pub struct Runner {
     deadline_hit: AtomicBool,
     serial: tokio::sync::RwLock<()>,
     locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    receiver: Option<Arc<crate::giftcard::receiver::Receiver>>,
+    receiver: Option<Arc<crate::receiver::Receiver>>,
     /// Set (to the signal's name) when the run is interrupted: running cases stop,
     /// cases not started end at once, all as errored.
     stop: tokio::sync::watch::Sender<Option<&'static str>>,

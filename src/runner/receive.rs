@@ -10,11 +10,11 @@ use serde_saphyr::{Location, Spanned};
 
 use super::{Runner, Verdict};
 use crate::expect;
-use crate::giftcard::receiver::{Receiver, Verify};
-use crate::giftcard::signature::{SchemeChoice, DEFAULT_TOLERANCE};
 use crate::http::Response;
+use crate::receiver::{Receiver, Verify};
 use crate::report::StepReport;
 use crate::scenario::{load::parse_wait, ReceiveSpec, SignatureSpec, Suite};
+use crate::signature::{SchemeChoice, DEFAULT_TOLERANCE};
 use crate::template::{expand_str, Scope};
 
 impl Runner {

@@ -105,33 +105,3 @@ impl Runner {
         }
     }
 }
-
-/// Exactly one report per selected case, in plan order: a case that never reported
-/// (whatever the reason) is reported as errored, never dropped. Returns how many were lost.
-pub fn reconcile(
-    runner: &Runner,
-    selected: &[PlannedCase],
-    collected: Collected,
-) -> (Collected, usize) {
-    let mut by_index: std::collections::HashMap<(usize, usize), CaseReport> =
-        std::collections::HashMap::new();
-    for (s, c, r) in collected {
-        by_index.entry((s, c)).or_insert(r);
-    }
-    let mut lost = 0;
-    let mut out: Collected = selected
-        .iter()
-        .map(|pc| {
-            let report = by_index.remove(&(pc.suite, pc.case)).unwrap_or_else(|| {
-                lost += 1;
-                runner.errored_report(
-                    pc,
-                    "launchgate lost this case: it was planned but never reported (a bug in launchgate; please report it)",
-                )
-            });
-            (pc.suite, pc.case, report)
-        })
-        .collect();
-    out.sort_by_key(|(s, c, _)| (*s, *c));
-    (out, lost)
-}

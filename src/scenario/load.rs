@@ -774,7 +774,7 @@ fn validate_receive(cx: &mut Ctx, s: &StepSpec, recv: &Spanned<ReceiveSpec>) {
             cx.template(recv.referenced, t);
         }
         if let Some(scheme) = sig.scheme.as_deref().filter(|s| !s.contains("{{")) {
-            if let Err(e) = scheme.parse::<crate::giftcard::signature::SchemeChoice>() {
+            if let Err(e) = scheme.parse::<crate::signature::SchemeChoice>() {
                 cx.err(recv.referenced, e);
             }
         }

@@ -1,69 +1,129 @@
 //! A standalone `launchgate mock` process on a loopback port, used as a *real*
-//! (URL) target: the run cannot tell it from a staging server.
-#![allow(dead_code)]
+//! (URL) target: a run cannot tell it from a staging server. It prints its URL,
+//! keys and fixture ids; the starter reads them and checks they are what the
+//! mock serves at `/__launchgate/fixtures`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
-/// The process, its URL and the fixtures it published; killed on drop.
+use super::tcp;
+
+/// The process, its URL and the keys and fixtures it printed; killed on drop.
 pub struct Standalone {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    /// `/__launchgate/fixtures`: `{"keys": {...}, "fixtures": {...}}`.
-    pub fixtures: Value,
+    pub addr: SocketAddr,
+    /// Fixture keys by name (`partner`, `partner_pos`, ...).
+    pub keys: BTreeMap<String, String>,
+    /// Fixture ids by name (`card_id`, `member_identifier`, ...).
+    pub fixtures: BTreeMap<String, String>,
 }
 
 impl Standalone {
-    /// Starts `launchgate mock --port 0 ARGS...` and waits for its URL.
+    /// `launchgate mock --port 0 ARGS...`.
     pub fn start(args: &[&str]) -> Standalone {
-        let mut cmd = std::process::Command::cargo_bin("launchgate").expect("binary builds");
-        for (k, _) in std::env::vars() {
-            if k.starts_with("LAUNCHGATE_") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = super::process();
+        cmd.args(["mock", "--port", "0"]).args(args);
+        Standalone::spawn(cmd)
+    }
+
+    /// The same under `ulimit -n LIMIT` (a shell applies it, then becomes the mock).
+    pub fn start_with_fd_limit(limit: u32, args: &[&str]) -> Standalone {
+        let mut cmd = super::command("sh");
+        cmd.arg("-c")
+            .arg(format!(
+                "ulimit -n {limit} && exec \"$0\" mock --port 0 \"$@\""
+            ))
+            .arg(super::bin_path())
+            .args(args);
+        Standalone::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: Command) -> Standalone {
         let mut child = cmd
-            .args(["mock", "--port", "0"])
-            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("mock starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut reader = BufReader::new(stdout);
-        let mut first = String::new();
-        reader.read_line(&mut first).expect("mock prints its URL");
-        // Keep draining: the mock prints its keys next, and a closed pipe would stop it.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let url = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {first:?}"))
-            .to_string();
-        let fixtures = serde_json::from_str(&get(&url, "/__launchgate/fixtures")).unwrap();
-        Standalone {
-            child,
-            url,
-            fixtures,
+        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let first = lines.next().expect("a first line").expect("utf-8");
+        let url = first.rsplit(' ').next().unwrap_or_default().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        let (mut keys, mut fixtures) = (BTreeMap::new(), BTreeMap::new());
+        let mut section = "";
+        for line in lines.by_ref() {
+            let line = line.expect("utf-8");
+            match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["press", ..] => break,
+                ["keys", ..] => section = "keys",
+                ["fixtures:"] => section = "fixtures",
+                [name, value] if line.starts_with("  ") => {
+                    let map = if section == "keys" {
+                        &mut keys
+                    } else {
+                        &mut fixtures
+                    };
+                    map.insert(name.to_string(), value.to_string());
+                }
+                _ => {}
+            }
         }
+        // Keep draining: a closed pipe would make the mock's next println! fail.
+        std::thread::spawn(move || lines.for_each(drop));
+        let mock = Standalone {
+            child,
+            addr: tcp::addr_of(&url),
+            url,
+            keys,
+            fixtures,
+        };
+        assert!(
+            mock.keys.len() > 10 && mock.fixtures.len() > 10,
+            "{:?} {:?}",
+            mock.keys,
+            mock.fixtures
+        );
+        // What it printed is what it serves.
+        let served = mock.served_fixtures();
+        for (section, printed) in [("keys", &mock.keys), ("fixtures", &mock.fixtures)] {
+            let served: BTreeMap<String, String> = served[section]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+            assert_eq!(&served, printed, "printed and served {section} differ");
+        }
+        mock
     }
 
-    /// The value of a published key.
+    /// `/__launchgate/fixtures`: `{"keys": {...}, "fixtures": {...}}`.
+    pub fn served_fixtures(&self) -> Value {
+        let (status, body) =
+            tcp::get(self.addr, "/__launchgate/fixtures").expect("the mock answers");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("the mock lists its fixtures")
+    }
+
+    /// The value of a printed key.
     pub fn key(&self, name: &str) -> String {
-        self.fixtures["keys"][name].as_str().unwrap().to_string()
+        self.keys
+            .get(name)
+            .unwrap_or_else(|| panic!("no key {name}"))
+            .clone()
     }
 
-    /// The value of a published fixture.
+    /// The value of a printed fixture.
     pub fn fixture(&self, name: &str) -> String {
-        self.fixtures["fixtures"][name]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.fixtures
+            .get(name)
+            .unwrap_or_else(|| panic!("no fixture {name}"))
+            .clone()
     }
 
     /// Every input the built-in suite asks a staging environment for, as
@@ -106,47 +166,4 @@ impl Drop for Standalone {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A plain HTTP/1.1 GET over loopback; the body as text.
-pub fn get(base: &str, path: &str) -> String {
-    let hostport = base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(hostport).expect("connects");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    // Read until the server closes; a reset after the response is not an error here.
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = s.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&buf[..n]);
-    }
-    let raw = String::from_utf8_lossy(&bytes).into_owned();
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    if raw
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
 }

@@ -264,7 +264,7 @@ fn responses(data: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Runs [`SCENARIO`] with the real `app::run` (libtest trials, reports written to a
+/// Runs [`SCENARIO`] with the real `commands::run` (libtest trials, reports written to a
 /// temporary directory) against a server sending what `data` describes, and checks
 /// that every planned case is in every report exactly once.
 pub fn run_property(data: &[u8]) {
@@ -279,12 +279,12 @@ pub fn run_property(data: &[u8]) {
     std::fs::write(&secrets, format!("LAUNCHGATE_PARTNER_KEY={KEY}\n")).expect("write secrets");
     let console = d.join("console.txt");
     let path = |name: &str| -> PathBuf { d.join(name) };
-    let cfg = launchgate::app::RunConfig {
+    let cfg = launchgate::commands::RunConfig {
         paths: vec![scenario],
-        api: launchgate::app::Api::Agent,
+        api: launchgate::commands::Api::Agent,
         webhooks: Default::default(),
         scorecard: path("scorecard.md"),
-        target: launchgate::app::TargetChoice::Url(format!("http://127.0.0.1:{}", srv.port)),
+        target: launchgate::commands::TargetChoice::Url(format!("http://127.0.0.1:{}", srv.port)),
         secrets: Some(secrets),
         allow_writes: true,
         run: launchgate::runner::RunOptions {
@@ -308,13 +308,13 @@ pub fn run_property(data: &[u8]) {
         partition: None,
         libtest: libtest_mimic_args(&console),
     };
-    let exit = launchgate::app::run(cfg);
+    let exit = launchgate::commands::run(cfg);
     assert!(
         matches!(
             exit,
-            launchgate::app::Exit::Passed
-                | launchgate::app::Exit::Failed
-                | launchgate::app::Exit::Unreachable
+            Ok(launchgate::commands::Exit::Passed
+                | launchgate::commands::Exit::Failed
+                | launchgate::commands::Exit::Unreachable)
         ),
         "exit {exit:?}"
     );

@@ -1,17 +1,26 @@
 //! `launchgate referee`: a client against the mock, judged from the journal.
 
-use super::*;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use crate::mock::{MockOptions, MockServer};
+use crate::redact::Redactor;
 use crate::referee::{ClientVerdict, Referee, RefereeOptions, RefereeReport};
+use crate::report;
+use crate::target::Inputs;
+
+use super::stdout::say;
+use super::{runtime, Error, Exit, InputError, UsageError};
 
 /// Everything `launchgate referee` needs.
 pub struct RefereeConfig {
     /// The client command to run against the mock (empty: wait for requests from elsewhere).
     pub command: Vec<String>,
     /// The longest the referee runs; the client is stopped then.
-    pub max_duration: std::time::Duration,
+    pub max_duration: Duration,
     /// Stop once no request arrived for this long (after the client exited, if there is one).
-    pub until_idle: Option<std::time::Duration>,
+    pub until_idle: Option<Duration>,
     /// The mock's faults, chosen to provoke the behaviours judged.
     pub mock: MockOptions,
     /// Port for the mock (0: any free port).
@@ -30,7 +39,7 @@ pub fn provoking_mock(
     fail_rate: f64,
     drop_after_commit: f64,
     rate_limit: u32,
-    rate_window: std::time::Duration,
+    rate_window: Duration,
     seed: u64,
 ) -> Result<MockOptions, UsageError> {
     let mock = MockOptions {
@@ -46,49 +55,70 @@ pub fn provoking_mock(
     Ok(mock)
 }
 
+/// Reads a referee report written by `launchgate referee`.
+pub fn load_referee(path: &Path) -> Result<RefereeReport, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: path.to_path_buf(),
+        source,
+        hint: "",
+    })?;
+    serde_json::from_str(&text).map_err(|source| InputError::Parse {
+        path: path.to_path_buf(),
+        what: "referee report",
+        source,
+    })
+}
+
 /// The longest line of client output kept; the rest of a longer line is dropped.
 const MAX_OUTPUT_LINE: usize = 16 * 1024;
 /// How long a stopped client's process group gets between SIGTERM and SIGKILL.
-const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// Reads journal pages after `after` through the control route, feeding the referee,
-/// until a page says there is nothing more.
-async fn drain_journal(
-    http: &reqwest::Client,
-    base: &str,
-    after: &mut u64,
-    referee: &mut Referee,
-    lost: &mut bool,
-) -> Result<usize, String> {
-    let mut fed = 0;
-    loop {
-        let url = format!(
-            "{base}/__launchgate/journal?after={after}&limit={}",
-            crate::mock::JOURNAL_PAGE_ENTRIES
-        );
-        let page: serde_json::Value = http
-            .get(&url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("cannot read the journal: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("unreadable journal page: {e}"))?;
-        *lost |= page["lost"].as_bool().unwrap_or(false);
-        let entries = page["entries"].as_array().cloned().unwrap_or_default();
-        for raw in entries.iter().cloned() {
-            match serde_json::from_value::<crate::referee::JournalEntry>(raw) {
-                Ok(e) => {
-                    *after = e.seq;
-                    referee.observe(&e);
-                    fed += 1;
-                }
-                Err(e) => return Err(format!("unexpected journal entry: {e}")),
+/// The mock's journal, read through its control route, page by page, into the referee.
+struct Journal {
+    http: reqwest::Client,
+    base: String,
+    /// The last entry read.
+    after: u64,
+    /// Whether the journal evicted entries before they were read.
+    lost: bool,
+    referee: Referee,
+}
+
+impl Journal {
+    /// Reads every page after the last entry read, until a page says there is
+    /// nothing more; returns how many entries it fed the referee.
+    async fn drain(&mut self) -> Result<usize, Error> {
+        let mut fed = 0;
+        loop {
+            let url = format!(
+                "{}/__launchgate/journal?after={}&limit={}",
+                self.base,
+                self.after,
+                crate::mock::JOURNAL_PAGE_ENTRIES
+            );
+            let page: serde_json::Value = self
+                .http
+                .get(&url)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| Error::Journal(format!("cannot read the journal: {e}")))?
+                .json()
+                .await
+                .map_err(|e| Error::Journal(format!("unreadable journal page: {e}")))?;
+            self.lost |= page["lost"].as_bool().unwrap_or(false);
+            let entries = page["entries"].as_array().cloned().unwrap_or_default();
+            for raw in entries.iter().cloned() {
+                let e = serde_json::from_value::<crate::referee::JournalEntry>(raw)
+                    .map_err(|e| Error::Journal(format!("unexpected journal entry: {e}")))?;
+                self.after = e.seq;
+                self.referee.observe(&e);
+                fed += 1;
             }
-        }
-        if entries.is_empty() || !page["more"].as_bool().unwrap_or(false) {
-            return Ok(fed);
+            if entries.is_empty() || !page["more"].as_bool().unwrap_or(false) {
+                return Ok(fed);
+            }
         }
     }
 }
@@ -137,6 +167,7 @@ where
 }
 
 /// Sends `signal` to the client's whole process group (the client leads its own group).
+#[allow(unsafe_code)]
 fn signal_group(pid: u32, signal: libc::c_int) {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
@@ -157,7 +188,7 @@ async fn end_group(pid: u32, child: Option<&mut tokio::process::Child>) {
     if let Some(c) = child {
         let _ = tokio::time::timeout(STOP_GRACE, c.wait()).await;
     } else {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     signal_group(pid, libc::SIGKILL);
 }
@@ -167,9 +198,9 @@ fn spawn_client(
     command: &[String],
     env: &[(String, String)],
     redactor: &Redactor,
-) -> Result<tokio::process::Child, String> {
+) -> Result<tokio::process::Child, Error> {
     let Some((program, args)) = command.split_first() else {
-        return Err("no client command".into());
+        return Err(UsageError::Invalid("no client command".into()).into());
     };
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
@@ -179,9 +210,10 @@ fn spawn_client(
         .stderr(std::process::Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut c = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    let mut c = cmd.spawn().map_err(|source| Error::Spawn {
+        program: program.clone(),
+        source,
+    })?;
     if let Some(s) = c.stdout.take() {
         tokio::spawn(relay_output(s, "out", redactor.clone()));
     }
@@ -192,52 +224,87 @@ fn spawn_client(
 }
 
 /// What happened to the client process.
+#[derive(Default)]
 struct ClientEnd {
     exit_status: Option<i32>,
     problem: Option<String>,
 }
 
-/// Runs the mock, the client and the journal reader until the client is done.
-async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeReport, String> {
-    let t0 = Instant::now();
-    let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
-    let mock = MockServer::start(cfg.mock.clone(), addr)
-        .await
-        .map_err(|e| format!("cannot start the mock: {e}"))?;
-    let base = mock.base_url().to_string();
-    let inputs = mock.inputs();
-    let redactor = Redactor::new(inputs.keys.values());
-    let http = crate::http::control_client(std::time::Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
-    eprintln!("referee: mock at {base} (journal at {base}/__launchgate/journal)");
-
-    // The client gets the mock's URL and fixture keys the way a staging run would.
-    let mut env: Vec<(String, String)> = vec![("LAUNCHGATE_BASE_URL".into(), base.clone())];
+/// The client's environment: the mock's URL and fixture keys and ids, the way a
+/// staging run would give them.
+fn client_env(base: &str, inputs: &Inputs) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![("LAUNCHGATE_BASE_URL".into(), base.to_string())];
     for (k, v) in &inputs.keys {
         env.push((crate::target::default_key_var(k), v.clone()));
     }
     for (k, v) in &inputs.fixtures {
         env.push((crate::target::default_fixture_var(k), v.clone()));
     }
+    env
+}
+
+/// Runs the mock, the client and the journal reader until the client is done.
+async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeReport, Error> {
+    let t0 = Instant::now();
+    let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
+    let mock = MockServer::start(cfg.mock.clone(), addr)
+        .await
+        .map_err(|source| Error::Start {
+            what: "mock",
+            source,
+        })?;
+    let base = mock.base_url().to_string();
+    let inputs = mock.inputs();
+    let redactor = Redactor::new(inputs.keys.values());
+    let mut journal = Journal {
+        http: crate::http::control_client(Duration::from_secs(5))?,
+        base: base.clone(),
+        after: 0,
+        lost: false,
+        referee: Referee::with_options(cfg.rules),
+    };
+    eprintln!("referee: mock at {base} (journal at {base}/__launchgate/journal)");
     let mut child = if cfg.command.is_empty() {
         eprintln!("referee: no client command; point your client at {base} (keys: `launchgate mock` prints them); waiting");
         None
     } else {
-        Some(spawn_client(&cfg.command, &env, &redactor)?)
+        Some(spawn_client(
+            &cfg.command,
+            &client_env(&base, &inputs),
+            &redactor,
+        )?)
     };
     let pid = child.as_ref().and_then(|c| c.id());
+    let mut end = watch(cfg, t0, &mut journal, &mut child).await?;
+    if let Some(pid) = pid {
+        end_group(pid, child.as_mut()).await;
+    }
+    journal.drain().await?;
+    mock.shutdown().await;
+    if end.problem.is_none() && journal.referee.requests() == 0 {
+        end.problem = Some(if cfg.command.is_empty() {
+            "no request reached the mock: nothing was judged".into()
+        } else {
+            "the client sent no request to the mock: nothing was judged (does it read LAUNCHGATE_BASE_URL?)".into()
+        });
+    }
+    Ok(verdicts(cfg, started_at, t0, journal, end, &redactor))
+}
 
-    let mut referee = Referee::with_options(cfg.rules);
-    let mut after = 0u64;
-    let mut lost = false;
-    let mut end = ClientEnd {
-        exit_status: None,
-        problem: None,
-    };
+/// Reads the journal while the client runs, until it is done: it exited (and, with
+/// `--until-idle`, went quiet), or, without a client, requests stopped coming; or
+/// `--for` elapsed.
+async fn watch(
+    cfg: &RefereeConfig,
+    t0: Instant,
+    journal: &mut Journal,
+    child: &mut Option<tokio::process::Child>,
+) -> Result<ClientEnd, Error> {
+    let mut end = ClientEnd::default();
     let mut last_activity = Instant::now();
     loop {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        if drain_journal(&http, &base, &mut after, &mut referee, &mut lost).await? > 0 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if journal.drain().await? > 0 {
             last_activity = Instant::now();
         }
         if let Some(c) = child.as_mut() {
@@ -249,51 +316,49 @@ async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeRep
                         None => "the client was killed by a signal".to_string(),
                     });
                 }
-                child = None;
+                *child = None;
             }
         }
         let idle_done = cfg.until_idle.is_some_and(|d| last_activity.elapsed() >= d);
         if !cfg.command.is_empty() && child.is_none() && (cfg.until_idle.is_none() || idle_done) {
-            break;
+            return Ok(end);
         }
-        if cfg.command.is_empty() && idle_done && referee.requests() > 0 {
-            break;
+        if cfg.command.is_empty() && idle_done && journal.referee.requests() > 0 {
+            return Ok(end);
         }
         if t0.elapsed() >= cfg.max_duration {
-            eprintln!(
-                "referee: {} elapsed; stopping",
-                humantime::format_duration(cfg.max_duration)
-            );
+            let limit = humantime::format_duration(cfg.max_duration);
+            eprintln!("referee: {limit} elapsed; stopping");
             if child.is_some() {
                 end.problem = Some(format!(
-                    "the client did not finish within {} (--for) and was stopped",
-                    humantime::format_duration(cfg.max_duration)
+                    "the client did not finish within {limit} (--for) and was stopped"
                 ));
             }
-            break;
+            return Ok(end);
         }
     }
-    if let Some(pid) = pid {
-        end_group(pid, child.as_mut()).await;
-    }
-    drain_journal(&http, &base, &mut after, &mut referee, &mut lost).await?;
-    mock.shutdown().await;
-    if end.problem.is_none() && referee.requests() == 0 {
-        end.problem = Some(if cfg.command.is_empty() {
-            "no request reached the mock: nothing was judged".into()
-        } else {
-            "the client sent no request to the mock: nothing was judged (does it read LAUNCHGATE_BASE_URL?)".into()
-        });
-    }
-    Ok(RefereeReport {
+}
+
+/// The referee's report: its verdicts, redacted, and what happened to the client.
+fn verdicts(
+    cfg: &RefereeConfig,
+    started_at: &str,
+    t0: Instant,
+    journal: Journal,
+    end: ClientEnd,
+    redactor: &Redactor,
+) -> RefereeReport {
+    let requests = journal.referee.requests();
+    RefereeReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: started_at.to_string(),
         command: (!cfg.command.is_empty())
             .then(|| redactor.redact(&cfg.command.join(" ")).into_owned()),
         exit_status: end.exit_status,
-        requests: referee.requests(),
-        journal_lost_entries: lost,
-        judgements: referee
+        requests,
+        journal_lost_entries: journal.lost,
+        judgements: journal
+            .referee
             .finish()
             .into_iter()
             .map(|mut j| {
@@ -308,14 +373,14 @@ async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeRep
             .collect(),
         client_problem: end.problem,
         duration_ms: t0.elapsed().as_millis() as u64,
-    })
+    }
 }
 
 /// The referee's JUnit: one test case per verdict, with the run's real time, no invented
 /// file or line (the verdicts come from a journal, not from a file).
 pub fn referee_junit(r: &RefereeReport) -> String {
     use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-    let time = std::time::Duration::from_millis(r.duration_ms);
+    let time = Duration::from_millis(r.duration_ms);
     let started = chrono::DateTime::parse_from_rfc3339(&r.started_at).ok();
     let mut root = Report::new("launchgate referee");
     root.set_time(time);
@@ -383,34 +448,34 @@ pub fn referee_junit(r: &RefereeReport) -> String {
 
 fn print_verdicts(report: &RefereeReport) {
     for j in &report.judgements {
-        println!("{:<32} {:<14} {}", j.title, j.verdict.label(), j.summary);
+        say(format_args!(
+            "{:<32} {:<14} {}",
+            j.title,
+            j.verdict.label(),
+            j.summary
+        ));
         if j.verdict == ClientVerdict::Fail {
             for l in &j.evidence {
-                println!("    {l}");
+                say(format_args!("    {l}"));
             }
         }
     }
     if report.journal_lost_entries {
-        println!("warning: the journal evicted requests before the referee read them; verdicts may miss some");
+        say("warning: the journal evicted requests before the referee read them; verdicts may miss some");
     }
     if let Some(p) = &report.client_problem {
-        println!("referee: {p}; the verdicts above cover only what it sent");
+        say(format_args!(
+            "referee: {p}; the verdicts above cover only what it sent"
+        ));
     }
 }
 
 /// `launchgate referee`: runs a client against the mock and judges what it did.
-pub fn referee(cfg: RefereeConfig) -> Exit {
-    let Some(rt) = runtime() else {
-        return Exit::Usage;
-    };
+/// Exit 1 when a verdict fails or the client had a problem.
+pub fn referee(cfg: RefereeConfig) -> Result<Exit, Error> {
+    let rt = runtime()?;
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let report = match rt.block_on(referee_run(&cfg, &started_at)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("launchgate referee: {e}");
-            return Exit::Usage;
-        }
-    };
+    let report = rt.block_on(referee_run(&cfg, &started_at))?;
     print_verdicts(&report);
     let mut failed = false;
     for (path, text) in [
@@ -425,20 +490,20 @@ pub fn referee(cfg: RefereeConfig) -> Exit {
             failed = true;
         }
     }
-    println!(
+    say(format_args!(
         "referee: {} requests judged in {} ms; reports: {} (JSON), {} (JUnit)",
         report.requests,
         report.duration_ms,
         cfg.json.display(),
         cfg.junit.display()
-    );
+    ));
     let any_fail = report
         .judgements
         .iter()
         .any(|j| j.verdict == ClientVerdict::Fail);
-    if failed || any_fail || report.client_problem.is_some() {
+    Ok(if failed || any_fail || report.client_problem.is_some() {
         Exit::Failed
     } else {
         Exit::Passed
-    }
+    })
 }

@@ -27,7 +27,8 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::signature;
+use crate::serve::{BindError, Server, ServerLimits};
+use crate::signature;
 
 /// How the receiver listens and answers.
 #[derive(Debug, Clone)]
@@ -47,6 +48,9 @@ pub struct ReceiverOptions {
     pub max_total: usize,
     /// The path token that authenticates a delivery; random when `None`.
     pub token: Option<String>,
+    /// Timeouts and the connection bound (it may be exposed through a tunnel, where it
+    /// meets the same slow and abandoned connections as any server).
+    pub server: ServerLimits,
 }
 
 /// The largest webhook body the receiver accepts (a Stripe event is a few KB).
@@ -64,12 +68,13 @@ impl Default for ReceiverOptions {
             max_body: MAX_BODY,
             max_total: MAX_TOTAL,
             token: None,
+            server: ServerLimits::default(),
         }
     }
 }
 
 /// How a step wants signatures checked.
-pub use super::signature::Verifier as Verify;
+pub use crate::signature::Verifier as Verify;
 
 #[derive(Debug)]
 struct Delivery {
@@ -90,7 +95,7 @@ struct Delivery {
 
 #[derive(Debug, Default)]
 struct RecvState {
-    deliveries: VecDeque<Delivery>,
+    deliveries: VecDeque<Arc<Delivery>>,
     /// Per event: attempts so far and when the last one arrived (Unix ms).
     attempts: HashMap<String, (u32, i64)>,
     seq: u64,
@@ -126,36 +131,31 @@ struct RecvShared {
     authenticator: Mutex<Option<Verify>>,
 }
 
+/// Why the receiver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiverError {
+    /// The path token given is not one.
+    #[error("the webhook token must be 16 to 128 letters, digits, `-` or `_`")]
+    Token,
+    /// The listening socket could not be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+}
+
 /// A running receiver.
 pub struct Receiver {
     url: String,
-    local: SocketAddr,
+    server: Server,
     shared: Arc<RecvShared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Receiver {
     /// Binds and starts serving on the current tokio runtime.
-    pub async fn start(opts: ReceiverOptions) -> Result<Receiver, String> {
-        let listener = tokio::net::TcpListener::bind(opts.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| format!("cannot read the receiver's address: {e}"))?;
+    pub async fn start(opts: ReceiverOptions) -> Result<Receiver, ReceiverError> {
         let token = match &opts.token {
             Some(t) if is_token(t) => t.clone(),
-            Some(_) => {
-                return Err(
-                    "the webhook token must be 16 to 128 letters, digits, `-` or `_`".into(),
-                )
-            }
+            Some(_) => return Err(ReceiverError::Token),
             None => uuid::Uuid::new_v4().simple().to_string(),
-        };
-        let url = match &opts.public_url {
-            Some(u) => format!("{}/{token}", u.trim_end_matches('/')),
-            None => format!("http://{local}/webhooks/{token}"),
         };
         let (changed, _) = tokio::sync::watch::channel(0);
         let shared = Arc::new(RecvShared {
@@ -170,20 +170,15 @@ impl Receiver {
             .fallback(deliver)
             .layer(axum::extract::DefaultBodyLimit::max(max_body))
             .with_state(shared.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let server = Server::start(opts.listen, app, opts.server).await?;
+        let url = match &opts.public_url {
+            Some(u) => format!("{}/{}", u.trim_end_matches('/'), shared.token),
+            None => format!("http://{}/webhooks/{}", server.local_addr(), shared.token),
+        };
         Ok(Receiver {
             url,
-            local,
+            server,
             shared,
-            stop: Some(stop),
-            task: Some(task),
         })
     }
 
@@ -205,7 +200,7 @@ impl Receiver {
 
     /// The listening address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local
+        self.server.local_addr()
     }
 
     /// How many deliveries of each event are refused before one is accepted.
@@ -220,45 +215,33 @@ impl Receiver {
 
     /// Every delivery kept, as the JSON pseudo-body of a `receive:` step.
     pub fn snapshot(&self, verify: Option<&Verify>) -> Value {
-        let st = self.shared.state.lock();
-        let mut events = std::collections::BTreeSet::new();
-        let deliveries: Vec<Value> = st
-            .deliveries
-            .iter()
-            .map(|d| {
-                events.insert(d.event.clone());
-                describe(d, verify)
-            })
-            .collect();
+        // Only the counters and shared handles are read under the lock: describing
+        // (parsing bodies, checking signatures) takes long with many deliveries, and a
+        // delivery arriving meanwhile must not wait for it.
+        let (kept, received, stored_bytes, refused, last_refusal) = {
+            let st = self.shared.state.lock();
+            let kept: Vec<Arc<Delivery>> = st.deliveries.iter().cloned().collect();
+            (kept, st.seq, st.bytes, st.refused, st.last_refusal.clone())
+        };
+        let events: std::collections::BTreeSet<&str> =
+            kept.iter().map(|d| d.event.as_str()).collect();
+        let deliveries: Vec<Value> = kept.iter().map(|d| describe(d, verify)).collect();
         json!({
             "url": self.url,
             "count": deliveries.len(),
             "events": events.len(),
-            "received": st.seq,
-            "stored_bytes": st.bytes,
-            "refused_unauthenticated": st.refused,
-            "last_refusal": st.last_refusal,
+            "received": received,
+            "stored_bytes": stored_bytes,
+            "refused_unauthenticated": refused,
+            "last_refusal": last_refusal,
             "refuse_first": self.shared.opts.refuse_first,
             "deliveries": deliveries,
         })
     }
 
-    /// Stops listening.
-    pub async fn shutdown(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
+    /// Stops listening (also done when the receiver is dropped).
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
@@ -419,7 +402,7 @@ async fn deliver(
             answered,
         };
         st.bytes = st.bytes.saturating_add(d.size());
-        st.deliveries.push_back(d);
+        st.deliveries.push_back(Arc::new(d));
         while st.deliveries.len() > shared.opts.capacity.max(1)
             || (st.bytes > shared.opts.max_total && st.deliveries.len() > 1)
         {

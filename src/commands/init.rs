@@ -3,13 +3,14 @@
 //! each must be there. Never overwrites a file without `--force`.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::inputs::{InputKind, AGENT_API_INPUTS};
 use crate::report::write_atomic;
 use crate::target::POS_SCOPES;
 
-use super::Exit;
+use super::stdout::say;
+use super::{Error, Exit, UsageError};
 
 /// Everything `launchgate init` needs.
 pub struct InitConfig {
@@ -149,43 +150,42 @@ fn secrets_template(name: &str) -> String {
     s
 }
 
-/// `launchgate init`.
-pub fn init(cfg: InitConfig) -> Exit {
-    if cfg.name.is_empty()
-        || !cfg
-            .name
+/// The environment's name becomes two file names: letters, digits, `-`, `_`, `.`.
+fn check_name(name: &str) -> Result<(), UsageError> {
+    if name.is_empty()
+        || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        eprintln!(
-            "launchgate init: --name `{}` must be letters, digits, `-`, `_` or `.`",
-            cfg.name
-        );
-        return Exit::Usage;
+        return Err(UsageError::Invalid(format!(
+            "--name `{name}` must be letters, digits, `-`, `_` or `.`"
+        )));
     }
+    Ok(())
+}
+
+/// `launchgate init`: writes `<name>.yaml` and `<name>.env`, never over an existing
+/// file without `--force`.
+pub fn init(cfg: InitConfig) -> Result<Exit, Error> {
+    check_name(&cfg.name)?;
     if let Some(u) = &cfg.base_url {
-        if let Err(e) = crate::target::normalize_base_url(u) {
-            eprintln!("launchgate init: --base-url: {e}");
-            return Exit::Usage;
-        }
+        crate::target::normalize_base_url(u).map_err(|e| UsageError::Flag {
+            flag: "--base-url",
+            reason: e.to_string(),
+        })?;
     }
     let target = cfg.dir.join(format!("{}.yaml", cfg.name));
     let secrets = cfg.dir.join(format!("{}.env", cfg.name));
     let secrets_name = secrets
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let existing: Vec<&Path> = [target.as_path(), secrets.as_path()]
+    let existing: Vec<PathBuf> = [&target, &secrets]
         .into_iter()
         .filter(|p| p.exists())
+        .cloned()
         .collect();
     if !cfg.force && !existing.is_empty() {
-        for p in existing {
-            eprintln!(
-                "launchgate init: {} exists; not overwritten (pass --force to replace it)",
-                p.display()
-            );
-        }
-        return Exit::Usage;
+        return Err(UsageError::Exists(existing).into());
     }
     let files = [
         (
@@ -195,18 +195,18 @@ pub fn init(cfg: InitConfig) -> Exit {
         (&secrets, secrets_template(&cfg.name)),
     ];
     for (path, text) in files {
-        if let Err(e) = write_atomic(path, text.as_bytes()) {
-            eprintln!("launchgate init: cannot write {}: {e}", path.display());
-            return Exit::Usage;
-        }
-        println!("wrote {}", path.display());
+        write_atomic(path, text.as_bytes()).map_err(|source| UsageError::CannotWrite {
+            path: path.clone(),
+            source,
+        })?;
+        say(format_args!("wrote {}", path.display()));
     }
-    println!(
+    say(format_args!(
         "next: fill in {} (keep it out of git), set base_url in {}, then `launchgate doctor --target {} --secrets {}`",
         secrets.display(),
         target.display(),
         target.display(),
         secrets.display()
-    );
-    Exit::Passed
+    ));
+    Ok(Exit::Passed)
 }

@@ -17,7 +17,9 @@ use crate::redact::Redactor;
 use crate::runner::join_url;
 use crate::target::{Kind, Target};
 
-use super::{load_suites_for, print_diagnostics, Api, Exit, TargetChoice};
+use super::stdout;
+use super::target::load_secrets;
+use super::{load_suites_for, Api, Error, Exit, TargetChoice, UsageError};
 
 /// Everything `launchgate doctor` needs.
 pub struct DoctorConfig {
@@ -495,47 +497,26 @@ fn case_rows(
     rows
 }
 
-fn resolve(cfg: &DoctorConfig) -> Result<Target, String> {
-    let source = super::load_secrets(cfg.secrets.as_deref()).map_err(|e| e.to_string())?;
-    match &cfg.target {
-        TargetChoice::Url(u) => Target::from_url(u, &source).map_err(|e| e.to_string()),
-        TargetChoice::File(f) => Target::from_file(f, &source).map_err(|e| e.to_string()),
-        TargetChoice::Mock(_) | TargetChoice::Vendor(_) => Err(
-            "doctor checks a real target's inputs: give --target URL or a target file (the embedded mock brings all of its own)".into(),
-        ),
-    }
+/// The real target doctor checks: the embedded mock brings all of its own inputs.
+fn resolve(cfg: &DoctorConfig) -> Result<Target, Error> {
+    let secrets = load_secrets(cfg.secrets.as_deref())?;
+    Ok(match &cfg.target {
+        TargetChoice::Url(u) => Target::from_url(u, &secrets)?,
+        TargetChoice::File(f) => Target::from_file(f, &secrets)?,
+        TargetChoice::Mock(_) | TargetChoice::Vendor(_) => {
+            return Err(UsageError::Invalid("target: doctor checks a real target's inputs: give --target URL or a target file (the embedded mock brings all of its own)".into()).into())
+        }
+    })
 }
 
-/// `launchgate doctor`.
-pub fn doctor(cfg: DoctorConfig) -> Exit {
-    let target = match resolve(&cfg) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("launchgate doctor: target: {e}");
-            return Exit::Usage;
-        }
-    };
-    let suites = match load_suites_for(&cfg.paths, cfg.api) {
-        Ok(s) => s,
-        Err(d) => {
-            print_diagnostics(&d);
-            return Exit::Usage;
-        }
-    };
+/// `launchgate doctor`: exit 0 when every input is set and right, 1 when one is
+/// wrong, 3 when the target never answered, 4 when one is missing or a case would skip.
+pub fn doctor(cfg: DoctorConfig) -> Result<Exit, Error> {
+    let target = resolve(&cfg)?;
+    let suites = load_suites_for(&cfg.paths, cfg.api)?;
     let redactor = Redactor::new(&target.secrets);
-    let http = match Http::new(
-        crate::http::DEFAULT_BODY_CAP,
-        super::needs_tls_roots(&target),
-    ) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("launchgate doctor: {e}");
-            return Exit::Usage;
-        }
-    };
-    let Some(rt) = super::runtime() else {
-        return Exit::Usage;
-    };
+    let http = super::target::http_for(&target, crate::http::DEFAULT_BODY_CAP)?;
+    let rt = super::runtime()?;
     let probe = Probe {
         http,
         target: &target,
@@ -554,22 +535,21 @@ pub fn doctor(cfg: DoctorConfig) -> Exit {
     };
     let rows = case_rows(&suites, &target, policy, &checks);
     let text = render(&target, &checks, &rows);
-    print!("{}", redactor.redact(&text));
+    stdout::print(&redactor.redact(&text));
     if probe.failed.get() > 0 && probe.answered.get() == 0 {
-        eprintln!(
-            "launchgate doctor: the target never answered ({} requests)",
+        return Err(Error::Unreachable(format!(
+            "the target never answered ({} requests)",
             probe.failed.get()
-        );
-        return Exit::Unreachable;
+        )));
     }
     let worst = checks.iter().map(|c| c.state).max().unwrap_or(State::Ok);
     let skips = rows.iter().any(|(what, _, _)| what == "will skip");
-    match worst {
+    Ok(match worst {
         State::Wrong => Exit::Failed,
         State::Missing | State::Unchecked => Exit::Skipped,
         State::Ok if skips => Exit::Skipped,
         State::Ok => Exit::Passed,
-    }
+    })
 }
 
 fn render(target: &Target, checks: &[Check], rows: &[(String, String, String)]) -> String {

@@ -1,7 +1,7 @@
 //! What `launchgate run` needs, as plain data, and the decisions that turn its
 //! flags into it: which API a set of files is for, which embedded mock `mock`
 //! means, which quirks `--mock-quirk` names, how far `--retention-probe` stretches
-//! the waits. The command line (`crate::cli`) calls these; they never print.
+//! the waits. The command line (`src/cli/`) calls these; they never print.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use crate::mock::MockOptions;
 use crate::report::junit;
 use crate::runner::RunOptions;
 
-use super::{load_suites, UsageError};
+use super::super::{load_suites, TargetChoice, UsageError};
 
 /// Which API a run's built-in suite and embedded mock are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -78,35 +78,6 @@ pub struct ReceiverConfig {
     pub refuse_first: Option<u32>,
     /// The path token of the receiver's URL (random when `None`).
     pub token: Option<String>,
-}
-
-/// Which target to run against.
-#[derive(Debug, Clone)]
-pub enum TargetChoice {
-    /// The embedded mock, with these options.
-    Mock(MockOptions),
-    /// The embedded gift-card vendor mock (`--api giftcard`), with these options.
-    Vendor(VendorOptions),
-    /// A base URL with the default variable names.
-    Url(String),
-    /// A target file.
-    File(PathBuf),
-}
-
-impl TargetChoice {
-    /// `mock`, a URL (anything with `scheme://`; only http and https are then accepted)
-    /// or a path to a target file.
-    pub fn parse(s: &str, mock: MockOptions) -> TargetChoice {
-        if s == "mock" {
-            TargetChoice::Mock(mock)
-        } else if s.contains("://") {
-            // Any `scheme://` is a URL (refused unless http/https), never a file name:
-            // "cannot read ftp://user:password@..." would print the password.
-            TargetChoice::Url(s.to_string())
-        } else {
-            TargetChoice::File(PathBuf::from(s))
-        }
-    }
 }
 
 /// Everything `launchgate run` needs.

@@ -95,7 +95,7 @@ pub(crate) fn key_findings(
         Kind::Mock => KeySource::Mock,
         Kind::Remote => KeySource::Environment {
             secrets_file: secrets_file.map(|p| p.display().to_string()),
-            tracked_by_git: secrets_file.is_some_and(tracked_by_git),
+            tracked_by_git: secrets_file.is_some_and(super::git::tracked_by_git),
         },
     };
     let real_keys = target
@@ -106,26 +106,6 @@ pub(crate) fn key_findings(
         .count();
     out.extend(checklist::secret_store_finding(&source, real_keys));
     out
-}
-
-/// True when git tracks this file (it is committed, or staged to be).
-fn tracked_by_git(file: &Path) -> bool {
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let Some(name) = file.file_name() else {
-        return false;
-    };
-    std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["ls-files", "--error-unmatch", "--"])
-        .arg(name)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// How a finished run (or a re-rendered checklist) may end.

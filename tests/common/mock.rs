@@ -1,6 +1,5 @@
 //! Shared helpers for the mock's HTTP tests: a server on an ephemeral loopback port and a
 //! small client that returns status, headers and JSON body.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 
