@@ -312,3 +312,35 @@ async fn a_long_wait_is_told_when_it_starts_and_when_it_ends_and_the_report_says
     assert_eq!(step["path_template"], "/two");
     assert_eq!(step["waits"][0]["cause"], "wait", "{step}");
 }
+
+/// `--list` needs the plan, never a server: it starts neither the embedded mock nor
+/// the webhook receiver (here: a listen address already taken, which a started
+/// receiver could not bind).
+#[test]
+fn listing_starts_no_server() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = bin()
+        .args([
+            "run",
+            "--api",
+            "giftcard",
+            "--list",
+            "--webhook-listen",
+            &addr,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("giftcard.webhooks::"), "{stdout}");
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("webhook receiver at"),
+        "no receiver started"
+    );
+}

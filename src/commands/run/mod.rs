@@ -1,10 +1,9 @@
 //! `launchgate run`: load → start → plan → execute → report, one short step each,
 //! every step returning the commands' one [`Error`].
 //!
-//! `--list` is decided right after the plan: it needs the plan (a [`Target`] to
-//! plan against), never the runner or a server. Planning against an embedded
-//! mock's target built without starting it would move the listing before
-//! [`start::start`], so `--list` starts no mock.
+//! `--list` needs the plan (a [`Target`] to plan against), never the runner or a
+//! server: it plans against the target built without starting anything
+//! ([`start::target_unstarted`]), so it starts no mock and no receiver.
 
 mod config;
 mod output;
@@ -44,16 +43,17 @@ pub use config::{
 /// `launchgate run`.
 pub fn run(cfg: RunConfig) -> Result<Exit, Error> {
     let loaded = load(&cfg)?;
+    if cfg.libtest.list {
+        // Listing needs the plan, never a server: no mock or receiver starts.
+        let target = start::target_unstarted(&cfg, &loaded.suites)?;
+        let redactor = Redactor::new(&target.secrets);
+        let planned = plan(&cfg, &loaded.suites, &target, &redactor)?;
+        trials::list(&cfg.libtest, &planned.selected, &planned.not_applicable);
+        return Ok(Exit::Passed);
+    }
     let rt = runtime()?;
     let started = start::start(&rt, &cfg, &loaded.suites)?;
     let planned = plan(&cfg, &loaded.suites, &started.target, &started.redactor)?;
-    if cfg.libtest.list {
-        trials::list(&cfg.libtest, &planned.selected, &planned.not_applicable);
-        if let Some(s) = started.server {
-            s.stop(&rt);
-        }
-        return Ok(Exit::Passed);
-    }
     let executed = execute(&rt, &cfg, loaded.suites, started, &planned);
     report(&cfg, loaded.referee.as_ref(), planned, executed)
 }

@@ -100,6 +100,51 @@ pub(super) fn start(
     })
 }
 
+/// The target a run would have, without starting anything (no mock, no receiver):
+/// enough to plan and list the cases. An embedded mock's keys and fixtures come
+/// from its fixtures file, as the started mock's would.
+pub(super) fn target_unstarted(cfg: &RunConfig, suites: &[Suite]) -> Result<Target, Error> {
+    let unstarted = "http://127.0.0.1";
+    let mut target = match &cfg.target {
+        TargetChoice::Mock(opts) => {
+            let inputs =
+                crate::mock::fixture_inputs(opts.fixtures.as_deref()).map_err(|source| {
+                    Error::Start {
+                        what: "embedded mock",
+                        source,
+                    }
+                })?;
+            Target::mock(unstarted, inputs)
+        }
+        TargetChoice::Vendor(opts) => {
+            let mut t = Target::vendor_mock(
+                unstarted,
+                crate::giftcard::mock::fixture_inputs(),
+                crate::giftcard::mock::fixture_facts(),
+            );
+            if opts.dialect != VendorDialect::PartB {
+                t.facts.extend(opts.dialect.facts());
+            }
+            t
+        }
+        TargetChoice::Url(u) => {
+            Target::from_url(u, &target::load_secrets(cfg.secrets.as_deref())?)?
+        }
+        TargetChoice::File(p) => {
+            Target::from_file(p, &target::load_secrets(cfg.secrets.as_deref())?)?
+        }
+    };
+    if suites
+        .iter()
+        .flat_map(|s| &s.spec.cases)
+        .any(|c| !c.value.vendor.is_empty())
+    {
+        crate::giftcard::dialect::complete_facts(&mut target.facts)
+            .map_err(TargetError::Invalid)?;
+    }
+    Ok(target)
+}
+
 /// The loopback address with a free port, where the embedded servers listen.
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
