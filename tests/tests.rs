@@ -31,6 +31,7 @@ mod mock_limits;
 mod quirks;
 mod referee;
 mod report_consumers;
+mod schedule;
 
 /// Every `.rs` file and directory module under tests/ is declared above: with
 /// `autotests = false` an undeclared file would silently never run.
