@@ -351,175 +351,246 @@ pub fn check_matcher(
     scope: &Scope,
     coerce: bool,
 ) -> Result<(), MatchError> {
-    let fail = |expected: String| MatchError {
-        expected,
-        actual: show(actual),
-    };
     let absent_wanted = m.exists == Some(false) || m.absent == Some(true);
     let Some(v) = actual else {
         if absent_wanted {
             return Ok(());
         }
-        return Err(fail(describe(m, scope)));
+        return Err(MatchError {
+            expected: describe(m, scope),
+            actual: show(None),
+        });
     };
+    let judged = Judged { v, scope, coerce };
     if absent_wanted {
-        return Err(fail("to be absent".into()));
+        return Err(judged.fail("to be absent".into()));
     }
-    let op = |x: &Value| {
-        operand(x, scope).map_err(|e| MatchError {
-            expected: format!("a usable operand ({e})"),
-            actual: show(actual),
-        })
-    };
-    if let Some(e) = &m.equals {
-        let e = op(e)?;
-        if !values_equal(&e, v, coerce) {
-            return Err(fail(show(Some(&e))));
+    // The kinds in a fixed order; the first that fails is reported.
+    judged.equals(m)?;
+    judged.not_equals(m)?;
+    judged.type_(m)?;
+    judged.one_of(m)?;
+    judged.regex(m)?;
+    judged.bounds(m)?;
+    judged.length(m)?;
+    judged.contains(m)?;
+    judged.subset_of(m)?;
+    judged.superset_of(m)?;
+    judged.each(m)?;
+    judged.any_of(m)
+}
+
+/// A present value being judged, with what every matcher kind needs.
+struct Judged<'a> {
+    v: &'a Value,
+    scope: &'a Scope<'a>,
+    coerce: bool,
+}
+
+impl Judged<'_> {
+    fn fail(&self, expected: String) -> MatchError {
+        MatchError {
+            expected,
+            actual: show(Some(self.v)),
         }
     }
-    if let Some(e) = &m.not_equals {
-        let e = op(e)?;
-        if values_equal(&e, v, coerce) {
-            return Err(fail(format!("anything but {}", show(Some(&e)))));
+
+    /// An operand with its templates expanded.
+    fn op(&self, x: &Value) -> Result<Value, MatchError> {
+        operand(x, self.scope).map_err(|e| self.fail(format!("a usable operand ({e})")))
+    }
+
+    fn equal(&self, expected: &Value, actual: &Value) -> bool {
+        values_equal(expected, actual, self.coerce)
+    }
+
+    fn equals(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(e) = &m.equals else { return Ok(()) };
+        let e = self.op(e)?;
+        if !self.equal(&e, self.v) {
+            return Err(self.fail(show(Some(&e))));
+        }
+        Ok(())
+    }
+
+    fn not_equals(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(e) = &m.not_equals else {
+            return Ok(());
+        };
+        let e = self.op(e)?;
+        if self.equal(&e, self.v) {
+            return Err(self.fail(format!("anything but {}", show(Some(&e)))));
+        }
+        Ok(())
+    }
+
+    fn type_(&self, m: &Matcher) -> Result<(), MatchError> {
+        match m.type_ {
+            Some(t) if !type_matches(t, self.v, self.coerce) => {
+                Err(self.fail(format!("a value of type {t}")))
+            }
+            _ => Ok(()),
         }
     }
-    if let Some(t) = m.type_ {
-        if !type_matches(t, v, coerce) {
-            return Err(fail(format!("a value of type {t}")));
+
+    fn one_of(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(options) = &m.one_of else {
+            return Ok(());
+        };
+        let expanded = options
+            .iter()
+            .map(|o| self.op(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !expanded.iter().any(|o| self.equal(o, self.v)) {
+            return Err(self.fail(format!("one of {}", show(Some(&Value::Array(expanded))))));
         }
+        Ok(())
     }
-    if let Some(options) = &m.one_of {
-        let mut expanded = Vec::new();
-        for o in options {
-            expanded.push(op(o)?);
-        }
-        if !expanded.iter().any(|o| values_equal(o, v, coerce)) {
-            return Err(fail(format!(
-                "one of {}",
-                show(Some(&Value::Array(expanded)))
-            )));
-        }
-    }
-    if let Some(re) = &m.regex {
-        let text = match v {
+
+    fn regex(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(re) = &m.regex else { return Ok(()) };
+        let text = match self.v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
         match regex::Regex::new(re) {
-            Ok(r) if r.is_match(&text) => {}
-            Ok(_) => return Err(fail(format!("a match for /{re}/"))),
-            Err(e) => return Err(fail(format!("a valid regex ({e})"))),
+            Ok(r) if r.is_match(&text) => Ok(()),
+            Ok(_) => Err(self.fail(format!("a match for /{re}/"))),
+            Err(e) => Err(self.fail(format!("a valid regex ({e})"))),
         }
     }
-    for (name, bound, ok) in [
-        ("<", &m.lt, (|a: f64, b: f64| a < b) as fn(f64, f64) -> bool),
-        ("<=", &m.le, |a, b| a <= b),
-        (">", &m.gt, |a, b| a > b),
-        (">=", &m.ge, |a, b| a >= b),
-    ] {
-        if let Some(b) = bound {
-            let b = op(b)?;
+
+    /// `lt`, `le`, `gt`, `ge`, in that order.
+    fn bounds(&self, m: &Matcher) -> Result<(), MatchError> {
+        for (name, bound, ok) in [
+            ("<", &m.lt, (|a: f64, b: f64| a < b) as fn(f64, f64) -> bool),
+            ("<=", &m.le, |a, b| a <= b),
+            (">", &m.gt, |a, b| a > b),
+            (">=", &m.ge, |a, b| a >= b),
+        ] {
+            let Some(b) = bound else { continue };
+            let b = self.op(b)?;
             let Some(bn) = as_number(&b, true) else {
-                return Err(fail(format!(
+                return Err(self.fail(format!(
                     "a number {name} {} (the bound is not a number)",
                     show(Some(&b))
                 )));
             };
-            match as_number(v, coerce) {
+            match as_number(self.v, self.coerce) {
                 Some(an) if ok(an, bn) => {}
-                _ => return Err(fail(format!("a number {name} {bn}"))),
+                _ => return Err(self.fail(format!("a number {name} {bn}"))),
             }
         }
+        Ok(())
     }
-    if let Some(len) = &m.length {
-        check_length(&len.0, v, scope).map_err(&fail)?;
+
+    fn length(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(len) = &m.length else { return Ok(()) };
+        check_length(&len.0, self.v, self.scope).map_err(|e| self.fail(e))
     }
-    if let Some(c) = &m.contains {
-        let c = op(c)?;
-        let ok = match (v, &c) {
-            (Value::Array(items), _) => items.iter().any(|i| values_equal(&c, i, coerce)),
+
+    fn contains(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(c) = &m.contains else { return Ok(()) };
+        let c = self.op(c)?;
+        let ok = match (self.v, &c) {
+            (Value::Array(items), _) => items.iter().any(|i| self.equal(&c, i)),
             (Value::String(s), Value::String(sub)) => s.contains(sub.as_str()),
             _ => false,
         };
         if !ok {
-            return Err(fail(format!("something containing {}", show(Some(&c)))));
+            return Err(self.fail(format!("something containing {}", show(Some(&c)))));
         }
+        Ok(())
     }
-    if let Some(allowed) = &m.subset_of {
-        let allowed = op(allowed)?;
-        let (Value::Array(items), Value::Array(allowed_items)) = (v, &allowed) else {
-            return Err(fail(format!("an array within {}", show(Some(&allowed)))));
+
+    fn subset_of(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(allowed) = &m.subset_of else {
+            return Ok(());
         };
-        let extra: Vec<&Value> = items
+        let allowed = self.op(allowed)?;
+        let (Value::Array(items), Value::Array(allowed_items)) = (self.v, &allowed) else {
+            return Err(self.fail(format!("an array within {}", show(Some(&allowed)))));
+        };
+        let extra: Vec<Value> = items
             .iter()
-            .filter(|i| !allowed_items.iter().any(|a| values_equal(a, i, coerce)))
+            .filter(|i| !allowed_items.iter().any(|a| self.equal(a, i)))
+            .cloned()
             .collect();
         if !extra.is_empty() {
-            let extra = Value::Array(extra.into_iter().cloned().collect());
             return Err(MatchError {
                 expected: format!("only values from {}", show(Some(&allowed))),
-                actual: format!("{} (not needed: {})", show(actual), show(Some(&extra))),
+                actual: format!(
+                    "{} (not needed: {})",
+                    show(Some(self.v)),
+                    show(Some(&Value::Array(extra)))
+                ),
             });
         }
+        Ok(())
     }
-    if let Some(wanted) = &m.superset_of {
-        let wanted = op(wanted)?;
-        let (Value::Array(items), Value::Array(wanted_items)) = (v, &wanted) else {
-            return Err(fail(format!(
+
+    fn superset_of(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(wanted) = &m.superset_of else {
+            return Ok(());
+        };
+        let wanted = self.op(wanted)?;
+        let (Value::Array(items), Value::Array(wanted_items)) = (self.v, &wanted) else {
+            return Err(self.fail(format!(
                 "an array containing all of {}",
                 show(Some(&wanted))
             )));
         };
-        let missing: Vec<Value> = wanted_items
+        // The missing elements are the finding (e.g. orders whose webhook never came),
+        // so they are listed in full, not elided like other values.
+        let missing: Vec<String> = wanted_items
             .iter()
-            .filter(|w| !items.iter().any(|i| values_equal(w, i, coerce)))
-            .cloned()
+            .filter(|w| !items.iter().any(|i| self.equal(w, i)))
+            .map(|m| match m {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
             .collect();
         if !missing.is_empty() {
-            // The missing elements are the finding (e.g. orders whose webhook never came),
-            // so they are listed in full, not elided like other values.
-            let list: Vec<String> = missing
-                .iter()
-                .map(|m| match m {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
             return Err(MatchError {
                 expected: format!("each of the {} values wanted", wanted_items.len()),
-                actual: format!("{} missing: {}", missing.len(), list.join(", ")),
+                actual: format!("{} missing: {}", missing.len(), missing.join(", ")),
             });
         }
+        Ok(())
     }
-    if let Some(each) = &m.each {
-        let Value::Array(items) = v else {
-            return Err(fail("an array (for `each`)".into()));
+
+    fn each(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(each) = &m.each else { return Ok(()) };
+        let Value::Array(items) = self.v else {
+            return Err(self.fail("an array (for `each`)".into()));
         };
         for (i, item) in items.iter().enumerate() {
-            if let Err(e) = check_matcher(&each.0, Some(item), scope, coerce) {
+            if let Err(e) = check_matcher(&each.0, Some(item), self.scope, self.coerce) {
                 return Err(MatchError {
                     expected: format!("every element to be {}", e.expected),
                     actual: format!("element [{i}] = {}", e.actual),
                 });
             }
         }
+        Ok(())
     }
-    if let Some(options) = &m.any_of {
+
+    fn any_of(&self, m: &Matcher) -> Result<(), MatchError> {
+        let Some(options) = &m.any_of else {
+            return Ok(());
+        };
         let mut why = Vec::new();
         for o in options {
-            match check_matcher(&o.0, actual, scope, coerce) {
-                Ok(()) => {
-                    why.clear();
-                    break;
-                }
+            match check_matcher(&o.0, Some(self.v), self.scope, self.coerce) {
+                Ok(()) => return Ok(()),
                 Err(e) => why.push(e.expected),
             }
         }
-        if !why.is_empty() {
-            return Err(fail(format!("any of: {}", why.join(" | "))));
+        if why.is_empty() {
+            return Ok(());
         }
+        Err(self.fail(format!("any of: {}", why.join(" | "))))
     }
-    Ok(())
 }
 
 fn check_length(spec: &LengthSpec, v: &Value, scope: &Scope) -> Result<(), String> {

@@ -110,6 +110,87 @@ pub struct TransportError {
 pub struct Http {
     client: reqwest::Client,
     body_cap: usize,
+    connects: ConnectStats,
+}
+
+/// Connections the client opened (DNS, TCP and TLS included) and how long that took,
+/// apart from the requests' own latency.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectStats(std::sync::Arc<parking_lot::Mutex<Connections>>);
+
+/// What [`ConnectStats`] counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Connections {
+    /// Connections opened.
+    pub opened: u64,
+    /// Of those, opened ahead of the run by [`Http::warm`].
+    pub warmed: u64,
+    /// Time spent opening them, summed, in milliseconds.
+    pub setup_ms: f64,
+    /// The slowest one, in milliseconds.
+    pub slowest_ms: f64,
+}
+
+impl ConnectStats {
+    fn record(&self, d: Duration) {
+        let ms = d.as_secs_f64() * 1000.0;
+        let mut c = self.0.lock();
+        c.opened += 1;
+        c.setup_ms += ms;
+        c.slowest_ms = c.slowest_ms.max(ms);
+    }
+}
+
+/// Times every connection the client opens (a `reqwest` connector layer).
+#[derive(Clone)]
+struct TimeConnects(ConnectStats);
+
+impl<S> tower_layer::Layer<S> for TimeConnects {
+    type Service = TimedConnect<S>;
+    fn layer(&self, inner: S) -> TimedConnect<S> {
+        TimedConnect {
+            inner,
+            stats: self.0.clone(),
+        }
+    }
+}
+
+/// A connector that records how long each connection took to open.
+#[derive(Clone)]
+struct TimedConnect<S> {
+    inner: S,
+    stats: ConnectStats,
+}
+
+impl<S, R> tower_service::Service<R> for TimedConnect<S>
+where
+    S: tower_service::Service<R>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: R) -> Self::Future {
+        let t = std::time::Instant::now();
+        let stats = self.stats.clone();
+        let connecting = self.inner.call(req);
+        Box::pin(async move {
+            let conn = connecting.await;
+            if conn.is_ok() {
+                stats.record(t.elapsed());
+            }
+            conn
+        })
+    }
 }
 
 /// Errors building the client.
@@ -150,8 +231,39 @@ impl Http {
         if !tls_roots {
             builder = builder.tls_certs_only(std::iter::empty());
         }
-        let client = builder.build().map_err(|e| ClientError(e.to_string()))?;
-        Ok(Http { client, body_cap })
+        let connects = ConnectStats::default();
+        let client = builder
+            .connector_layer(TimeConnects(connects.clone()))
+            .build()
+            .map_err(|e| ClientError(e.to_string()))?;
+        Ok(Http {
+            client,
+            body_cap,
+            connects,
+        })
+    }
+
+    /// The connections opened so far and their set-up time.
+    pub fn connections(&self) -> Connections {
+        *self.connects.0.lock()
+    }
+
+    /// Opens up to `n` keep-alive connections to `base_url` (TLS included) ahead of
+    /// the run, so its first requests do not pay for them: `n` concurrent `HEAD`
+    /// requests without any key or header of the scenarios, whose answers are
+    /// ignored. Returns once they are answered (bounded by `timeout`).
+    pub async fn warm(&self, base_url: &str, n: usize, timeout: Duration) {
+        let before = self.connections().opened;
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let request = self.client.head(base_url).timeout(timeout);
+            set.spawn(async move {
+                let _ = request.send().await;
+            });
+        }
+        while set.join_next().await.is_some() {}
+        let mut c = self.connects.0.lock();
+        c.warmed += c.opened - before;
     }
 
     /// Sends a request and reads at most the body cap. Never panics on what the server sends.

@@ -6,6 +6,11 @@
 //! is the default target. [`commands`] holds the commands `main.rs` calls with
 //! the configs [`cli`] parses from the command line.
 
+// Library code never unwraps (errors are types, rendered at the edge) and never
+// prints with `print!`, which panics on a closed stdout (`commands::stdout` does not).
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+#![warn(clippy::print_stdout)]
+
 pub mod agent_api;
 pub mod checklist;
 pub mod cli;

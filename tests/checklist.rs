@@ -57,6 +57,7 @@ fn report(kind: &str, cases: Vec<CaseReport>) -> RunReport {
         not_applicable: vec![],
         key_findings: vec![],
         scenarios_commit: None,
+        execution: None,
         missing_inputs: vec![],
     }
 }

@@ -332,12 +332,13 @@ fn gitlab_example_runs_pass_against_a_real_target_with_every_input() {
     let inputs = StagingInputs::load();
     let ci = yaml("ci/gitlab-ci.yml");
     let jobs = ci.as_object().unwrap();
-    let mut ran = 0;
     assert!(ci[".launchgate"]["variables"]["CLIENT_TEST_COMMAND"].is_string());
-    for (job, spec) in jobs.iter().filter(|(j, _)| !j.starts_with('.')) {
+    // Each job in a workspace of its own, the jobs at once (they mostly wait).
+    let job_runs = |job: &str, spec: &Value| -> usize {
         assert_eq!(spec["extends"], ".launchgate", "{job}");
         let dir = workspace();
         let mut refereed = false;
+        let mut ran = 0;
         for line in spec["script"].as_array().unwrap() {
             let line = line.as_str().unwrap();
             if line.contains("launchgate referee") {
@@ -367,7 +368,16 @@ fn gitlab_example_runs_pass_against_a_real_target_with_every_input() {
             run_example(&format!("gitlab {job}"), dir.path(), line, &env);
             ran += 1;
         }
-    }
+        ran
+    };
+    let ran: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .filter(|(j, _)| !j.starts_with('.'))
+            .map(|(job, spec)| s.spawn(move || job_runs(job, spec)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
     assert_eq!(ran, 3, "default branch, merge request, fork");
     let template = &ci[".launchgate"];
     assert_eq!(template["variables"]["GIT_SUBMODULE_STRATEGY"], "recursive");
@@ -409,21 +419,28 @@ fn jenkins_example_runs_pass_against_a_real_target_with_every_input() {
     );
     assert!(text.contains("CLIENT_TEST_COMMAND = "));
     let literal = regex::Regex::new(r"(?m)^\s+(LAUNCHGATE_[A-Z_]+)\s*=\s*'([^']*)'").unwrap();
-    for cmd in &commands[1..] {
-        let mock = standalone_mock();
-        let dir = workspace();
-        referee_example("jenkins", dir.path(), &commands[0], "CLIENT_TEST_COMMAND");
-        // The fork stage sees the pipeline's environment only, with its literal values.
-        let env = if cmd.contains("staging.yaml") {
-            staging_env(&mock, &inputs, &set)
-        } else {
-            literal
-                .captures_iter(&text)
-                .map(|c| (c[1].to_string(), c[2].to_string()))
-                .collect()
-        };
-        run_example("jenkins", dir.path(), cmd, &env);
-    }
+    // Each stage in a workspace of its own, the stages at once.
+    std::thread::scope(|s| {
+        for cmd in &commands[1..] {
+            let (commands, inputs, set, text, literal) =
+                (&commands, &inputs, &set, &text, &literal);
+            s.spawn(move || {
+                let mock = standalone_mock();
+                let dir = workspace();
+                referee_example("jenkins", dir.path(), &commands[0], "CLIENT_TEST_COMMAND");
+                // The fork stage sees the pipeline's environment only, with its literal values.
+                let env = if cmd.contains("staging.yaml") {
+                    staging_env(&mock, inputs, set)
+                } else {
+                    literal
+                        .captures_iter(text)
+                        .map(|c| (c[1].to_string(), c[2].to_string()))
+                        .collect()
+                };
+                run_example("jenkins", dir.path(), cmd, &env);
+            });
+        }
+    });
     // Submodules fetched, the binary installed without cargo, archive before junit.
     assert!(text.contains("SubmoduleOption"));
     assert!(!text.contains("cargo "), "no cargo on the agent");
@@ -543,53 +560,60 @@ fn github_example_runs_pass_against_a_real_target_with_every_input() {
     let inputs = StagingInputs::load();
     let steps = github_action_steps();
     assert_eq!(steps.len(), 2, "staging, and the mock for forks");
-    for (cond, mut with, env_vars) in steps {
-        assert!(
-            with.contains_key("referee-command"),
-            "{cond}: the client is refereed"
-        );
-        with.insert("referee-command".into(), CLIENT.into());
-        let mock = standalone_mock();
-        let dir = workspace();
-        let env = if cond.contains("!= 'true'") {
-            assert_eq!(
-                env_vars,
-                inputs.all_vars(),
-                "the staging step sets every input"
-            );
-            staging_env(&mock, &inputs, &env_vars)
-        } else {
-            assert!(env_vars.is_empty(), "no secret in the fork step");
-            BTreeMap::new()
-        };
-        let (code, outs, stdout) = run_action(dir.path(), &with, &env);
-        assert_eq!(code, 0, "{cond}: {outs:?} {stdout}");
-        assert_eq!(outs["outcome"], "passed");
-        let reports = dir.path().join(&outs["reports"]);
-        for f in [
-            "junit.xml",
-            "report.json",
-            "checklist.md",
-            "launchgate-reports.html",
-            "referee.json",
-            "referee-junit.xml",
-        ] {
-            assert!(reports.join(f).is_file(), "{cond}: no {f}");
-        }
-        // Readable by the artifact uploader, whoever it runs as (umask 022).
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(reports.join("junit.xml"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o644, "{cond}: junit.xml mode {mode:o}");
-        let checklist: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(reports.join("checklist.json")).unwrap())
+    // Each step in a workspace of its own, the steps at once.
+    std::thread::scope(|s| {
+        for (cond, mut with, env_vars) in steps {
+            let inputs = &inputs;
+            s.spawn(move || {
+                assert!(
+                    with.contains_key("referee-command"),
+                    "{cond}: the client is refereed"
+                );
+                with.insert("referee-command".into(), CLIENT.into());
+                let mock = standalone_mock();
+                let dir = workspace();
+                let env = if cond.contains("!= 'true'") {
+                    assert_eq!(
+                        env_vars,
+                        inputs.all_vars(),
+                        "the staging step sets every input"
+                    );
+                    staging_env(&mock, inputs, &env_vars)
+                } else {
+                    assert!(env_vars.is_empty(), "no secret in the fork step");
+                    BTreeMap::new()
+                };
+                let (code, outs, stdout) = run_action(dir.path(), &with, &env);
+                assert_eq!(code, 0, "{cond}: {outs:?} {stdout}");
+                assert_eq!(outs["outcome"], "passed");
+                let reports = dir.path().join(&outs["reports"]);
+                for f in [
+                    "junit.xml",
+                    "report.json",
+                    "checklist.md",
+                    "launchgate-reports.html",
+                    "referee.json",
+                    "referee-junit.xml",
+                ] {
+                    assert!(reports.join(f).is_file(), "{cond}: no {f}");
+                }
+                // Readable by the artifact uploader, whoever it runs as (umask 022).
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(reports.join("junit.xml"))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o644, "{cond}: junit.xml mode {mode:o}");
+                let checklist: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(reports.join("checklist.json")).unwrap(),
+                )
                 .unwrap();
-        assert_eq!(checklist["decision"], "go", "{cond}: {stdout}");
-        let summary = std::fs::read_to_string(dir.path().join("github_summary")).unwrap();
-        assert!(summary.contains("Final Launch Checklist"), "{summary}");
-    }
+                assert_eq!(checklist["decision"], "go", "{cond}: {stdout}");
+                let summary = std::fs::read_to_string(dir.path().join("github_summary")).unwrap();
+                assert!(summary.contains("Final Launch Checklist"), "{summary}");
+            });
+        }
+    });
 }
 
 #[test]

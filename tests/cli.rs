@@ -1057,3 +1057,35 @@ fn huge_single_line_files_are_not_printed_whole() {
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("at most") && err.len() < 2000, "{err}");
 }
+
+/// The small commands print through the same closed-pipe-proof stdout as `run`:
+/// `launchgate webhook sign FILE | head -c0` and friends exit as they would with a
+/// reader, never with a panic (exit 101).
+#[test]
+fn small_commands_survive_a_closed_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write(dir.path(), "body.json", "{\"event\":\"order.fulfilled\"}");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut child = common::process()
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before the first line
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        (o.status.code(), stderr)
+    };
+    let body = body.to_str().unwrap();
+    let sign = ["webhook", "--secret-env", "LG_TEST_SECRET", "sign", body];
+    assert_eq!(run(&sign, &[("LG_TEST_SECRET", "s3cr3t-value")]).0, Some(0));
+    assert_eq!(run(&["init", "--dir", "."], &[]).0, Some(0));
+    // A saved run's checklist, printed to the closed stdout.
+    assert_eq!(run(&["run", "-k", "agent-api.auth", "-q"], &[]).0, Some(0));
+    let (code, stderr) = run(&["checklist", "--allow-incomplete"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+}

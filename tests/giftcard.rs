@@ -342,7 +342,7 @@ fn webhook_drop_names_exactly_the_dropped_orders() {
     std::fs::write(
         &target,
         format!(
-            "name: sandbox\nbase_url: {}\nkeys:\n  vendor: SANDBOX_API_KEY\n  webhook_secret: SANDBOX_WEBHOOK_SECRET\nfacts:\n  brand_id: GC_DEMO\n  amount: 25\n  webhook_within: 3s\n",
+            "name: sandbox\nbase_url: {}\nkeys:\n  vendor: SANDBOX_API_KEY\n  webhook_secret: SANDBOX_WEBHOOK_SECRET\nfacts:\n  brand_id: GC_DEMO\n  amount: 25\n  webhook_within: 10s\n",
             mock.base_url()
         ),
     )
@@ -688,7 +688,12 @@ fn the_same_mock_seed_drops_the_same_orders() {
             })
             .collect::<Vec<_>>()
     };
-    let (a, b) = (lost(), lost());
+    // Two processes at once: each waits out the window for the webhooks it dropped.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(lost);
+        let b = s.spawn(lost);
+        (a.join().unwrap(), b.join().unwrap())
+    });
     assert_eq!(a, b);
     assert!(
         a.iter().any(|(_, n)| *n > 0),

@@ -1,6 +1,6 @@
 //! Concurrency of the mock's ledger: no lost awards, no overdraft under racing redeems.
 
-use crate::mock_common;
+use crate::common::mock as mock_common;
 
 use launchgate::mock::MockOptions;
 use mock_common::*;

@@ -5,7 +5,7 @@
 //! LIMIT_REACHED (422 contact_support) is not reachable: it guards resource creation
 //! (cards, rewards, staff...), and none of the endpoints the mock implements creates one.
 
-use crate::mock_common;
+use crate::common::mock as mock_common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -253,11 +253,18 @@ fn careful(orders: &str, seed: &str, fast: bool) {
     assert_eq!(run.code, 0, "{}", run.out);
 }
 
+/// `careful` on each seed, the runs at once (each has its own mock; they mostly wait).
+fn careful_on_seeds(orders: &str, seeds: &[&str], fast: bool) {
+    std::thread::scope(|s| {
+        for seed in seeds {
+            s.spawn(move || careful(orders, seed, fast));
+        }
+    });
+}
+
 #[test]
 fn careful_client_passes_at_10_orders_on_three_seeds() {
-    for seed in ["1", "2", "3"] {
-        careful("10", seed, false);
-    }
+    careful_on_seeds("10", &["1", "2", "3"], false);
 }
 
 #[test]
@@ -277,9 +284,7 @@ fn careful_client_passes_at_40_orders_seed_3() {
 
 #[test]
 fn careful_client_passes_at_200_orders_on_three_seeds() {
-    for seed in ["1", "2", "3"] {
-        careful("200", seed, true);
-    }
+    careful_on_seeds("200", &["1", "2", "3"], true);
 }
 
 #[test]
@@ -347,9 +352,17 @@ fn careful_verdicts_close_the_client_items_of_the_checklist() {
 #[test]
 fn requests_urllib3_client_gets_the_zero_first_delay_named_as_policy() {
     let Some(py) = library_python() else { return };
-    let dir = tempfile::tempdir().unwrap();
     let script = example("requests_urllib3_client.py");
-    let run = referee(dir.path(), &[], &[&py, &script], &[]);
+    // Both runs at once: as the client is, and with the policy accepted.
+    let run_with = |args: &'static [&'static str]| {
+        let dir = tempfile::tempdir().unwrap();
+        referee(dir.path(), args, &[&py, &script], &[])
+    };
+    let (run, accepted) = std::thread::scope(|s| {
+        let plain = s.spawn(|| run_with(&[]));
+        let accepted = s.spawn(|| run_with(&["--allow-immediate-first-retry"]));
+        (plain.join().unwrap(), accepted.join().unwrap())
+    });
     run.expect("retry-logic", "fail");
     let s = run.summary("retry-logic");
     assert!(
@@ -368,13 +381,7 @@ fn requests_urllib3_client_gets_the_zero_first_delay_named_as_policy() {
     assert_eq!(run.code, 1);
 
     // Accepting the policy passes it, and says so.
-    let dir = tempfile::tempdir().unwrap();
-    let run = referee(
-        dir.path(),
-        &["--allow-immediate-first-retry"],
-        &[&py, &script],
-        &[],
-    );
+    let run = accepted;
     run.expect("retry-logic", "pass");
     assert!(run
         .summary("retry-logic")
@@ -385,19 +392,24 @@ fn requests_urllib3_client_gets_the_zero_first_delay_named_as_policy() {
 #[test]
 fn httpx_stamina_client_passes_every_verdict_with_default_jitter() {
     let Some(py) = library_python() else { return };
-    for seed in ["1", "2"] {
-        let dir = tempfile::tempdir().unwrap();
-        let run = referee(
-            dir.path(),
-            &["--seed", seed],
-            &[&py, &example("httpx_stamina_client.py")],
-            &[],
-        );
-        for j in run.report["judgements"].as_array().unwrap() {
-            assert_eq!(j["verdict"], "pass", "seed {seed}: {j:#}\n{}", run.out);
+    std::thread::scope(|s| {
+        for seed in ["1", "2"] {
+            let py = &py;
+            s.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let run = referee(
+                    dir.path(),
+                    &["--seed", seed],
+                    &[py, &example("httpx_stamina_client.py")],
+                    &[],
+                );
+                for j in run.report["judgements"].as_array().unwrap() {
+                    assert_eq!(j["verdict"], "pass", "seed {seed}: {j:#}\n{}", run.out);
+                }
+                assert_eq!(run.code, 0);
+            });
         }
-        assert_eq!(run.code, 0);
-    }
+    });
 }
 
 #[test]

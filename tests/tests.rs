@@ -5,11 +5,10 @@
 //! `every_test_file_is_a_declared_module` fails until it is.
 //!
 //! Shared helpers: `common` (the env-cleaned binary, the standalone mock, raw-TCP
-//! servers, report readers), `mock_common` (the in-process mock and an HTTP client)
-//! and `props` (the properties the fuzz targets share).
+//! servers, report readers, and `common::mock`: the in-process mock with an HTTP
+//! client) and `props` (the properties the fuzz targets share with `fuzz/`).
 
 mod common;
-mod mock_common;
 mod props;
 
 mod checklist;
@@ -32,6 +31,7 @@ mod mock_limits;
 mod quirks;
 mod referee;
 mod report_consumers;
+mod schedule;
 
 /// Every `.rs` file and directory module under tests/ is declared above: with
 /// `autotests = false` an undeclared file would silently never run.
@@ -60,5 +60,39 @@ fn every_test_file_is_a_declared_module() {
     assert!(
         missing.is_empty(),
         "declare these in tests/tests.rs: {missing:?}"
+    );
+}
+
+/// Every test starts the binary through `common` (a clean environment, so no
+/// ambient `LAUNCHGATE_*` variable leaks in): no file outside tests/common/ looks
+/// the binary up itself.
+#[test]
+fn every_spawn_of_the_binary_goes_through_common() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut offenders = Vec::new();
+    let mut dirs = vec![here.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("common") {
+                    dirs.push(path);
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path == here.join("tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for needle in ["cargo_bin", "CARGO_BIN_EXE"] {
+                if text.contains(needle) {
+                    offenders.push(format!("{}: {needle}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "start the binary with common::bin(), common::process() or common::command(): {offenders:?}"
     );
 }

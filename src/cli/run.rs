@@ -97,9 +97,12 @@ pub struct RunArgs {
     /// List the cases and exit.
     #[arg(long)]
     pub list: bool,
-    /// Cases run at the same time, 1 to 256 (cases declaring `serial` or shared `locks` never overlap).
-    #[arg(long, short = 'j', default_value_t = 4, value_parser = values::jobs)]
-    pub jobs: usize,
+    /// Requests in flight at once, 1 to 256 [default: 4 against the embedded mock, 8
+    /// against a URL or target file]. A case that waits (Retry-After, `wait:`, a lock)
+    /// holds none; requests with one key never exceed the target's advertised
+    /// X-RateLimit-Remaining; cases declaring `serial` or shared `locks` never overlap.
+    #[arg(long, short = 'j', value_parser = values::jobs)]
+    pub jobs: Option<usize>,
     /// One character per case instead of one line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -201,7 +204,7 @@ impl RunArgs {
             skip: self.skip,
             list: self.list,
             quiet: self.quiet,
-            test_threads: Some(self.jobs),
+            test_threads: self.jobs,
             ..libtest_mimic::Arguments::default()
         };
         Ok(RunConfig {

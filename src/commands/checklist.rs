@@ -1,6 +1,5 @@
 //! `launchgate checklist`: the Final Launch Checklist re-rendered from a saved run.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::checklist::{self, ChecklistReport};
@@ -10,6 +9,7 @@ use crate::referee::RefereeReport;
 use crate::report::{self, RunReport};
 
 use super::html_extras::html_extras;
+use super::stdout;
 use super::{decision_exit, load_referee, Error, Exit, GatePolicy, InputError, UsageError};
 
 /// Everything `launchgate checklist` needs.
@@ -44,7 +44,7 @@ pub fn checklist_from(cfg: ChecklistConfig) -> Result<Exit, Error> {
     match &cfg.markdown {
         Some(p) => write(p, &md)?,
         // `launchgate checklist | head` must not panic on the closed pipe.
-        None => print_ignoring_closed(&md),
+        None => stdout::print(&md),
     }
     if let Some(p) = &cfg.json {
         let j = serde_json::to_string_pretty(&list).unwrap_or_default();
@@ -54,7 +54,7 @@ pub fn checklist_from(cfg: ChecklistConfig) -> Result<Exit, Error> {
         write(p, &html_page(&run, &list, referee.as_ref()))?;
     }
     if cfg.markdown.is_some() {
-        print_ignoring_closed(&checklist::render_console(&list));
+        stdout::print(&checklist::render_console(&list));
     }
     Ok(decision_exit(&list, cfg.policy).unwrap_or(Exit::Passed))
 }
@@ -87,8 +87,4 @@ fn write(path: &Path, text: &str) -> Result<(), UsageError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-fn print_ignoring_closed(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

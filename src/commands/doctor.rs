@@ -18,6 +18,7 @@ use crate::redact::Redactor;
 use crate::runner::join_url;
 use crate::target::{Kind, Target};
 
+use super::stdout;
 use super::target::load_secrets;
 use super::{load_suites_for, Api, Error, Exit, TargetChoice, UsageError};
 
@@ -536,7 +537,7 @@ pub fn doctor(cfg: DoctorConfig) -> Result<Exit, Error> {
     };
     let rows = case_rows(&suites, &target, policy, &checks);
     let text = render(&target, &checks, &rows);
-    print!("{}", redactor.redact(&text));
+    stdout::print(&redactor.redact(&text));
     if probe.failed.get() > 0 && probe.answered.get() == 0 {
         return Err(Error::Unreachable(format!(
             "the target never answered ({} requests)",

@@ -235,3 +235,64 @@ pub fn finish(prefix: &str, result: Result<Exit, Error>) -> Exit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn io() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied")
+    }
+
+    #[test]
+    fn one_mapping_to_exit_codes() {
+        let write = Error::Write {
+            path: "out.xml".into(),
+            source: io(),
+        };
+        assert_eq!(write.exit(), Exit::Failed);
+        assert_eq!(
+            Error::Unreachable("no answer".into()).exit(),
+            Exit::Unreachable
+        );
+        let usage = Error::from(UsageError::Invalid("bad".into()));
+        assert_eq!(usage.exit(), Exit::Usage);
+        let cannot_write = Error::from(UsageError::CannotWrite {
+            path: "x.md".into(),
+            source: io(),
+        });
+        assert_eq!(cannot_write.exit(), Exit::Usage);
+        assert_eq!(Error::Scenarios(Vec::new()).exit(), Exit::Usage);
+    }
+
+    #[test]
+    fn rendered_with_the_command_prefix_and_diagnostics_whole() {
+        let e = Error::from(UsageError::Flag {
+            flag: "--webhook-url",
+            reason: "not http".into(),
+        });
+        assert_eq!(
+            e.render("launchgate"),
+            "launchgate: --webhook-url: not http\n"
+        );
+        let diags = vec![
+            Diagnostic::file(Path::new("a.yaml"), "first"),
+            Diagnostic::file(Path::new("a.yaml"), "second"),
+        ];
+        let text = Error::Scenarios(diags).render("launchgate doctor");
+        let summary = "launchgate doctor: 2 problems in 1 file; nothing was run\n";
+        assert!(text.ends_with(summary), "{text}");
+        assert!(text.find("first") < text.find("second"), "{text}");
+        assert!(
+            !text.starts_with("launchgate"),
+            "diagnostics are not prefixed: {text}"
+        );
+        let exists = Error::from(UsageError::Exists(vec!["a.yaml".into(), "a.env".into()]));
+        assert_eq!(
+            exists.render("launchgate init"),
+            "launchgate init: a.yaml exists; not overwritten (pass --force to replace it)\n\
+             launchgate init: a.env exists; not overwritten (pass --force to replace it)\n"
+        );
+    }
+}

@@ -9,6 +9,7 @@ use crate::inputs::{InputKind, AGENT_API_INPUTS};
 use crate::report::write_atomic;
 use crate::target::POS_SCOPES;
 
+use super::stdout::say;
 use super::{Error, Exit, UsageError};
 
 /// Everything `launchgate init` needs.
@@ -199,14 +200,14 @@ pub fn init(cfg: InitConfig) -> Result<Exit, Error> {
             path: path.clone(),
             source,
         })?;
-        println!("wrote {}", path.display());
+        say(format_args!("wrote {}", path.display()));
     }
-    println!(
+    say(format_args!(
         "next: fill in {} (keep it out of git), set base_url in {}, then `launchgate doctor --target {} --secrets {}`",
         secrets.display(),
         target.display(),
         target.display(),
         secrets.display()
-    );
+    ));
     Ok(Exit::Passed)
 }

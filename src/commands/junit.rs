@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::report::{self, junit};
 
+use super::stdout::say;
 use super::{Error, Exit, InputError};
 
 /// `launchgate junit merge OUT IN...`: joins suites of the same name, recomputes
@@ -26,12 +27,12 @@ pub fn junit_merge(out: &Path, inputs: &[PathBuf]) -> Result<Exit, Error> {
         path: out.to_path_buf(),
         source,
     })?;
-    println!(
+    say(format_args!(
         "launchgate: merged {} report{} ({} cases) into {}",
         inputs.len(),
         if inputs.len() == 1 { "" } else { "s" },
         merged.cases,
         out.display()
-    );
+    ));
     Ok(Exit::Passed)
 }

@@ -7,6 +7,8 @@ use crate::giftcard::mock::VendorError;
 use crate::giftcard::{VendorMock, VendorOptions};
 use crate::mock::{fixture_summary, MockError, MockOptions, MockServer, Quirk};
 
+use super::stdout::{print, say};
+
 /// Which mock `launchgate mock` serves, with its options.
 #[derive(Debug, Clone)]
 pub enum MockService {
@@ -31,14 +33,8 @@ pub struct MockConfig {
 /// closes it after the first line, and `println!` would panic and stop the mock.
 macro_rules! say {
     ($($arg:tt)*) => {
-        say_raw(&format!("{}\n", format_args!($($arg)*)))
+        say(format_args!($($arg)*))
     };
-}
-
-fn say_raw(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 async fn serve_vendor(options: VendorOptions, addr: SocketAddr) -> Result<(), MockError> {
@@ -70,7 +66,7 @@ async fn serve_vendor(options: VendorOptions, addr: SocketAddr) -> Result<(), Mo
     for u in &webhook_urls {
         say!("webhooks to:   {u}");
     }
-    say_raw(&crate::giftcard::mock::fixture_summary(dialect));
+    print(&crate::giftcard::mock::fixture_summary(dialect));
     say!("press Ctrl-C to stop");
     let stopped = tokio::signal::ctrl_c().await;
     server.shutdown().await;
@@ -107,7 +103,7 @@ pub async fn serve(cfg: MockConfig) -> Result<(), MockError> {
         let names: Vec<String> = quirks.iter().map(Quirk::to_string).collect();
         say!("quirks:     {}", names.join(", "));
     }
-    say_raw(&fixture_summary(&server.inputs()));
+    print(&fixture_summary(&server.inputs()));
     say!("press Ctrl-C to stop");
     let stopped = tokio::signal::ctrl_c().await;
     server.shutdown().await;

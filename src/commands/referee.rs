@@ -11,6 +11,7 @@ use crate::referee::{ClientVerdict, Referee, RefereeOptions, RefereeReport};
 use crate::report;
 use crate::target::Inputs;
 
+use super::stdout::say;
 use super::{runtime, Error, Exit, InputError, UsageError};
 
 /// Everything `launchgate referee` needs.
@@ -164,6 +165,7 @@ where
 }
 
 /// Sends `signal` to the client's whole process group (the client leads its own group).
+#[allow(unsafe_code)]
 fn signal_group(pid: u32, signal: libc::c_int) {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
@@ -444,18 +446,25 @@ pub fn referee_junit(r: &RefereeReport) -> String {
 
 fn print_verdicts(report: &RefereeReport) {
     for j in &report.judgements {
-        println!("{:<32} {:<14} {}", j.title, j.verdict.label(), j.summary);
+        say(format_args!(
+            "{:<32} {:<14} {}",
+            j.title,
+            j.verdict.label(),
+            j.summary
+        ));
         if j.verdict == ClientVerdict::Fail {
             for l in &j.evidence {
-                println!("    {l}");
+                say(format_args!("    {l}"));
             }
         }
     }
     if report.journal_lost_entries {
-        println!("warning: the journal evicted requests before the referee read them; verdicts may miss some");
+        say("warning: the journal evicted requests before the referee read them; verdicts may miss some");
     }
     if let Some(p) = &report.client_problem {
-        println!("referee: {p}; the verdicts above cover only what it sent");
+        say(format_args!(
+            "referee: {p}; the verdicts above cover only what it sent"
+        ));
     }
 }
 
@@ -479,13 +488,13 @@ pub fn referee(cfg: RefereeConfig) -> Result<Exit, Error> {
             failed = true;
         }
     }
-    println!(
+    say(format_args!(
         "referee: {} requests judged in {} ms; reports: {} (JSON), {} (JUnit)",
         report.requests,
         report.duration_ms,
         cfg.json.display(),
         cfg.junit.display()
-    );
+    ));
     let any_fail = report
         .judgements
         .iter()

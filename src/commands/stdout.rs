@@ -19,6 +19,13 @@ pub fn say(line: impl std::fmt::Display) {
     let _ = out.flush();
 }
 
+/// Prints text as it is (no newline added); a closed or broken stdout is ignored.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
 /// A pipe standing in for stdout, drained to the real stdout by a thread.
 pub struct Forward {
     writer: std::io::PipeWriter,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::redact::Redactor;
 
+use super::stdout::say;
 use super::{Error, Exit, UsageError};
 
 /// What `launchgate webhook` does.
@@ -85,7 +86,7 @@ fn sign(secret_env: &str, file: &Path) -> Result<Exit, Error> {
             .map_err(|e| UsageError::Invalid(format!("cannot read {what}: {e}")))?;
         read_bounded(f, &what)?
     };
-    println!("{}", crate::signature::sign(secret.as_bytes(), &body));
+    say(crate::signature::sign(secret.as_bytes(), &body));
     Ok(Exit::Passed)
 }
 
@@ -120,16 +121,19 @@ fn send(
             timeout,
         ))
         .map_err(|e| Error::Unreachable(redactor.redact(&e).into_owned()))?;
-    println!("webhook receiver at {}:", redactor.redact(url));
+    say(format_args!(
+        "webhook receiver at {}:",
+        redactor.redact(url)
+    ));
     for o in &outcomes {
-        println!("  {}", redactor.redact(&o.line()));
+        say(format_args!("  {}", redactor.redact(&o.line())));
     }
     let failed = outcomes.iter().filter(|o| o.failed).count();
     if failed > 0 {
-        println!("FAIL: the receiver mishandled {failed} of {} deliveries; it must verify X-Signature-256 over the raw body and refuse what does not match", outcomes.len());
+        say(format_args!("FAIL: the receiver mishandled {failed} of {} deliveries; it must verify X-Signature-256 over the raw body and refuse what does not match", outcomes.len()));
         Ok(Exit::Failed)
     } else {
-        println!("ok: forged and unsigned events were refused");
+        say("ok: forged and unsigned events were refused");
         Ok(Exit::Passed)
     }
 }

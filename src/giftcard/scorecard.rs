@@ -561,6 +561,7 @@ mod tests {
             not_applicable: vec![],
             key_findings: vec![],
             scenarios_commit: None,
+            execution: None,
             missing_inputs: Vec::new(),
         }
     }

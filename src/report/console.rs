@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{CaseReport, RunReport};
+use super::{CaseReport, Execution, RunReport};
 
 /// The block shown under a failed or errored case.
 pub fn failure_block(case: &CaseReport) -> String {
@@ -63,4 +63,46 @@ pub fn summary(report: &RunReport) -> String {
         report.target.base_url,
         report.duration_ms as f64 / 1000.0
     )
+}
+
+/// One line on how the run used its time: requests and concurrency, then what it
+/// waited for and how long (summed over cases: waits of different cases overlap),
+/// and the connections it opened.
+pub fn execution_line(report: &RunReport, e: &Execution) -> String {
+    let mut s = format!(
+        "launchgate: {} requests in {}, at most {} in flight (--jobs {})",
+        report.requests_sent,
+        crate::report::html::format_ms(report.duration_ms as f64),
+        e.peak_in_flight,
+        e.jobs
+    );
+    if !e.waited.is_empty() {
+        let parts: Vec<String> = e
+            .waited
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} on {} ({})",
+                    crate::report::html::format_ms(w.ms as f64),
+                    w.cause.label(),
+                    w.count
+                )
+            })
+            .collect();
+        let _ = write!(s, "; waited {}", parts.join(", "));
+    }
+    let c = &e.connections;
+    if c.opened > 0 {
+        let _ = write!(
+            s,
+            "; {} connection{} opened in {}",
+            c.opened,
+            if c.opened == 1 { "" } else { "s" },
+            crate::report::html::format_ms(c.setup_ms)
+        );
+        if c.warmed > 0 {
+            let _ = write!(s, " ({} ahead of the run)", c.warmed);
+        }
+    }
+    s
 }

@@ -115,6 +115,30 @@ pub struct Wait {
     pub ms: u64,
 }
 
+/// All the waits of one cause in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitTotal {
+    /// Why.
+    pub cause: WaitCause,
+    /// Milliseconds, summed (waits of different cases overlap in wall time).
+    pub ms: u64,
+    /// How many waits.
+    pub count: usize,
+}
+
+/// How a run used its time: concurrency, waits by cause, connections.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    /// Requests allowed in flight at once (`--jobs`).
+    pub jobs: usize,
+    /// The most that were in flight at once.
+    pub peak_in_flight: usize,
+    /// Time spent waiting, by cause.
+    pub waited: Vec<WaitTotal>,
+    /// Connections opened and their set-up time, which no request's latency includes.
+    pub connections: crate::http::Connections,
+}
+
 /// One step as it ran.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
@@ -316,6 +340,9 @@ pub struct RunReport {
     /// absent when unknown (not in a git work tree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenarios_commit: Option<String>,
+    /// How the run used its time (absent in reports of other origins, e.g. a scorecard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<Execution>,
     /// Inputs (keys, fixtures, target facts) that cases needed and the target lacked,
     /// each with where to supply it: what the checklist names for an INCOMPLETE decision.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -356,19 +383,23 @@ impl RunReport {
         self.suites.iter().flat_map(|s| &s.cases)
     }
 
-    /// Milliseconds spent waiting, by cause, summed over every case and step (only
-    /// causes with some wait).
-    pub fn waiting(&self) -> Vec<(WaitCause, u64, usize)> {
-        let mut by: std::collections::BTreeMap<WaitCause, (u64, usize)> = Default::default();
+    /// Time spent waiting, by cause, summed over every case and step (only causes
+    /// with some wait).
+    pub fn waiting(&self) -> Vec<WaitTotal> {
+        let mut by: std::collections::BTreeMap<WaitCause, WaitTotal> = Default::default();
         for c in self.cases() {
             let waits = c.waits.iter().chain(c.steps.iter().flat_map(|s| &s.waits));
             for w in waits {
-                let e = by.entry(w.cause).or_default();
-                e.0 += w.ms;
-                e.1 += 1;
+                let e = by.entry(w.cause).or_insert(WaitTotal {
+                    cause: w.cause,
+                    ms: 0,
+                    count: 0,
+                });
+                e.ms += w.ms;
+                e.count += 1;
             }
         }
-        by.into_iter().map(|(c, (ms, n))| (c, ms, n)).collect()
+        by.into_values().collect()
     }
 }
 

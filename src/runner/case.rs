@@ -10,6 +10,7 @@ use std::time::Instant;
 use serde_json::Value;
 use serde_saphyr::Location;
 
+use super::schedule::{self, Ticket};
 use super::{Runner, Verdict};
 use crate::plan::PlannedCase;
 use crate::report::{CaseReport, FailureReport, Outcome, StepReport, Wait, WaitCause};
@@ -74,10 +75,15 @@ impl Runner {
     /// Runs one planned case on a task of its own, so that a panic anywhere inside
     /// it (a bug in launchgate or in a library) becomes an errored case carrying the
     /// panic message, in every report, instead of a case that silently vanishes.
-    pub async fn run_case_guarded(self: Arc<Self>, planned: PlannedCase) -> CaseReport {
+    pub(super) async fn run_case_guarded(
+        self: Arc<Self>,
+        planned: PlannedCase,
+        ticket: Arc<Ticket>,
+    ) -> CaseReport {
         let runner = self.clone();
         let pc = planned.clone();
-        match tokio::spawn(async move { runner.run_case(&pc).await }).await {
+        let case = ticket.scope(async move { runner.run_case(&pc).await });
+        match tokio::spawn(case).await {
             Ok(report) => report,
             Err(e) => {
                 let why = if e.is_panic() {
@@ -108,36 +114,64 @@ impl Runner {
         inject_panic(&planned.id);
         let t0 = Instant::now();
         let held = self.hold_exclusivity(&spanned.value).await;
-        let locked = t0.elapsed();
-        if locked >= std::time::Duration::from_millis(1) {
-            report.waits.push(Wait {
-                cause: WaitCause::Lock,
-                ms: locked.as_millis() as u64,
-            });
-        }
+        let locked = Instant::now();
+        wait_since(&mut report.waits, WaitCause::Lock, t0, locked);
         let end = self
             .run_within_limits(suite, &spanned.value, &mut report.steps)
             .await;
         drop(held);
         self.conclude(&mut report, suite, spanned.referenced, end);
-        report.duration_ms = t0.elapsed().as_millis() as u64;
+        // A case starts with its first request or wait: queueing for its first slot
+        // is a wait, not part of its duration.
+        let started = Ticket::current().and_then(|t| t.started());
+        match started {
+            Some((at, wall)) => {
+                wait_since(&mut report.waits, WaitCause::Slot, locked, at);
+                report.started_at = wall.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                report.duration_ms = at.elapsed().as_millis() as u64;
+            }
+            None => report.duration_ms = t0.elapsed().as_millis() as u64,
+        }
         report
     }
 
     /// Declared exclusivity: `serial` excludes everything, `locks` exclude their
     /// namesakes (taken in name order, so two cases never deadlock).
+    /// A case that has to wait for one is in line: the next case may start.
     async fn hold_exclusivity(&self, case: &CaseSpec) -> Exclusivity<'_> {
         let (shared, alone) = if case.serial {
-            (None, Some(self.serial.write().await))
+            let guard = match self.serial.try_write() {
+                Ok(g) => g,
+                Err(_) => {
+                    schedule::settle();
+                    self.serial.write().await
+                }
+            };
+            (None, Some(guard))
         } else {
-            (Some(self.serial.read().await), None)
+            let guard = match self.serial.try_read() {
+                Ok(g) => g,
+                Err(_) => {
+                    schedule::settle();
+                    self.serial.read().await
+                }
+            };
+            (Some(guard), None)
         };
         let mut names: Vec<&String> = case.locks.iter().collect();
         names.sort();
         names.dedup();
         let mut held = Vec::new();
         for n in names {
-            held.push(self.lock_for(n).lock_owned().await);
+            let lock = self.lock_for(n);
+            let guard = match lock.clone().try_lock_owned() {
+                Ok(g) => g,
+                Err(_) => {
+                    schedule::settle();
+                    lock.lock_owned().await
+                }
+            };
+            held.push(guard);
         }
         Exclusivity {
             _shared: shared,
@@ -165,13 +199,16 @@ impl Runner {
             return CaseEnd::NotStarted("run deadline reached before this case started".into());
         }
         let run = tokio::time::timeout(remaining, self.run_steps(suite, case, steps));
-        tokio::select! {
+        self.progress.case_running(true);
+        let end = tokio::select! {
             r = run => match r {
                 Ok(verdict) => CaseEnd::Ran(verdict),
                 Err(_) => CaseEnd::Deadline,
             },
             why = self.until_interrupted() => CaseEnd::Interrupted(why),
-        }
+        };
+        self.progress.case_running(false);
+        end
     }
 
     /// Sets the report's outcome, reason and failure from how the case ended.
@@ -284,7 +321,11 @@ impl Runner {
             Verdict::Pass => self.record(suite, step, scope, &mut rep),
             other => other,
         };
-        rep.duration_ms = t0.elapsed().as_millis() as u64;
+        // The first step's share of queueing for the case's first slot is not its own.
+        let began = Ticket::current()
+            .and_then(|t| t.started())
+            .map_or(t0, |(at, _)| at.max(t0));
+        rep.duration_ms = began.elapsed().as_millis() as u64;
         rep.outcome = match &verdict {
             Verdict::Pass => Outcome::Passed,
             Verdict::Fail(_) => Outcome::Failed,
@@ -319,6 +360,17 @@ impl Runner {
             }
         }
         Verdict::Pass
+    }
+}
+
+/// Records the wait from `from` to `to` (when at least a millisecond).
+fn wait_since(waits: &mut Vec<Wait>, cause: WaitCause, from: Instant, to: Instant) {
+    let d = to.saturating_duration_since(from);
+    if d >= std::time::Duration::from_millis(1) {
+        waits.push(Wait {
+            cause,
+            ms: d.as_millis() as u64,
+        });
     }
 }
 

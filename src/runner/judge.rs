@@ -140,22 +140,26 @@ impl Runner {
     }
 
     /// A response as a failure report shows it: headers and body redacted, bounded.
+    /// Every part is redacted once, before the excerpt is cut (a key cut in half no
+    /// longer matches); what the excerpt adds (status line, lengths) holds no secret.
     pub(super) fn redacted_excerpt(&self, resp: &Response) -> String {
-        let mut shown = resp.clone();
-        // Redact before the excerpt cuts the body: a key cut in half no longer matches.
-        shown.body = self
-            .redactor
-            .redact(&String::from_utf8_lossy(&resp.body))
-            .into_owned()
-            .into_bytes();
-        shown.headers = resp
-            .headers
-            .iter()
-            .map(|(n, v)| (n.clone(), self.redactor.header_value(n, v).into_owned()))
-            .collect();
-        self.redactor
-            .redact(&expect::excerpt(&shown, self.options.excerpt_chars))
-            .into_owned()
+        let r = &self.redactor;
+        let shown = Response {
+            status: resp.status,
+            headers: resp
+                .headers
+                .iter()
+                // A hostile target may echo a key in a header's name, too.
+                .map(|(n, v)| (r.redact(n).into_owned(), r.header_value(n, v).into_owned()))
+                .collect(),
+            body: r
+                .redact(&String::from_utf8_lossy(&resp.body))
+                .into_owned()
+                .into_bytes(),
+            truncated: resp.truncated,
+            redirects: Vec::new(),
+        };
+        expect::excerpt(&shown, self.options.excerpt_chars)
     }
 
     /// Redirect hops with their URLs redacted.

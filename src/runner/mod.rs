@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use serde_saphyr::Location;
 
 use crate::http::Http;
-use crate::http::Request;
+use crate::http::{Request, Response};
 use crate::redact::Redactor;
 use crate::report::{FailureReport, StepReport, Wait, WaitCause};
 use crate::scenario::RequestSpec;
@@ -30,17 +30,23 @@ use crate::snapshot;
 use crate::target::Target;
 use crate::template::Scope;
 
+mod budget;
 mod case;
 mod judge;
 mod pages;
 mod parallel;
+mod progress;
 mod receive;
 mod request;
+mod schedule;
 mod send;
+mod slots;
 mod step;
+pub mod trials;
 
 pub use case::panic_message;
 pub use request::{join_url, request_url};
+pub use schedule::{history, History};
 pub use send::retry_after;
 
 /// Knobs of a run.
@@ -60,6 +66,8 @@ pub struct RunOptions {
     pub excerpt_chars: usize,
     /// Print notes (429 waits) to stderr.
     pub verbose_notes: bool,
+    /// Requests in flight at most (`--jobs`): a case that waits holds none.
+    pub jobs: usize,
 }
 
 impl Default for RunOptions {
@@ -72,6 +80,7 @@ impl Default for RunOptions {
             body_cap: crate::http::DEFAULT_BODY_CAP,
             excerpt_chars: 2000,
             verbose_notes: true,
+            jobs: 4,
         }
     }
 }
@@ -95,6 +104,21 @@ pub struct Runner {
     /// Set (to the signal's name) when the run is interrupted: running cases stop,
     /// cases not started end at once, all as errored.
     stop: tokio::sync::watch::Sender<Option<&'static str>>,
+    /// Per-case durations of an earlier run, for the schedule.
+    history: History,
+    /// Requests in flight, at most `options.jobs`.
+    slots: slots::Slots,
+    /// The target's rate-limit budget per key.
+    budgets: budget::Budgets,
+    /// Long waits, told as they happen.
+    progress: progress::Progress,
+}
+
+/// What lets a request go: its slots and its key's budget (both given back on drop).
+struct Admitted<'a> {
+    _permit: slots::Permit,
+    _spent: budget::Spent<'a>,
+    key: Option<&'a str>,
 }
 
 /// How a step ended.
@@ -123,6 +147,14 @@ impl Runner {
             chrono::Utc::now().format("%Y-%m-%d").to_string(),
         );
         Runner {
+            slots: slots::Slots::new(options.jobs),
+            budgets: budget::Budgets::default(),
+            progress: progress::Progress::new(if options.verbose_notes {
+                progress::Display::detect()
+            } else {
+                progress::Display::Off
+            }),
+            history: Default::default(),
             http,
             target,
             suites,
@@ -170,6 +202,27 @@ impl Runner {
     pub fn with_run_vars(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Runner {
         self.run_vars.extend(vars);
         self
+    }
+
+    /// Per-case durations of an earlier run ([`history`]): the schedule's best estimates.
+    pub fn with_history(mut self, history: History) -> Runner {
+        self.history = history;
+        self
+    }
+
+    /// The most requests that were in flight at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.slots.peak()
+    }
+
+    /// Requests allowed in flight at once.
+    pub fn jobs(&self) -> usize {
+        self.options.jobs
+    }
+
+    /// Connections opened so far, and their set-up time.
+    pub fn connections(&self) -> crate::http::Connections {
+        self.http.connections()
     }
 
     /// Requests sent and responses received so far.
@@ -236,14 +289,55 @@ impl Runner {
         }
     }
 
-    /// Sleeps `d`, recorded in the step as a wait of this cause.
+    /// Sleeps `d`, recorded in the step as a wait of this cause. The case holds no
+    /// slot meanwhile.
     async fn pause(&self, rep: &mut StepReport, cause: WaitCause, d: Duration) {
+        schedule::start();
+        let case = schedule::Ticket::current().map(|t| t.id.clone());
+        let announced = self
+            .progress
+            .begin(case.as_deref().unwrap_or(&rep.name), cause, d);
         let t = Instant::now();
         tokio::time::sleep(d).await;
-        rep.waits.push(Wait {
-            cause,
-            ms: t.elapsed().as_millis() as u64,
-        });
+        drop(announced);
+        record_wait(rep, cause, t.elapsed());
+    }
+
+    /// Waits until `n` requests (`headers` says with which key) may go: within the
+    /// key's rate-limit budget (unless `exempt`: the step expects a 429) and with
+    /// slots free. Both waits are recorded in the step.
+    async fn admit<'a>(
+        &'a self,
+        headers: &[(String, String)],
+        n: u32,
+        exempt: bool,
+        rep: &mut StepReport,
+    ) -> Admitted<'a> {
+        let key = budget::key_of(headers, &self.target.inputs.keys);
+        let t = Instant::now();
+        let spent = self.budgets.spend(key, n, exempt, schedule::settle).await;
+        record_wait(rep, WaitCause::RateLimit, t.elapsed());
+        let t = Instant::now();
+        let was_started = schedule::Ticket::current().is_some_and(|t| t.started().is_some());
+        let permit = self
+            .slots
+            .acquire(schedule::priority(), n as usize, schedule::settle)
+            .await;
+        // Queueing before the case's first request is the case's, not this step's.
+        if was_started {
+            record_wait(rep, WaitCause::Slot, t.elapsed());
+        }
+        schedule::start();
+        Admitted {
+            _permit: permit,
+            _spent: spent,
+            key,
+        }
+    }
+
+    /// Learns the key's budget from an answer to an admitted request.
+    fn learn(&self, admitted: &Admitted<'_>, resp: &Response) {
+        self.budgets.learn(admitted.key, resp, 1);
     }
 
     /// Records in the step what it sends, as data: method, URL (redacted) and the
@@ -262,9 +356,26 @@ impl Runner {
     fn note(&self, rep: &mut StepReport, text: String) {
         let text = self.redactor.redact(&text).into_owned();
         if self.options.verbose_notes {
-            eprintln!("note: {}: {text}", rep.name);
+            self.progress
+                .suspend(|| eprintln!("note: {}: {text}", rep.name));
         }
         rep.notes.push(text);
+    }
+
+    /// Adds a (redacted) note to a step without printing it (what it says is
+    /// announced otherwise, e.g. a wait by [`progress`]).
+    fn record_note(&self, rep: &mut StepReport, text: String) {
+        rep.notes.push(self.redactor.redact(&text).into_owned());
+    }
+}
+
+/// Records a wait of at least a millisecond in the step.
+fn record_wait(rep: &mut StepReport, cause: WaitCause, d: Duration) {
+    if d >= Duration::from_millis(1) {
+        rep.waits.push(Wait {
+            cause,
+            ms: d.as_millis() as u64,
+        });
     }
 }
 

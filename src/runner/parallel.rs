@@ -52,7 +52,16 @@ impl Runner {
             self.describe(rep, suite, request, first);
         }
         rep.attempts = n;
+        let headers = reqs.first().map(|r| r.headers.clone()).unwrap_or_default();
+        // All at once is the point: the copies take their slots together.
+        let admitted = self.admit(&headers, n, false, rep).await;
         let results = self.send_copies(reqs).await;
+        for (r, _) in results.iter().flatten() {
+            if let Ok(resp) = r {
+                self.learn(&admitted, resp);
+            }
+        }
+        drop(admitted);
         let mut tally = Tally::default();
         for slot in results {
             self.count(&mut tally, slot, expected);

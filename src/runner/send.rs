@@ -42,7 +42,7 @@ impl Runner {
             .is_some_and(|s| s.value.accepts(429));
         let mut retries_429 = 0;
         loop {
-            let resp = match self.send_once(req, rep).await {
+            let resp = match self.send_once(req, accepts_429, rep).await {
                 Ok(resp) => resp,
                 Err(e) => return Sent::NoResponse(e),
             };
@@ -64,17 +64,22 @@ impl Runner {
         }
     }
 
-    /// One request: counted, timed, its redirects recorded (redacted).
+    /// One request, once admitted ([`Runner::admit`]; `exempt` from the key's
+    /// budget when the step expects a 429): counted, timed, its redirects recorded
+    /// (redacted).
     async fn send_once(
         &self,
         req: &Request,
+        exempt: bool,
         rep: &mut StepReport,
     ) -> Result<Response, TransportError> {
+        let admitted = self.admit(&req.headers, 1, exempt, rep).await;
         rep.attempts += 1;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let sent_at = Instant::now();
         match self.http.send(req).await {
             Ok(resp) => {
+                self.learn(&admitted, &resp);
                 rep.request_ms = Some(sent_at.elapsed().as_secs_f64() * 1000.0);
                 self.received.fetch_add(1, Ordering::Relaxed);
                 rep.redirects = self.redacted_hops(&resp.redirects);
@@ -192,9 +197,12 @@ impl Runner {
     ) -> Result<Response, TransportError> {
         let mut retries = 0;
         loop {
+            let admitted = self.admit(&req.headers, 1, false, rep).await;
             rep.attempts += 1;
             self.sent.fetch_add(1, Ordering::Relaxed);
             let resp = self.http.send(req).await?;
+            self.learn(&admitted, &resp);
+            drop(admitted);
             self.received.fetch_add(1, Ordering::Relaxed);
             if resp.status != 429 || retries >= self.options.max_429_retries {
                 return Ok(resp);

@@ -91,7 +91,8 @@ impl Runner {
                 humantime::format_duration(self.options.max_wait)
             ));
         }
-        self.note(rep, format!("waited {}", humantime::format_duration(d)));
+        // Announced as it starts and ends (progress); the report keeps the note.
+        self.record_note(rep, format!("waited {}", humantime::format_duration(d)));
         self.pause(rep, WaitCause::Wait, d).await;
         None
     }

@@ -534,33 +534,43 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
         source,
         diags,
     };
-
     // Secrets first: a key in a scenario file is the one mistake we never let through.
-    for (i, line) in source.lines().enumerate() {
+    if !literal_keys(&mut cx) {
+        escaped_keys(&mut cx);
+    }
+    validate_suite(&mut cx, spec);
+    let mut names = HashSet::new();
+    for case in &spec.cases {
+        validate_case(&mut cx, &mut names, &case.value);
+    }
+}
+
+/// Every line holding something shaped like an API key, pointed at by line and
+/// column. True when one was found.
+fn literal_keys(cx: &mut Ctx) -> bool {
+    let mut found = false;
+    for (i, line) in cx.source.lines().enumerate() {
         if let Some(m) = key_pattern().find(line) {
             let column = line[..m.start()].chars().count() + 1;
-            let (source_line, source_caret) = source_excerpt(source, i + 1, column);
-            let d = Diagnostic {
-                file: path.to_path_buf(),
+            let (source_line, source_caret) = source_excerpt(cx.source, i + 1, column);
+            cx.diags.push(Diagnostic {
+                file: cx.path.to_path_buf(),
                 line: i + 1,
                 column,
                 message: "this looks like an API key; keys never go in scenario files".into(),
                 help: Some("reference it as `{{ keys.NAME }}` and provide it through the environment (LAUNCHGATE_NAME_KEY) or `--secrets FILE`".into()),
                 source_line,
                 source_caret,
-            };
-            cx.diags.push(d);
+            });
+            found = true;
         }
     }
+    found
+}
 
-    if !cx
-        .diags
-        .iter()
-        .any(|d| d.message.contains("looks like an API key"))
-    {
-        escaped_keys(&mut cx);
-    }
-
+/// What belongs to the file as a whole: its suite name, defaults, snapshot
+/// settings, and having cases at all.
+fn validate_suite(cx: &mut Ctx, spec: &SuiteSpec) {
     if let Some(suite) = &spec.suite {
         if let Some(problem) = suite_name_problem(&suite.value) {
             let shown: String = suite.value.chars().take(80).collect();
@@ -569,73 +579,84 @@ fn validate(path: &Path, source: &str, spec: &SuiteSpec, diags: &mut Vec<Diagnos
     }
     for (name, v) in &spec.defaults.headers {
         cx.template(v.referenced, &v.value);
-        literal_secret_header(&mut cx, name, v);
+        literal_secret_header(cx, name, v);
     }
     for v in &spec.snapshot.volatile {
         cx.json_path(v.referenced, &v.value);
     }
     if spec.cases.is_empty() {
         cx.diags.push(Diagnostic::file(
-            path,
+            cx.path,
             "no cases: a scenario file needs at least one case under `cases:`",
         ));
     }
+}
 
-    let mut names = HashSet::new();
-    for case in &spec.cases {
-        let c = &case.value;
-        if !names.insert(c.name.value.as_str()) {
-            cx.err(
-                c.name.referenced,
-                format!("duplicate case name `{}` in this file", c.name.value),
+/// One case: its name (unique in the file), its tags, its variables and its steps.
+fn validate_case<'s>(cx: &mut Ctx, names: &mut HashSet<&'s str>, c: &'s CaseSpec) {
+    case_name(cx, names, c);
+    checklist_tags(cx, c);
+    for v in c.vars.values() {
+        cx.template_value(v.referenced, &v.value);
+    }
+    if c.steps.is_empty() {
+        cx.err(c.name.referenced, "a case needs at least one step");
+    }
+    vendor_tags(cx, c);
+    for step in &c.steps {
+        validate_step(cx, &step.value, step.referenced);
+    }
+}
+
+fn case_name<'s>(cx: &mut Ctx, names: &mut HashSet<&'s str>, c: &'s CaseSpec) {
+    if !names.insert(c.name.value.as_str()) {
+        cx.err(
+            c.name.referenced,
+            format!("duplicate case name `{}` in this file", c.name.value),
+        );
+    }
+    if c.name.value.trim().is_empty() {
+        cx.err(c.name.referenced, "a case needs a non-empty name");
+    }
+    if c.name.value.contains("::") {
+        cx.err(
+            c.name.referenced,
+            "a case name cannot contain `::`, which separates suite and case in case ids (`suite::case`); two cases could otherwise share an id",
+        );
+    }
+}
+
+fn checklist_tags(cx: &mut Ctx, c: &CaseSpec) {
+    for tag in &c.checklist {
+        if checklist::Item::from_id(&tag.value).is_none() {
+            let d = cx.err(
+                tag.referenced,
+                format!("unknown checklist item `{}`", tag.value),
             );
+            d.help = Some(format!(
+                "known items: {}",
+                checklist::Item::ids().collect::<Vec<_>>().join(", ")
+            ));
         }
-        if c.name.value.trim().is_empty() {
-            cx.err(c.name.referenced, "a case needs a non-empty name");
-        }
-        if c.name.value.contains("::") {
-            cx.err(
-                c.name.referenced,
-                "a case name cannot contain `::`, which separates suite and case in case ids (`suite::case`); two cases could otherwise share an id",
+    }
+}
+
+fn vendor_tags(cx: &mut Ctx, c: &CaseSpec) {
+    for tag in &c.vendor {
+        if !crate::giftcard::scorecard::is_tag(&tag.value) {
+            let d = cx.err(
+                tag.referenced,
+                format!("unknown vendor scorecard question `{}`", tag.value),
             );
-        }
-        for tag in &c.checklist {
-            if checklist::Item::from_id(&tag.value).is_none() {
-                let d = cx.err(
-                    tag.referenced,
-                    format!("unknown checklist item `{}`", tag.value),
-                );
-                d.help = Some(format!(
-                    "known items: {}",
-                    checklist::Item::ids().collect::<Vec<_>>().join(", ")
-                ));
-            }
-        }
-        for v in c.vars.values() {
-            cx.template_value(v.referenced, &v.value);
-        }
-        if c.steps.is_empty() {
-            cx.err(c.name.referenced, "a case needs at least one step");
-        }
-        for tag in &c.vendor {
-            if !crate::giftcard::scorecard::is_tag(&tag.value) {
-                let d = cx.err(
-                    tag.referenced,
-                    format!("unknown vendor scorecard question `{}`", tag.value),
-                );
-                d.help = Some(format!(
-                    "known questions: {}; `{}` marks an optional probe",
-                    crate::giftcard::scorecard::Question::ALL
-                        .iter()
-                        .map(|q| q.id())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    crate::giftcard::scorecard::OPTIONAL_TAG
-                ));
-            }
-        }
-        for step in &c.steps {
-            validate_step(&mut cx, &step.value, step.referenced);
+            d.help = Some(format!(
+                "known questions: {}; `{}` marks an optional probe",
+                crate::giftcard::scorecard::Question::ALL
+                    .iter()
+                    .map(|q| q.id())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                crate::giftcard::scorecard::OPTIONAL_TAG
+            ));
         }
     }
 }

@@ -3,6 +3,7 @@
 //! or script, starts it from here), the standalone mock process, raw-TCP servers
 //! that misbehave on purpose, and readers for the reports a run writes.
 
+pub mod mock;
 pub mod reports;
 pub mod standalone;
 pub mod tcp;

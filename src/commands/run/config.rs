@@ -225,3 +225,51 @@ pub fn fit_retention_probe(
     run.deadline = run.deadline.max(d + Duration::from_secs(120));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retention_probe_stretches_the_waits_and_the_deadline() {
+        let mut run = RunOptions {
+            max_wait: Duration::from_secs(120),
+            deadline: Duration::from_secs(600),
+            ..RunOptions::default()
+        };
+        fit_retention_probe(Some(Duration::from_secs(3600)), &mut run).unwrap();
+        assert_eq!(run.max_wait, Duration::from_secs(2700));
+        assert_eq!(run.deadline, Duration::from_secs(3720));
+        for bad in [Duration::ZERO, MAX_RETENTION_PROBE + Duration::from_secs(1)] {
+            assert!(fit_retention_probe(Some(bad), &mut run).is_err());
+        }
+    }
+
+    #[test]
+    fn mock_quirks_and_the_mock_follow_the_api() {
+        let mut mocks = EmbeddedMocks::default();
+        mocks.add_quirk(Api::Agent, "no-retry-after").unwrap();
+        mocks.add_quirk(Api::Giftcard, "no-idempotency").unwrap();
+        assert_eq!(
+            (mocks.agent.quirks.len(), mocks.vendor.quirks.len()),
+            (1, 1)
+        );
+        let e = mocks.add_quirk(Api::Agent, "no-idempotency").unwrap_err();
+        assert!(e.to_string().starts_with("--mock-quirk: "), "{e}");
+        let vendor = mocks.clone().target(Api::Giftcard, "mock");
+        assert!(matches!(vendor, TargetChoice::Vendor(_)));
+        assert!(matches!(
+            mocks.clone().target(Api::Agent, "mock"),
+            TargetChoice::Mock(_)
+        ));
+        let url = mocks.target(Api::Giftcard, "https://sandbox.example.com");
+        assert!(matches!(url, TargetChoice::Url(_)));
+    }
+
+    #[test]
+    fn the_receiver_url_is_checked_like_a_base_url() {
+        let e = ReceiverConfig::new(None, Some("ftp://x".into()), None, None).unwrap_err();
+        assert!(e.to_string().starts_with("--webhook-url: "), "{e}");
+        assert!(ReceiverConfig::new(None, Some("https://t.example/h".into()), None, None).is_ok());
+    }
+}

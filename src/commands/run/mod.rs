@@ -1,9 +1,9 @@
 //! `launchgate run`: load → start → plan → execute → report, one short step each,
 //! every step returning the commands' one [`Error`].
 //!
-//! `--list` is decided right after the plan: it needs the plan, never the runner.
-//! Where the plan does not need a started target, the listing can move before
-//! [`start::start`] (no mock started for `--list`).
+//! `--list` needs the plan (a [`Target`] to plan against), never the runner or a
+//! server: it plans against the target built without starting anything
+//! ([`start::target_unstarted`]), so it starts no mock and no receiver.
 
 mod config;
 mod output;
@@ -20,14 +20,17 @@ use crate::checklist::{self, ChecklistReport, KeyFinding};
 use crate::plan::{self, PlannedCase, WritePolicy};
 use crate::redact::Redactor;
 use crate::referee::RefereeReport;
-use crate::report::{MissingInput, NotApplicableCase, RunReport, SuiteReport, TargetSummary};
-use crate::runner::Runner;
+use crate::report::{
+    self, Execution, MissingInput, NotApplicableCase, RunReport, SuiteReport, TargetSummary,
+};
+use crate::runner::{RunOptions, Runner};
 use crate::scenario::Suite;
 use crate::snapshot;
+use crate::target::Target;
 
 use super::builtin::BUILTIN_SNAPSHOTS;
 use super::{exit_status, gate, git, load_referee, load_suites_for, runtime};
-use super::{Error, Exit, GatePolicy};
+use super::{Error, Exit, GatePolicy, TargetChoice};
 use output::Results;
 use paths::ReportPaths;
 use start::Started;
@@ -40,16 +43,17 @@ pub use config::{
 /// `launchgate run`.
 pub fn run(cfg: RunConfig) -> Result<Exit, Error> {
     let loaded = load(&cfg)?;
-    let rt = runtime()?;
-    let started = start::start(&rt, &cfg, &loaded.suites)?;
-    let planned = plan(&cfg, &loaded.suites, &started)?;
     if cfg.libtest.list {
+        // Listing needs the plan, never a server: no mock or receiver starts.
+        let target = start::target_unstarted(&cfg, &loaded.suites)?;
+        let redactor = Redactor::new(&target.secrets);
+        let planned = plan(&cfg, &loaded.suites, &target, &redactor)?;
         trials::list(&cfg.libtest, &planned.selected, &planned.not_applicable);
-        if let Some(s) = started.server {
-            s.stop(&rt);
-        }
         return Ok(Exit::Passed);
     }
+    let rt = runtime()?;
+    let started = start::start(&rt, &cfg, &loaded.suites)?;
+    let planned = plan(&cfg, &loaded.suites, &started.target, &started.redactor)?;
     let executed = execute(&rt, &cfg, loaded.suites, started, &planned);
     report(&cfg, loaded.referee.as_ref(), planned, executed)
 }
@@ -90,8 +94,12 @@ struct Planned {
 /// The plan step: which cases run against this target (the shard, the filters),
 /// and what the plan knows for the checklist. A filter that selects nothing is a
 /// usage error; one that selects only cases for another kind of target is not.
-fn plan(cfg: &RunConfig, suites: &[Suite], started: &Started) -> Result<Planned, Error> {
-    let target = &started.target;
+fn plan(
+    cfg: &RunConfig,
+    suites: &[Suite],
+    target: &Target,
+    redactor: &Redactor,
+) -> Result<Planned, Error> {
     let policy = WritePolicy {
         allow_writes: cfg.allow_writes,
     };
@@ -118,7 +126,7 @@ fn plan(cfg: &RunConfig, suites: &[Suite], started: &Started) -> Result<Planned,
         target: TargetSummary {
             kind: target.kind.as_str().to_string(),
             name: target.name.clone(),
-            base_url: started.redactor.redact(&target.base_url).into_owned(),
+            base_url: redactor.redact(&target.base_url).into_owned(),
         },
     })
 }
@@ -179,19 +187,36 @@ fn runner(cfg: &RunConfig, suites: &Arc<Vec<Suite>>, started: Started) -> Runner
         update: cfg.update_snapshots,
         builtin: BUILTIN_SNAPSHOTS,
     };
+    // `--jobs` is the most requests in flight; the durations in the report this run
+    // replaces are the schedule's best estimates.
+    let options = RunOptions {
+        jobs: jobs(cfg),
+        ..cfg.run.clone()
+    };
     let mut runner = Runner::new(
         started.http,
         started.target,
         suites.clone(),
         started.redactor,
-        cfg.run.clone(),
+        options,
         store,
         run_id,
-    );
+    )
+    .with_history(crate::runner::history(&cfg.json));
     if let Some(r) = started.receiver {
         runner = runner.with_receiver(r);
     }
     runner.with_run_vars(retention_vars(cfg.retention_probe))
+}
+
+/// Requests in flight: `--jobs`, else more against a real target, where each request
+/// waits on the network (a key's advertised budget still caps it), than against
+/// the embedded mock, which answers in microseconds.
+pub(super) fn jobs(cfg: &RunConfig) -> usize {
+    cfg.libtest.test_threads.unwrap_or(match cfg.target {
+        TargetChoice::Url(_) | TargetChoice::File(_) => 8,
+        _ => cfg.run.jobs,
+    })
 }
 
 /// The report step: the run's report, the checklist it evidences, every report
@@ -203,7 +228,8 @@ fn report(
     mut executed: Executed,
 ) -> Result<Exit, Error> {
     let selected = planned.selected.len();
-    let report = assemble(cfg, planned, &mut executed);
+    let mut report = assemble(cfg, planned, &mut executed);
+    report.execution = Some(execution(&report, &executed.runner));
     let list = checklist_of(&report, referee);
     let results = Results::new(&report, list.as_ref(), referee);
     let written = output::write_reports(cfg, &executed.paths, &results, &executed.redactor);
@@ -266,7 +292,20 @@ fn assemble(cfg: &RunConfig, planned: Planned, executed: &mut Executed) -> RunRe
         key_findings: planned.key_findings,
         scenarios_commit: git::scenarios_commit(&cfg.paths),
         missing_inputs,
+        execution: None,
     }
+}
+
+/// How the run used its time (also said on the console, in one line).
+fn execution(report: &RunReport, runner: &Runner) -> Execution {
+    let e = Execution {
+        jobs: runner.jobs(),
+        peak_in_flight: runner.peak_in_flight(),
+        waited: report.waiting(),
+        connections: runner.connections(),
+    };
+    eprintln!("{}", report::console::execution_line(report, &e));
+    e
 }
 
 /// Case reports in plan order, grouped into their suites.

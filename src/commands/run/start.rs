@@ -31,6 +31,22 @@ pub(super) struct Started {
     pub http: Http,
 }
 
+/// Opens keep-alive connections to an HTTPS staging target while the run is
+/// planned, one per job (at most 16), so its first requests do not pay for TLS
+/// handshakes (the JSON report counts them apart: `execution.connections`). A plain
+/// HTTP or embedded target has no handshake worth it, and sees no extra request.
+fn warm(rt: &tokio::runtime::Runtime, http: &Http, cfg: &RunConfig, base_url: &str) {
+    let remote = matches!(cfg.target, TargetChoice::Url(_) | TargetChoice::File(_));
+    if !remote || !base_url.starts_with("https://") {
+        return;
+    }
+    let (http, url, n) = (http.clone(), base_url.to_string(), super::jobs(cfg));
+    rt.spawn(async move {
+        http.warm(&url, n.min(16), std::time::Duration::from_secs(10))
+            .await
+    });
+}
+
 /// An embedded server launchgate started for the run.
 pub(super) enum Server {
     /// The Agent API mock.
@@ -74,6 +90,7 @@ pub(super) fn start(
     }
     let redactor = Redactor::new(&target.secrets);
     let http = target::http_for(&target, cfg.run.body_cap)?;
+    warm(rt, &http, cfg, &target.base_url);
     Ok(Started {
         target,
         server,
@@ -81,6 +98,51 @@ pub(super) fn start(
         redactor,
         http,
     })
+}
+
+/// The target a run would have, without starting anything (no mock, no receiver):
+/// enough to plan and list the cases. An embedded mock's keys and fixtures come
+/// from its fixtures file, as the started mock's would.
+pub(super) fn target_unstarted(cfg: &RunConfig, suites: &[Suite]) -> Result<Target, Error> {
+    let unstarted = "http://127.0.0.1";
+    let mut target = match &cfg.target {
+        TargetChoice::Mock(opts) => {
+            let inputs =
+                crate::mock::fixture_inputs(opts.fixtures.as_deref()).map_err(|source| {
+                    Error::Start {
+                        what: "embedded mock",
+                        source,
+                    }
+                })?;
+            Target::mock(unstarted, inputs)
+        }
+        TargetChoice::Vendor(opts) => {
+            let mut t = Target::vendor_mock(
+                unstarted,
+                crate::giftcard::mock::fixture_inputs(),
+                crate::giftcard::mock::fixture_facts(),
+            );
+            if opts.dialect != VendorDialect::PartB {
+                t.facts.extend(opts.dialect.facts());
+            }
+            t
+        }
+        TargetChoice::Url(u) => {
+            Target::from_url(u, &target::load_secrets(cfg.secrets.as_deref())?)?
+        }
+        TargetChoice::File(p) => {
+            Target::from_file(p, &target::load_secrets(cfg.secrets.as_deref())?)?
+        }
+    };
+    if suites
+        .iter()
+        .flat_map(|s| &s.spec.cases)
+        .any(|c| !c.value.vendor.is_empty())
+    {
+        crate::giftcard::dialect::complete_facts(&mut target.facts)
+            .map_err(TargetError::Invalid)?;
+    }
+    Ok(target)
 }
 
 /// The loopback address with a free port, where the embedded servers listen.

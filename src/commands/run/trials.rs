@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use parking_lot::Mutex;
+use libtest_mimic::{Arguments, Trial};
 
 use crate::plan::PlannedCase;
-use crate::report::{self, CaseReport, NotApplicableCase, Outcome};
+use crate::report::{CaseReport, NotApplicableCase};
 use crate::runner::Runner;
 
 use super::super::stdout;
@@ -79,58 +78,31 @@ pub(super) fn list(
     }
 }
 
-/// Runs the selected cases as libtest trials and collects their reports.
+/// Runs the selected cases (the runner's scheduler owns the concurrency: `--jobs`
+/// requests in flight, longest chain first) and prints them as libtest trials;
+/// collects their reports.
 pub(super) fn run(
     rt: &tokio::runtime::Runtime,
     runner: &Arc<Runner>,
     selected: &[PlannedCase],
     args: &Arguments,
 ) -> Vec<Indexed> {
-    let results: Arc<Mutex<Vec<Indexed>>> = Arc::default();
-    let trials = selected
-        .iter()
-        .cloned()
-        .map(|pc| trial(rt, runner, &results, pc))
-        .collect();
-    libtest(args, trials);
-    let collected = std::mem::take(&mut *results.lock());
-    collected
-}
-
-/// One case as a trial: runs it on the shared runtime, keeps its report, and tells
-/// libtest how it ended.
-fn trial(
-    rt: &tokio::runtime::Runtime,
-    runner: &Arc<Runner>,
-    results: &Arc<Mutex<Vec<Indexed>>>,
-    pc: PlannedCase,
-) -> Trial {
-    let runner = runner.clone();
-    let results = results.clone();
-    let handle = rt.handle().clone();
-    Trial::ignorable_test(pc.id.clone(), move || {
-        let (suite, case) = (pc.suite, pc.case);
-        let report = handle.block_on(runner.run_case_guarded(pc));
-        let outcome = report.outcome;
-        let reason = report.reason.clone();
-        let block = report::console::failure_block(&report);
-        results.lock().push((suite, case, report));
-        match outcome {
-            Outcome::Passed => Ok(Completion::Completed),
-            Outcome::Skipped => Ok(Completion::ignored_with(reason.unwrap_or_default())),
-            Outcome::Inconclusive => Ok(Completion::ignored_with(format!(
-                "inconclusive: {}",
-                reason.unwrap_or_default()
-            ))),
-            Outcome::Failed | Outcome::Errored => Err(Failed::from(block)),
-        }
+    with_stdout(args, |args| {
+        crate::runner::trials::run(rt, runner, selected, args)
     })
 }
 
-/// libtest over these trials. libtest-mimic unwraps its writes to stdout: it writes
-/// into a pipe of ours that a closed stdout cannot break (see `stdout`); a logfile
-/// asked for (`RunConfig::libtest`) is used as it is.
+/// libtest over these trials.
 fn libtest(args: &Arguments, trials: Vec<Trial>) {
+    with_stdout(args, |args| {
+        let _conclusion = libtest_mimic::run(args, trials);
+    });
+}
+
+/// Runs `f` with libtest's arguments for this run. libtest-mimic unwraps its writes
+/// to stdout: it writes into a pipe of ours that a closed stdout cannot break (see
+/// `stdout`); a logfile asked for (`RunConfig::libtest`) is used as it is.
+fn with_stdout<R>(args: &Arguments, f: impl FnOnce(&Arguments) -> R) -> R {
     let forward = args
         .logfile
         .is_none()
@@ -147,10 +119,11 @@ fn libtest(args: &Arguments, trials: Vec<Trial>) {
             .or_else(|| forward.as_ref().map(stdout::Forward::path)),
         ..args.clone()
     };
-    let _conclusion = libtest_mimic::run(&args, trials);
+    let out = f(&args);
     if let Some(f) = forward {
         f.finish();
     }
+    out
 }
 
 /// Exactly one report per selected case, in plan order: a case that never reported
