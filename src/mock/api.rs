@@ -494,6 +494,38 @@ fn listed_txns(reply: &Reply) -> Option<Vec<String>> {
     }
 }
 
+/// An authenticated request, counted against its key's window.
+struct Admitted {
+    ki: usize,
+    rate: RateInfo,
+    /// A fault injected when it was counted (`rate-limited`).
+    fault: Option<&'static str>,
+}
+
+impl Admitted {
+    /// The answer, with the rate-limit headers every counted response carries.
+    fn answer(&self, reply: Reply, committed: bool) -> Processed {
+        Processed {
+            rate: Some(self.rate),
+            committed,
+            fault: self.fault,
+            ..Processed::bare(reply, Some(self.ki))
+        }
+    }
+
+    /// The calling partner, when the key is a partner key.
+    fn partner(&self, fx: &Fixtures) -> Option<usize> {
+        let key = &fx.keys[self.ki];
+        (key.role == Role::Partner).then_some(key.owner)
+    }
+
+    /// The calling member, when the key is a member key.
+    fn member(&self, fx: &Fixtures) -> Option<usize> {
+        let key = &fx.keys[self.ki];
+        (key.role == Role::Member).then_some(key.owner)
+    }
+}
+
 /// The fault dice of one request, drawn up front in a fixed order.
 struct Dice {
     latency: Duration,
@@ -550,229 +582,32 @@ impl Shared {
         body: &[u8],
         dice: &Dice,
     ) -> Processed {
-        let cfg = &self.cfg;
-        let fx = &self.fx;
-        // A header that is not text is present but cannot be a key: AUTH_INVALID_KEY.
-        let key_header = headers
-            .get(KEY_HEADER)
-            .map(|v| v.to_str().map_or("\u{0}", str::trim));
         let known_key = self.known_key(headers);
-
-        let Some(rest) = path
-            .strip_prefix(BASE_PATH)
-            .filter(|r| r.is_empty() || r.starts_with('/'))
-        else {
-            return Processed::bare(Reply::plain_not_found(), known_key);
-        };
-        if cfg.feature_off {
-            // FEATURE_AGENT_API=false: no agent route is registered at all.
-            return Processed::bare(Reply::plain_not_found(), known_key);
-        }
-        let (ep, params) = match route(method, rest) {
+        let (ep, params) = match self.route_request(method, path, known_key) {
             Ok(r) => r,
-            Err(RouteMiss::NotFound) => {
-                return Processed::bare(
-                    ApiError::new(ErrorCode::NotFound, "Endpoint not found.").into(),
-                    known_key,
-                )
-            }
-            Err(RouteMiss::Method(allow)) => {
-                let reply = Reply::Plain {
-                    status: StatusCode::METHOD_NOT_ALLOWED,
-                    message: "Method Not Allowed",
-                    allow: Some(allow),
-                };
-                return Processed::bare(reply, known_key);
-            }
+            Err(p) => return *p,
         };
-        let spec = ep.spec();
         let now = Utc::now();
-
-        // --- authentication: key present → known → active → not expired
-        let auth_refusal = |code: ErrorCode, msg: &str| {
-            let rate = cfg.quirk(Quirk::RatelimitHeadersOn401).then(|| RateInfo {
-                limit: known_key.map_or(60, |k| fx.keys[k].rate_limit),
-                remaining: known_key.map_or(60, |k| fx.keys[k].rate_limit),
-                reset_in: cfg.window.as_secs().max(1),
-                retry_after: None,
-            });
-            let mut err = ApiError::new(code, msg);
-            if code == ErrorCode::AuthInvalidKey && cfg.quirk(Quirk::InvalidKey403) {
-                err.status = Some(StatusCode::FORBIDDEN);
-            }
-            Processed {
-                rate,
-                ..Processed::bare(Reply::Error(err), known_key)
-            }
+        let ki = match self.authenticate(headers, known_key, now) {
+            Ok(ki) => ki,
+            Err(p) => return *p,
         };
-        if key_header.is_none_or(str::is_empty) {
-            return auth_refusal(
-                ErrorCode::AuthMissingKey,
-                &format!("An API key is required ({KEY_HEADER} header)."),
-            );
-        }
-        let Some(ki) = known_key else {
-            return auth_refusal(ErrorCode::AuthInvalidKey, "The API key is invalid.");
-        };
-        let key = &fx.keys[ki];
-        if !key.is_active {
-            return auth_refusal(ErrorCode::AuthKeyRevoked, "This API key has been revoked.");
-        }
-        if key.expires_at.is_some_and(|at| at <= now) {
-            return auth_refusal(ErrorCode::AuthKeyExpired, "This API key has expired.");
-        }
-
         let mut guard = self.state.lock();
         let st = &mut *guard;
-        // --- owner active, anonymous member
-        let owner_active = match key.role {
-            Role::Partner => st.partners[key.owner].is_active,
-            Role::Member => fx.members[key.owner].is_active,
-            Role::Admin => fx.admins[key.owner].is_active,
-        };
-        if !owner_active {
-            return auth_refusal(
-                ErrorCode::AuthOwnerInactive,
-                "The owner of this API key is inactive.",
-            );
+        if let Err(p) = self.check_owner(st, ki) {
+            return *p;
         }
-        if key.role == Role::Member && fx.members[key.owner].is_anonymous {
-            return auth_refusal(
-                ErrorCode::AuthAnonymousMember,
-                "Anonymous members cannot use the Agent API.",
-            );
+        let (admitted, provoked_500) = self.admit(st, ki, method, path, query);
+        if let Some(p) = self.refuse(st, &admitted, ep, dice.fail || provoked_500) {
+            return p;
         }
-
-        // --- rate limit (per key, fixed window)
-        let mut rate = self.count(st, ki);
-        let mut fault = None;
-        let mut provoked_500 = false;
-        if cfg.provoke && rate.retry_after.is_none() {
-            let n = self.provoked.authed.fetch_add(1, Ordering::Relaxed);
-            if *method == Method::GET {
-                let request = format!("{ki} {path}?{}", query.unwrap_or(""));
-                provoked_500 = self.provoked.burst_500(request, n > PROVOKED_429[0]);
-            }
-            if PROVOKED_429.contains(&n) {
-                rate = RateInfo {
-                    remaining: 0,
-                    reset_in: 1,
-                    retry_after: Some(1),
-                    ..rate
-                };
-                fault = Some("rate-limited");
-            }
-        }
-        let done = |reply: Reply, committed: bool| Processed {
-            rate: Some(rate),
-            committed,
-            fault,
-            ..Processed::bare(reply, Some(ki))
-        };
-        if let Some(retry_after) = rate.retry_after {
-            let err = ApiError::new(ErrorCode::RateLimited, "Too many requests. Slow down.").with(
-                json!({
-                    "limit": rate.limit,
-                    "window_seconds": cfg.window.as_secs().max(1),
-                    "retry_after_seconds": retry_after,
-                }),
-            );
-            return done(err.into(), false);
-        }
-        if dice.fail || provoked_500 {
-            return done(
-                ApiError::new(ErrorCode::InternalError, "An unexpected error occurred.").into(),
-                false,
-            )
-            .injected("internal-error");
-        }
-
-        // --- role of the route group
-        if let Some(required) = spec.role {
-            if required != key.role && !cfg.quirk(Quirk::RoleNotEnforced) {
-                let err = ApiError::new(ErrorCode::AuthWrongRole, format!("This endpoint requires a {} key.", required.as_str()))
-                    .with(json!({ "required_role": required.as_str(), "provided_role": key.role.as_str() }));
-                return done(err.into(), false);
-            }
-        }
-        let partner = (key.role == Role::Partner).then_some(key.owner);
-        let member = (key.role == Role::Member).then_some(key.owner);
-
-        // --- partner agent_api_permission
-        if spec.role == Some(Role::Partner) {
-            if let Some(p) = partner {
-                let allowed = st.partners[p]
-                    .permissions
-                    .get("agent_api_permission")
-                    .copied()
-                    .unwrap_or(false);
-                if !allowed && !cfg.quirk(Quirk::DisabledPartnerAllowed) {
-                    let err = ApiError::new(
-                        ErrorCode::FeatureDisabled,
-                        "Agent API access is not enabled for this partner.",
-                    )
-                    .with(json!({ "permission": "agent_api_permission" }));
-                    return done(err.into(), false);
-                }
-            }
-        }
-
-        // --- scope
-        if !spec.scopes.is_empty()
-            && !key.has_any_scope(spec.scopes)
-            && !cfg.quirk(Quirk::ScopeNotEnforced)
-        {
-            let required = spec.scopes[0];
-            let err = ApiError::new(
-                ErrorCode::AuthInsufficientScope,
-                format!("This action requires the '{required}' scope."),
-            )
-            .with(json!({ "required_scope": required }));
-            return done(err.into(), false);
-        }
-
-        // --- product permission gates
-        if let (Some(gate), Some(p)) = (spec.gate, partner) {
-            if !st.partners[p]
-                .permissions
-                .get(gate)
-                .copied()
-                .unwrap_or(false)
-            {
-                let err = ApiError::new(
-                    ErrorCode::FeatureDisabled,
-                    "This feature is not enabled for this partner.",
-                )
-                .with(json!({ "permission": gate }));
-                return done(err.into(), false);
-            }
-        }
-
-        if cfg.provoke
-            && matches!(
-                ep,
-                Ep::PartnerPurchase | Ep::PartnerRedeem | Ep::MemberClaim
-            )
-        {
-            let n = self.provoked.writes.fetch_add(1, Ordering::Relaxed);
-            if let Some(err) = provoked_error(n) {
-                let p = if err.code == ErrorCode::AuthInvalidKey {
-                    // A 401 is refused before the rate limit counts: no rate-limit headers.
-                    Processed::bare(err.into(), Some(ki))
-                } else {
-                    done(err.into(), false)
-                };
-                return p.injected("definitive-error");
-            }
-        }
-
         let mut ctx = Ctx {
-            fx,
+            fx: &self.fx,
             st,
-            cfg,
-            key,
-            partner,
-            member,
+            cfg: &self.cfg,
+            key: &self.fx.keys[ki],
+            partner: admitted.partner(&self.fx),
+            member: admitted.member(&self.fx),
             params,
             query: query.map(parse_query).unwrap_or_default(),
             body,
@@ -783,7 +618,7 @@ impl Shared {
             now,
         };
         let reply = handlers::dispatch(ep, &mut ctx);
-        let committed = spec.write
+        let committed = ep.spec().write
             && matches!(
                 reply,
                 Reply::Data { .. } | Reply::Raw { .. } | Reply::List { .. }
@@ -795,7 +630,263 @@ impl Shared {
         Processed {
             committed_txn,
             listed_txns: listed,
-            ..done(reply, committed)
+            ..admitted.answer(reply, committed)
+        }
+    }
+
+    /// The endpoint a request is for: outside the base path, or with the API switched
+    /// off, a bare 404; an unknown route 404 NOT_FOUND; a known path with another
+    /// method 405.
+    fn route_request(
+        &self,
+        method: &Method,
+        path: &str,
+        known_key: Option<usize>,
+    ) -> Result<(Ep, Vec<String>), Box<Processed>> {
+        let Some(rest) = path
+            .strip_prefix(BASE_PATH)
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+        else {
+            return Err(Box::new(Processed::bare(
+                Reply::plain_not_found(),
+                known_key,
+            )));
+        };
+        if self.cfg.feature_off {
+            // FEATURE_AGENT_API=false: no agent route is registered at all.
+            return Err(Box::new(Processed::bare(
+                Reply::plain_not_found(),
+                known_key,
+            )));
+        }
+        route(method, rest).map_err(|miss| match miss {
+            RouteMiss::NotFound => Box::new(Processed::bare(
+                ApiError::new(ErrorCode::NotFound, "Endpoint not found.").into(),
+                known_key,
+            )),
+            RouteMiss::Method(allow) => {
+                let reply = Reply::Plain {
+                    status: StatusCode::METHOD_NOT_ALLOWED,
+                    message: "Method Not Allowed",
+                    allow: Some(allow),
+                };
+                Box::new(Processed::bare(reply, known_key))
+            }
+        })
+    }
+
+    /// A refusal during authentication: not counted, so no rate-limit headers (unless the
+    /// `ratelimit-headers-on-401` quirk adds them).
+    fn auth_refusal(&self, known_key: Option<usize>, code: ErrorCode, msg: &str) -> Box<Processed> {
+        let (cfg, fx) = (&self.cfg, &self.fx);
+        let rate = cfg.quirk(Quirk::RatelimitHeadersOn401).then(|| RateInfo {
+            limit: known_key.map_or(60, |k| fx.keys[k].rate_limit),
+            remaining: known_key.map_or(60, |k| fx.keys[k].rate_limit),
+            reset_in: cfg.window.as_secs().max(1),
+            retry_after: None,
+        });
+        let mut err = ApiError::new(code, msg);
+        if code == ErrorCode::AuthInvalidKey && cfg.quirk(Quirk::InvalidKey403) {
+            err.status = Some(StatusCode::FORBIDDEN);
+        }
+        Box::new(Processed {
+            rate,
+            ..Processed::bare(Reply::Error(err), known_key)
+        })
+    }
+
+    /// Authentication: key present → known → active → not expired. The key's index.
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        known_key: Option<usize>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, Box<Processed>> {
+        // A header that is not text is present but cannot be a key: AUTH_INVALID_KEY.
+        let key_header = headers
+            .get(KEY_HEADER)
+            .map(|v| v.to_str().map_or("\u{0}", str::trim));
+        if key_header.is_none_or(str::is_empty) {
+            return Err(self.auth_refusal(
+                known_key,
+                ErrorCode::AuthMissingKey,
+                &format!("An API key is required ({KEY_HEADER} header)."),
+            ));
+        }
+        let Some(ki) = known_key else {
+            return Err(self.auth_refusal(
+                known_key,
+                ErrorCode::AuthInvalidKey,
+                "The API key is invalid.",
+            ));
+        };
+        let key = &self.fx.keys[ki];
+        if !key.is_active {
+            return Err(self.auth_refusal(
+                known_key,
+                ErrorCode::AuthKeyRevoked,
+                "This API key has been revoked.",
+            ));
+        }
+        if key.expires_at.is_some_and(|at| at <= now) {
+            return Err(self.auth_refusal(
+                known_key,
+                ErrorCode::AuthKeyExpired,
+                "This API key has expired.",
+            ));
+        }
+        Ok(ki)
+    }
+
+    /// The end of authentication: the key's owner is active, a member key's member is not anonymous.
+    fn check_owner(&self, st: &State, ki: usize) -> Result<(), Box<Processed>> {
+        let (fx, key) = (&self.fx, &self.fx.keys[ki]);
+        let owner_active = match key.role {
+            Role::Partner => st.partners[key.owner].is_active,
+            Role::Member => fx.members[key.owner].is_active,
+            Role::Admin => fx.admins[key.owner].is_active,
+        };
+        if !owner_active {
+            return Err(self.auth_refusal(
+                Some(ki),
+                ErrorCode::AuthOwnerInactive,
+                "The owner of this API key is inactive.",
+            ));
+        }
+        if key.role == Role::Member && fx.members[key.owner].is_anonymous {
+            return Err(self.auth_refusal(
+                Some(ki),
+                ErrorCode::AuthAnonymousMember,
+                "Anonymous members cannot use the Agent API.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts an authenticated request against its key's window; under `provoke`, turns
+    /// it into an early 429 or part of the 500 burst (the second value).
+    fn admit(
+        &self,
+        st: &mut State,
+        ki: usize,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+    ) -> (Admitted, bool) {
+        let mut admitted = Admitted {
+            ki,
+            rate: self.count(st, ki),
+            fault: None,
+        };
+        let mut provoked_500 = false;
+        if self.cfg.provoke && admitted.rate.retry_after.is_none() {
+            let n = self.provoked.authed.fetch_add(1, Ordering::Relaxed);
+            if *method == Method::GET {
+                let request = format!("{ki} {path}?{}", query.unwrap_or(""));
+                provoked_500 = self.provoked.burst_500(request, n > PROVOKED_429[0]);
+            }
+            if PROVOKED_429.contains(&n) {
+                admitted.rate = RateInfo {
+                    remaining: 0,
+                    reset_in: 1,
+                    retry_after: Some(1),
+                    ..admitted.rate
+                };
+                admitted.fault = Some("rate-limited");
+            }
+        }
+        (admitted, provoked_500)
+    }
+
+    /// What answers an admitted request before its endpoint runs: the rate limit, an
+    /// injected 500, the role, permission, scope and gate checks, a provoked error.
+    fn refuse(&self, st: &State, a: &Admitted, ep: Ep, fail: bool) -> Option<Processed> {
+        if let Some(retry_after) = a.rate.retry_after {
+            let err = ApiError::new(ErrorCode::RateLimited, "Too many requests. Slow down.").with(
+                json!({
+                    "limit": a.rate.limit,
+                    "window_seconds": self.cfg.window.as_secs().max(1),
+                    "retry_after_seconds": retry_after,
+                }),
+            );
+            return Some(a.answer(err.into(), false));
+        }
+        if fail {
+            let err = ApiError::new(ErrorCode::InternalError, "An unexpected error occurred.");
+            return Some(a.answer(err.into(), false).injected("internal-error"));
+        }
+        if let Some(err) = self.access_error(st, a, ep.spec()) {
+            return Some(a.answer(err.into(), false));
+        }
+        if self.cfg.provoke
+            && matches!(
+                ep,
+                Ep::PartnerPurchase | Ep::PartnerRedeem | Ep::MemberClaim
+            )
+        {
+            let n = self.provoked.writes.fetch_add(1, Ordering::Relaxed);
+            if let Some(err) = provoked_error(n) {
+                let p = if err.code == ErrorCode::AuthInvalidKey {
+                    // A 401 is refused before the rate limit counts: no rate-limit headers.
+                    Processed::bare(err.into(), Some(a.ki))
+                } else {
+                    a.answer(err.into(), false)
+                };
+                return Some(p.injected("definitive-error"));
+            }
+        }
+        None
+    }
+
+    /// Role of the route group → partner `agent_api_permission` → scope → product gates.
+    fn access_error(&self, st: &State, a: &Admitted, spec: Spec) -> Option<ApiError> {
+        let (cfg, key) = (&self.cfg, &self.fx.keys[a.ki]);
+        if let Some(required) = spec.role {
+            if required != key.role && !cfg.quirk(Quirk::RoleNotEnforced) {
+                let err = ApiError::new(ErrorCode::AuthWrongRole, format!("This endpoint requires a {} key.", required.as_str()))
+                    .with(json!({ "required_role": required.as_str(), "provided_role": key.role.as_str() }));
+                return Some(err);
+            }
+        }
+        let permitted = |p: usize, permission: &str| {
+            st.partners[p]
+                .permissions
+                .get(permission)
+                .copied()
+                .unwrap_or(false)
+        };
+        let partner = a.partner(&self.fx);
+        if let (Some(Role::Partner), Some(p)) = (spec.role, partner) {
+            if !permitted(p, "agent_api_permission") && !cfg.quirk(Quirk::DisabledPartnerAllowed) {
+                let err = ApiError::new(
+                    ErrorCode::FeatureDisabled,
+                    "Agent API access is not enabled for this partner.",
+                )
+                .with(json!({ "permission": "agent_api_permission" }));
+                return Some(err);
+            }
+        }
+        if !spec.scopes.is_empty()
+            && !key.has_any_scope(spec.scopes)
+            && !cfg.quirk(Quirk::ScopeNotEnforced)
+        {
+            let required = spec.scopes[0];
+            let err = ApiError::new(
+                ErrorCode::AuthInsufficientScope,
+                format!("This action requires the '{required}' scope."),
+            )
+            .with(json!({ "required_scope": required }));
+            return Some(err);
+        }
+        match (spec.gate, partner) {
+            (Some(gate), Some(p)) if !permitted(p, gate) => Some(
+                ApiError::new(
+                    ErrorCode::FeatureDisabled,
+                    "This feature is not enabled for this partner.",
+                )
+                .with(json!({ "permission": gate })),
+            ),
+            _ => None,
         }
     }
 
@@ -888,59 +979,65 @@ struct Rendered {
     last_page: Option<u64>,
 }
 
-fn render(cfg: &Config, p: Processed) -> Rendered {
-    let mut code = None;
-    let mut last_page = None;
-    // Success bodies are serialized straight from borrowed parts: building a `Value` map
-    // for the envelope costs an IndexMap per response on the hot path.
-    #[derive(serde::Serialize)]
-    struct Envelope<'a, D: serde::Serialize> {
-        error: bool,
-        data: &'a D,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pagination: Option<&'a Value>,
-    }
-    let success = |data: &dyn Fn(&mut Vec<u8>) -> serde_json::Result<()>| {
-        let mut out = Vec::with_capacity(512);
-        data(&mut out)
-            .map(|_| out)
-            .unwrap_or_else(|_| b"{}".to_vec())
+/// A reply as bytes on the wire, with what the journal needs to know about it.
+struct Encoded {
+    status: StatusCode,
+    bytes: Vec<u8>,
+    allow: Option<&'static str>,
+    code: Option<ErrorCode>,
+    last_page: Option<u64>,
+}
+
+/// Success bodies are serialized straight from borrowed parts: building a `Value` map
+/// for the envelope costs an IndexMap per response on the hot path.
+#[derive(serde::Serialize)]
+struct Envelope<'a, D: serde::Serialize> {
+    error: bool,
+    data: &'a D,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pagination: Option<&'a Value>,
+}
+
+fn envelope_bytes<D: serde::Serialize>(data: &D, pagination: Option<&Value>) -> Vec<u8> {
+    let env = Envelope {
+        error: false,
+        data,
+        pagination,
     };
-    let (status, bytes, allow) = match p.reply {
-        Reply::Data { status, data } => {
-            let env = Envelope {
-                error: false,
-                data: &data,
-                pagination: None,
-            };
-            (
-                status,
-                success(&|out| serde_json::to_writer(out, &env)),
-                None,
-            )
-        }
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, &env)
+        .map(|_| out)
+        .unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// The body of a reply: the success envelope, the error envelope (or the bare message of
+/// the `no-envelope-on-errors` quirk), or a framework answer outside the envelope.
+fn encode(cfg: &Config, reply: Reply) -> Encoded {
+    let plain = |status, bytes, allow| Encoded {
+        status,
+        bytes,
+        allow,
+        code: None,
+        last_page: None,
+    };
+    match reply {
+        Reply::Data { status, data } => plain(status, envelope_bytes(&data, None), None),
         Reply::Raw { status, data } => {
             let mut out = Vec::with_capacity(data.len() + 24);
             out.extend_from_slice(b"{\"error\":false,\"data\":");
             out.extend_from_slice(&data);
             out.push(b'}');
-            (status, out, None)
+            plain(status, out, None)
         }
-        Reply::List { data, pagination } => {
-            last_page = pagination.get("last_page").and_then(Value::as_u64);
-            let env = Envelope {
-                error: false,
-                data: &data,
-                pagination: Some(&pagination),
-            };
-            (
+        Reply::List { data, pagination } => Encoded {
+            last_page: pagination.get("last_page").and_then(Value::as_u64),
+            ..plain(
                 StatusCode::OK,
-                success(&|out| serde_json::to_writer(out, &env)),
+                envelope_bytes(&data, Some(&pagination)),
                 None,
             )
-        }
+        },
         Reply::Error(e) => {
-            code = Some(e.code);
             let retry = if e.code == ErrorCode::RateLimited && cfg.quirk(Quirk::WrongRetryStrategy)
             {
                 RetryStrategy::NoRetry
@@ -952,56 +1049,65 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
             } else {
                 envelope_json(&e, retry)
             };
-            (
-                e.status.unwrap_or_else(|| status_of(e.code)),
-                to_bytes(&body),
-                None,
-            )
+            Encoded {
+                code: Some(e.code),
+                ..plain(
+                    e.status.unwrap_or_else(|| status_of(e.code)),
+                    to_bytes(&body),
+                    None,
+                )
+            }
         }
         Reply::Plain {
             status,
             message,
             allow,
-        } => (status, to_bytes(&json!({ "message": message })), allow),
-    };
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = status;
+        } => plain(status, to_bytes(&json!({ "message": message })), allow),
+    }
+}
+
+/// The `X-RateLimit-*` headers (§A.5) and a 429's `Retry-After`, as the quirks allow;
+/// the Retry-After asked for, whether sent or not.
+fn rate_headers(cfg: &Config, h: &mut HeaderMap, rate: RateInfo) -> Option<u64> {
+    if !cfg.quirk(Quirk::NoRatelimitHeaders) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let reset = if cfg.quirk(Quirk::ResetInMilliseconds) {
+            (now.as_secs() + rate.reset_in) * 1000 + u64::from(now.subsec_millis())
+        } else {
+            now.as_secs() + rate.reset_in
+        };
+        h.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+        h.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+        h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+    }
+    let secs = rate.retry_after?;
+    if !cfg.quirk(Quirk::NoRetryAfter) {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    Some(secs)
+}
+
+fn render(cfg: &Config, p: Processed) -> Rendered {
+    let encoded = encode(cfg, p.reply);
+    let mut response = Response::new(Body::from(encoded.bytes));
+    *response.status_mut() = encoded.status;
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Some(allow) = allow {
+    if let Some(allow) = encoded.allow {
         h.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
-    let mut retry_after = None;
-    if let Some(rate) = p.rate {
-        if !cfg.quirk(Quirk::NoRatelimitHeaders) {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            let reset = if cfg.quirk(Quirk::ResetInMilliseconds) {
-                (now.as_secs() + rate.reset_in) * 1000 + u64::from(now.subsec_millis())
-            } else {
-                now.as_secs() + rate.reset_in
-            };
-            h.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
-            h.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
-            h.insert("x-ratelimit-reset", HeaderValue::from(reset));
-        }
-        if let Some(secs) = rate.retry_after {
-            retry_after = Some(secs);
-            if !cfg.quirk(Quirk::NoRetryAfter) {
-                h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            }
-        }
-    }
+    let retry_after = p.rate.and_then(|rate| rate_headers(cfg, h, rate));
     Rendered {
         response,
-        status,
-        code,
+        status: encoded.status,
+        code: encoded.code,
         retry_after,
-        last_page,
+        last_page: encoded.last_page,
     }
 }
 

@@ -659,47 +659,8 @@ fn purchase(c: &mut Ctx<'_>) -> R {
     let mut e = Errors::default();
     let card_id = req_uuid(&b, "card_id", &mut e);
     let ident = req_string(&b, "member_identifier", 255, &mut e);
-    let points = match present(&b, "points") {
-        None => None,
-        Some(v) => match integer(v) {
-            Some(n) if n >= 0 => Some(n),
-            Some(_) => {
-                e.add("points", "The points field must be at least 0.".into());
-                None
-            }
-            None => {
-                e.add("points", "The points field must be an integer.".into());
-                None
-            }
-        },
-    };
-    let amount = match present(&b, "purchase_amount") {
-        None if present(&b, "points").is_none() => {
-            e.add(
-                "purchase_amount",
-                "The purchase amount field is required when points is not present.".into(),
-            );
-            None
-        }
-        None => None,
-        Some(v) => match number(v) {
-            Some(a) if a >= 0.01 => Some(a),
-            Some(_) => {
-                e.add(
-                    "purchase_amount",
-                    "The purchase amount field must be at least 0.01.".into(),
-                );
-                None
-            }
-            None => {
-                e.add(
-                    "purchase_amount",
-                    "The purchase amount field must be a number.".into(),
-                );
-                None
-            }
-        },
-    };
+    let points = purchase_points(&b, &mut e);
+    let amount = purchase_amount(&b, &mut e);
     let staff_id = opt_uuid(&b, "staff_id", &mut e);
     let note = opt_string(&b, "note", 500, &mut e);
     reject_aliases(&b, &mut e);
@@ -753,6 +714,51 @@ fn purchase(c: &mut Ctx<'_>) -> R {
             "member_id": c.fx.members[m].id,
         }),
     })
+}
+
+/// A purchase's `points`: absent, or an integer of at least 0.
+fn purchase_points(b: &Map<String, Value>, e: &mut Errors) -> Option<i64> {
+    match integer(present(b, "points")?) {
+        Some(n) if n >= 0 => Some(n),
+        Some(_) => {
+            e.add("points", "The points field must be at least 0.".into());
+            None
+        }
+        None => {
+            e.add("points", "The points field must be an integer.".into());
+            None
+        }
+    }
+}
+
+/// A purchase's `purchase_amount`: at least 0.01, required unless `points` is given.
+fn purchase_amount(b: &Map<String, Value>, e: &mut Errors) -> Option<f64> {
+    let Some(v) = present(b, "purchase_amount") else {
+        if present(b, "points").is_none() {
+            e.add(
+                "purchase_amount",
+                "The purchase amount field is required when points is not present.".into(),
+            );
+        }
+        return None;
+    };
+    match number(v) {
+        Some(a) if a >= 0.01 => Some(a),
+        Some(_) => {
+            e.add(
+                "purchase_amount",
+                "The purchase amount field must be at least 0.01.".into(),
+            );
+            None
+        }
+        None => {
+            e.add(
+                "purchase_amount",
+                "The purchase amount field must be a number.".into(),
+            );
+            None
+        }
+    }
 }
 
 /// The points a purchase awards: `points`, or floor(amount × rate) (the epsilon keeps
