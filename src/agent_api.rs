@@ -170,76 +170,75 @@ pub enum ErrorCode {
     Forbidden,
 }
 
+/// Contract §A.4 as a table, one row per code in declaration order: the code, its
+/// spelling in the envelope, its HTTP status, and what a client must do about it.
+const CODES: [(ErrorCode, &str, u16, RetryStrategy); 20] = {
+    use ErrorCode::*;
+    use RetryStrategy::{Backoff, ContactSupport, FixRequest, NoRetry};
+    [
+        (AuthMissingKey, "AUTH_MISSING_KEY", 401, NoRetry),
+        (AuthInvalidKey, "AUTH_INVALID_KEY", 401, NoRetry),
+        (AuthKeyRevoked, "AUTH_KEY_REVOKED", 401, NoRetry),
+        (AuthKeyExpired, "AUTH_KEY_EXPIRED", 401, NoRetry),
+        (
+            AuthOwnerInactive,
+            "AUTH_OWNER_INACTIVE",
+            403,
+            ContactSupport,
+        ),
+        (AuthAnonymousMember, "AUTH_ANONYMOUS_MEMBER", 403, NoRetry),
+        (AuthWrongRole, "AUTH_WRONG_ROLE", 403, NoRetry),
+        (FeatureDisabled, "FEATURE_DISABLED", 403, ContactSupport),
+        (
+            AuthInsufficientScope,
+            "AUTH_INSUFFICIENT_SCOPE",
+            403,
+            NoRetry,
+        ),
+        (RateLimited, "RATE_LIMITED", 429, Backoff),
+        (ValidationFailed, "VALIDATION_FAILED", 422, FixRequest),
+        (NotFound, "NOT_FOUND", 404, NoRetry),
+        (LimitReached, "LIMIT_REACHED", 422, ContactSupport),
+        (InsufficientPoints, "INSUFFICIENT_POINTS", 422, NoRetry),
+        (RewardNotLinked, "REWARD_NOT_LINKED", 422, FixRequest),
+        (CardInactive, "CARD_INACTIVE", 422, NoRetry),
+        (InsufficientBalance, "INSUFFICIENT_BALANCE", 422, NoRetry),
+        (RewardNotAvailable, "REWARD_NOT_AVAILABLE", 403, NoRetry),
+        (InternalError, "INTERNAL_ERROR", 500, Backoff),
+        (Forbidden, "FORBIDDEN", 403, NoRetry),
+    ]
+};
+
 impl ErrorCode {
-    /// Every code.
-    pub const ALL: [ErrorCode; 20] = [
-        ErrorCode::AuthMissingKey,
-        ErrorCode::AuthInvalidKey,
-        ErrorCode::AuthKeyRevoked,
-        ErrorCode::AuthKeyExpired,
-        ErrorCode::AuthOwnerInactive,
-        ErrorCode::AuthAnonymousMember,
-        ErrorCode::AuthWrongRole,
-        ErrorCode::FeatureDisabled,
-        ErrorCode::AuthInsufficientScope,
-        ErrorCode::RateLimited,
-        ErrorCode::ValidationFailed,
-        ErrorCode::NotFound,
-        ErrorCode::LimitReached,
-        ErrorCode::InsufficientPoints,
-        ErrorCode::RewardNotLinked,
-        ErrorCode::CardInactive,
-        ErrorCode::InsufficientBalance,
-        ErrorCode::RewardNotAvailable,
-        ErrorCode::InternalError,
-        ErrorCode::Forbidden,
-    ];
+    /// Every code, in the order of [`CODES`].
+    pub const ALL: [ErrorCode; 20] = {
+        let mut all = [ErrorCode::AuthMissingKey; 20];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = CODES[i].0;
+            i += 1;
+        }
+        all
+    };
 
     /// The code as the envelope spells it (`AUTH_INVALID_KEY`).
     pub fn as_str(self) -> &'static str {
-        self.row().0
+        CODES[self as usize].1
     }
 
     /// The code spelled `code`, if it is one.
     pub fn parse(code: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|c| c.as_str() == code)
+        CODES.iter().find(|row| row.1 == code).map(|row| row.0)
     }
 
     /// The HTTP status the contract gives it.
     pub fn status(self) -> u16 {
-        self.row().1
+        CODES[self as usize].2
     }
 
     /// What a client must do about it.
     pub fn retry_strategy(self) -> RetryStrategy {
-        self.row().2
-    }
-
-    /// The code's row of the §A.4 table: spelling, status, retry strategy.
-    fn row(self) -> (&'static str, u16, RetryStrategy) {
-        use RetryStrategy::{Backoff, ContactSupport, FixRequest, NoRetry};
-        match self {
-            ErrorCode::AuthMissingKey => ("AUTH_MISSING_KEY", 401, NoRetry),
-            ErrorCode::AuthInvalidKey => ("AUTH_INVALID_KEY", 401, NoRetry),
-            ErrorCode::AuthKeyRevoked => ("AUTH_KEY_REVOKED", 401, NoRetry),
-            ErrorCode::AuthKeyExpired => ("AUTH_KEY_EXPIRED", 401, NoRetry),
-            ErrorCode::AuthOwnerInactive => ("AUTH_OWNER_INACTIVE", 403, ContactSupport),
-            ErrorCode::AuthAnonymousMember => ("AUTH_ANONYMOUS_MEMBER", 403, NoRetry),
-            ErrorCode::AuthWrongRole => ("AUTH_WRONG_ROLE", 403, NoRetry),
-            ErrorCode::FeatureDisabled => ("FEATURE_DISABLED", 403, ContactSupport),
-            ErrorCode::AuthInsufficientScope => ("AUTH_INSUFFICIENT_SCOPE", 403, NoRetry),
-            ErrorCode::RateLimited => ("RATE_LIMITED", 429, Backoff),
-            ErrorCode::ValidationFailed => ("VALIDATION_FAILED", 422, FixRequest),
-            ErrorCode::NotFound => ("NOT_FOUND", 404, NoRetry),
-            ErrorCode::LimitReached => ("LIMIT_REACHED", 422, ContactSupport),
-            ErrorCode::InsufficientPoints => ("INSUFFICIENT_POINTS", 422, NoRetry),
-            ErrorCode::RewardNotLinked => ("REWARD_NOT_LINKED", 422, FixRequest),
-            ErrorCode::CardInactive => ("CARD_INACTIVE", 422, NoRetry),
-            ErrorCode::InsufficientBalance => ("INSUFFICIENT_BALANCE", 422, NoRetry),
-            ErrorCode::RewardNotAvailable => ("REWARD_NOT_AVAILABLE", 403, NoRetry),
-            ErrorCode::InternalError => ("INTERNAL_ERROR", 500, Backoff),
-            ErrorCode::Forbidden => ("FORBIDDEN", 403, NoRetry),
-        }
+        CODES[self as usize].3
     }
 }
 
@@ -375,6 +374,10 @@ mod tests {
 
     #[test]
     fn codes_round_trip_through_their_spelling_and_serde() {
+        // The table is indexed by the enum's discriminant: every row in its place.
+        for (i, row) in CODES.iter().enumerate() {
+            assert_eq!(row.0 as usize, i, "{} out of place", row.1);
+        }
         for c in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(c.as_str()), Some(c));
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
