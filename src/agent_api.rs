@@ -248,6 +248,9 @@ impl ErrorCode {
 // here is renamed for both, and a journal without it is an error, not an empty value.
 // ---------------------------------------------------------------------------------------
 
+/// Where the mock serves its journal (`?after=SEQ&limit=N`), under the server root.
+pub const JOURNAL_PATH: &str = "/__launchgate/journal";
+
 /// Whether the mock answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::agent_api::JournalPage;
+use crate::agent_api::{JournalPage, JOURNAL_PATH};
 use crate::mock::{MockOptions, MockServer};
 use crate::redact::Redactor;
 use crate::referee::{ClientVerdict, Referee, RefereeOptions, RefereeReport};
@@ -93,7 +93,7 @@ impl Journal {
         let mut fed = 0;
         loop {
             let url = format!(
-                "{}/__launchgate/journal?after={}&limit={}",
+                "{}{JOURNAL_PATH}?after={}&limit={}",
                 self.base,
                 self.after,
                 crate::mock::JOURNAL_PAGE_ENTRIES
@@ -261,7 +261,7 @@ async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeRep
         lost: false,
         referee: Referee::with_options(cfg.rules),
     };
-    eprintln!("referee: mock at {base} (journal at {base}/__launchgate/journal)");
+    eprintln!("referee: mock at {base} (journal at {base}{JOURNAL_PATH})");
     let mut child = if cfg.command.is_empty() {
         eprintln!("referee: no client command; point your client at {base} (keys: `launchgate mock` prints them); waiting");
         None

@@ -277,7 +277,7 @@ impl MockServer {
         });
         let app = Router::new()
             .route("/__launchgate/reset", post(control_reset))
-            .route("/__launchgate/journal", get(control_journal))
+            .route(crate::agent_api::JOURNAL_PATH, get(control_journal))
             .route("/__launchgate/fixtures", get(control_fixtures))
             .fallback(fallback)
             .with_state(shared);
