@@ -2,7 +2,7 @@
 //! what each must be there: one table that `launchgate init` writes into the
 //! secrets template and `launchgate doctor` checks against the target.
 
-use crate::agent_api::ErrorCode;
+use crate::agent_api::{ErrorCode, Role};
 
 /// A key or a fixture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -17,11 +17,11 @@ pub enum InputKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Promise {
     /// `GET /health` answers 200 with this role (`None`: the target's `role:`, default partner).
-    Role(Option<&'static str>),
+    Role(Option<Role>),
     /// Like `Role`, and the key holds no scope that allows this write (a read-only key).
-    ReadOnly(&'static str, &'static str),
+    ReadOnly(Role, &'static str),
     /// Like `Role`, and the key holds a scope that allows this write (`write:redeem`).
-    Writes(&'static str, &'static str),
+    Writes(Role, &'static str),
     /// `GET /health` is refused at authentication with this code (and its status).
     Refused(ErrorCode),
     /// A partner key whose partner lacks `agent_api_permission`: a partner route answers 403 FEATURE_DISABLED.
@@ -86,9 +86,9 @@ const fn fixture(name: &'static str, must_be: &'static str, promise: Promise) ->
 /// Every input of the built-in Agent API suite, in the order a person sets them up.
 pub const AGENT_API_INPUTS: &[InputSpec] = &[
     key("partner", "the integration's own partner key (point-of-sale or full scopes): the key you launch with", Promise::Role(None)),
-    key("partner_readonly", "a partner key of the same partner with only the `read` scope", Promise::ReadOnly("partner", "write:transactions")),
-    key("member", "a member key (wallet preset: read, write:redeem, write:profile) of the member in LAUNCHGATE_MEMBER_IDENTIFIER", Promise::Writes("member", "write:redeem")),
-    key("member_readonly", "a member key with only the `read` scope", Promise::ReadOnly("member", "write:redeem")),
+    key("partner_readonly", "a partner key of the same partner with only the `read` scope", Promise::ReadOnly(Role::Partner, "write:transactions")),
+    key("member", "a member key (wallet preset: read, write:redeem, write:profile) of the member in LAUNCHGATE_MEMBER_IDENTIFIER", Promise::Writes(Role::Member, "write:redeem")),
+    key("member_readonly", "a member key with only the `read` scope", Promise::ReadOnly(Role::Member, "write:redeem")),
     key("disabled_partner", "a partner key of another partner whose Agent API permission (agent_api_permission) is off", Promise::FeatureDisabled),
     key("ratelimit", "a partner key with a low rate limit (at most 100 per window) used by nothing else", Promise::LowRateLimit),
     key("revoked", "a key that was revoked (deactivated)", Promise::Refused(ErrorCode::AuthKeyRevoked)),

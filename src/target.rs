@@ -304,7 +304,7 @@ impl Target {
     pub fn mock(base_url: &str, mut inputs: Inputs) -> Target {
         alias_integration(&mut inputs, "partner_pos");
         let mut facts = base_facts(Kind::Mock, "mock");
-        facts.insert("role".into(), "partner".into());
+        facts.insert("role".into(), Role::Partner.as_str().into());
         facts.insert("needs".into(), serde_json::json!(POS_SCOPES));
         facts.insert("integration_key".into(), "partner_pos".into());
         Target::embedded("mock", base_url, inputs, facts)
