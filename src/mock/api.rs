@@ -1144,6 +1144,22 @@ impl http_body::Body for FailingBody {
     }
 }
 
+/// The request body, read within the body timeout and size bound; past either, the
+/// plain 408 or 413 that answers instead.
+async fn read_body(cfg: &Config, body: Body) -> Result<Bytes, Reply> {
+    let read = tokio::time::timeout(cfg.body_timeout, axum::body::to_bytes(body, cfg.max_body));
+    let (status, message) = match read.await {
+        Ok(Ok(raw)) => return Ok(raw),
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
+        Ok(Err(_)) => (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+    };
+    Err(Reply::Plain {
+        status,
+        message,
+        allow: None,
+    })
+}
+
 /// Axum fallback: every path that is not a control route comes here.
 pub(crate) async fn handle(
     shared: std::sync::Arc<Shared>,
@@ -1157,32 +1173,15 @@ pub(crate) async fn handle(
     let query = parts.uri.query().map(str::to_owned);
     let headers = parts.headers;
     let dice = shared.dice(&headers);
-
-    let read = tokio::time::timeout(
-        shared.cfg.body_timeout,
-        axum::body::to_bytes(body, shared.cfg.max_body),
-    )
-    .await;
-    let (processed, raw) = match read {
-        Ok(Ok(raw)) => (
+    let (processed, raw) = match read_body(&shared.cfg, body).await {
+        Ok(raw) => (
             shared.process(&method, &path, query.as_deref(), &headers, &raw, &dice),
             raw,
         ),
-        Ok(Err(_)) | Err(_) => {
-            let (status, message) = match read {
-                Err(_) => (StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
-                _ => (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
-            };
-            let reply = Reply::Plain {
-                status,
-                message,
-                allow: None,
-            };
-            (
-                Processed::bare(reply, shared.known_key(&headers)),
-                Bytes::new(),
-            )
-        }
+        Err(reply) => (
+            Processed::bare(reply, shared.known_key(&headers)),
+            Bytes::new(),
+        ),
     };
     // Under `provoke` the first committed write always loses its answer, so every client
     // that writes meets an ambiguous failure.
