@@ -210,7 +210,7 @@ const CODES: [(ErrorCode, &str, u16, RetryStrategy); 20] = {
 };
 
 impl ErrorCode {
-    /// Every code, in the order of [`CODES`].
+    /// Every code, in the order of the §A.4 table.
     pub const ALL: [ErrorCode; 20] = {
         let mut all = [ErrorCode::AuthMissingKey; 20];
         let mut i = 0;

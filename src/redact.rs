@@ -27,7 +27,7 @@ use regex::Regex;
 use crate::agent_api::{is_key_placeholder, key_pattern, Role, KEY_PREFIX_REGEX, KEY_SECRET_LEN};
 
 /// Header names whose values are always replaced, whatever they contain (lowercase;
-/// the first is the Agent API's [`KEY_HEADER`]).
+/// the first is the Agent API's [`KEY_HEADER`](crate::agent_api::KEY_HEADER)).
 pub const SECRET_HEADERS: &[&str] = &[
     "x-agent-key",
     "authorization",
