@@ -74,6 +74,9 @@ enum KeyFrom {
     Header(String, Option<String>),
 }
 
+/// An order request as Part B asks for it: a JSON object with the idempotency key where
+/// this vendor reads it (required by some dialects), the customer, brand, amount and
+/// currency, and an optional reference of the client's own.
 fn parse_order(body: &Value, from: KeyFrom, require_key: bool) -> Result<NewOrder, Refusal> {
     let Some(obj) = body.as_object() else {
         return Err(Box::new(error(
@@ -82,33 +85,7 @@ fn parse_order(body: &Value, from: KeyFrom, require_key: bool) -> Result<NewOrde
             "the body must be a JSON object",
         )));
     };
-    let key = match (obj.get("idempotency_key"), from) {
-        // A vendor taking the key in a header refuses it in the body, as Stripe
-        // refuses unknown parameters: a client sending it there is not protected.
-        (Some(_), KeyFrom::Header(h, _)) => {
-            return Err(Box::new(error(
-                StatusCode::BAD_REQUEST,
-                "INVALID_REQUEST",
-                &format!(
-                    "unknown field idempotency_key: send the idempotency key in the {h} header"
-                ),
-            )))
-        }
-        (None, KeyFrom::Header(_, value)) => {
-            value.filter(|k| !k.trim().is_empty() && k.len() <= 255)
-        }
-        (None | Some(Value::Null), KeyFrom::Body) => None,
-        (Some(Value::String(s)), KeyFrom::Body) if !s.trim().is_empty() && s.len() <= 255 => {
-            Some(s.clone())
-        }
-        (Some(_), KeyFrom::Body) => {
-            return Err(Box::new(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "VALIDATION_FAILED",
-                "idempotency_key must be a non-empty string of at most 255 characters",
-            )))
-        }
-    };
+    let key = order_key(obj, from)?;
     if require_key && key.is_none() {
         return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
@@ -160,6 +137,32 @@ fn parse_order(body: &Value, from: KeyFrom, require_key: bool) -> Result<NewOrde
         amount,
         currency,
     })
+}
+
+/// The idempotency key of an order request, from the body field or the header this
+/// vendor reads; `None` when none (or an empty one) was sent.
+fn order_key(obj: &Map<String, Value>, from: KeyFrom) -> Result<Option<String>, Refusal> {
+    match (obj.get("idempotency_key"), from) {
+        // A vendor taking the key in a header refuses it in the body, as Stripe
+        // refuses unknown parameters: a client sending it there is not protected.
+        (Some(_), KeyFrom::Header(h, _)) => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            &format!("unknown field idempotency_key: send the idempotency key in the {h} header"),
+        ))),
+        (None, KeyFrom::Header(_, value)) => {
+            Ok(value.filter(|k| !k.trim().is_empty() && k.len() <= 255))
+        }
+        (None | Some(Value::Null), KeyFrom::Body) => Ok(None),
+        (Some(Value::String(s)), KeyFrom::Body) if !s.trim().is_empty() && s.len() <= 255 => {
+            Ok(Some(s.clone()))
+        }
+        (Some(_), KeyFrom::Body) => Err(Box::new(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+            "idempotency_key must be a non-empty string of at most 255 characters",
+        ))),
+    }
 }
 
 /// `POST /api/v1/orders`: an order, created once per idempotency key. A replay of a
