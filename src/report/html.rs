@@ -10,7 +10,7 @@
 //! Everything is generated with `maud`, which escapes every interpolated
 //! string: text that came from a target (response excerpts, messages, URLs)
 //! cannot become markup. Like every report, the rendered text is passed through
-//! the run's [`Redactor`](crate::redact::Redactor) by the caller before it is written.
+//! the run's redactor by the caller before it is written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
