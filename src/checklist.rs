@@ -139,6 +139,7 @@ impl Item {
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::evaluation::{markdown as md, Evaluation, Row, Seen, Vocabulary};
 pub use crate::report::checklist::{
     CaseRef, ChecklistReport, Decision, ItemResult, KeyFinding, Level, RequiredTest, Verdict,
 };
@@ -446,18 +447,24 @@ fn referee_verdict(
                 "referee: the client run did not end cleanly ({}), so its passes prove nothing",
                 client_problem.unwrap_or_default()
             ),
-            Some("fix the client run so it ends by itself with exit 0, then referee it again".to_string()),
+            Some(
+                "fix the client run so it ends by itself with exit 0, then referee it again"
+                    .to_string(),
+            ),
         ),
         ClientVerdict::Pass => (Verdict::Verified, format!("referee: {}", j.summary), None),
         ClientVerdict::Fail => (
             Verdict::Failed,
             format!("referee: {}", j.summary),
-            Some(format!("fix the client; the referee's evidence: {}", j.evidence.first().cloned().unwrap_or_default())),
+            Some(format!(
+                "fix the client; the referee's evidence: {}",
+                j.evidence.first().cloned().unwrap_or_default()
+            )),
         ),
         ClientVerdict::NotExercised => (
             Verdict::NotVerified,
             "referee: the client never met this situation".to_string(),
-            Some("run the referee longer, or with more faults (--fail-rate, --drop-after-commit, --rate-limit), so the client meets it".to_string()),
+            Some(crate::referee::NOT_EXERCISED_SETTLE.to_string()),
         ),
     }
 }
@@ -736,7 +743,6 @@ pub fn render_console(r: &ChecklistReport) -> String {
 /// Renders the report as Markdown, readable in a pull-request comment.
 pub fn render_markdown(r: &ChecklistReport) -> String {
     use std::fmt::Write as _;
-    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut s = String::new();
     let _ = writeln!(s, "# Final Launch Checklist: {}\n", r.decision.label());
     if r.mock_target {
@@ -762,21 +768,14 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
     );
     let _ = writeln!(s, "{}\n", r.totals);
     write_decision_why(&mut s, r);
-    let _ = writeln!(s, "| # | Item | Verdict | Why |");
-    let _ = writeln!(s, "|---|---|---|---|");
-    for (n, i) in r.items.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} |",
-            n + 1,
-            esc(&i.title),
-            i.verdict.label(),
-            esc(&i.summary)
-        );
-    }
+    let items = items_evaluation(r);
+    s.push_str(&md::table(&items));
     write_required(&mut s, r);
     write_sign_off(&mut s, r);
-    write_open_items(&mut s, r);
+    let open = md::open_rows(&items);
+    if !open.is_empty() {
+        let _ = write!(s, "\n## What is left\n\n{open}");
+    }
     let _ = writeln!(s, "\n## Evidence\n");
     for i in &r.items {
         if i.evidence.is_empty() {
@@ -818,7 +817,6 @@ fn write_decision_why(s: &mut String, r: &ChecklistReport) {
 
 fn write_required(s: &mut String, r: &ChecklistReport) {
     use std::fmt::Write as _;
-    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let _ = writeln!(s, "\n## Required launch-time tests\n");
     let _ = writeln!(s, "| Test | Verdict | Cases |");
     let _ = writeln!(s, "|---|---|---|");
@@ -826,7 +824,7 @@ fn write_required(s: &mut String, r: &ChecklistReport) {
         let cases: Vec<String> = t
             .evidence
             .iter()
-            .map(|c| format!("`{}` {}", esc(&c.id), c.outcome.as_str()))
+            .map(|c| format!("`{}` {}", md::cell(&c.id), c.outcome.as_str()))
             .collect();
         let cases = if cases.is_empty() {
             "not in this run".to_string()
@@ -851,38 +849,35 @@ fn write_sign_off(s: &mut String, r: &ChecklistReport) {
     }
 }
 
-fn write_open_items(s: &mut String, r: &ChecklistReport) {
-    use std::fmt::Write as _;
-    let open: Vec<&ItemResult> = r
+/// The items in the evaluation model, for the renderers. What was seen is the
+/// evidence that did not pass (what keeps an item open); the checklist's own
+/// "Evidence" section lists every case.
+pub fn items_evaluation(r: &ChecklistReport) -> Evaluation {
+    let mut ev = Evaluation::new(Vocabulary::Checklist, "launchgate.checklist", "Item");
+    ev.started_at = r.run_started_at.clone();
+    ev.rows = r
         .items
         .iter()
-        .filter(|i| i.verdict != Verdict::Verified)
+        .map(|i| {
+            let mut row = Row::new(&i.id, &i.title, i.verdict.state(), i.summary.clone());
+            row.settle = i.todo.clone();
+            row.seen = i
+                .evidence
+                .iter()
+                .filter(|c| c.outcome != Outcome::Passed)
+                .map(|c| {
+                    Seen::line(format!(
+                        "`{}` {}: {}",
+                        c.id,
+                        c.outcome.as_str(),
+                        c.why.as_deref().unwrap_or("")
+                    ))
+                })
+                .collect();
+            row
+        })
         .collect();
-    if open.is_empty() {
-        return;
-    }
-    let _ = writeln!(s, "\n## What is left\n");
-    for i in open {
-        let _ = writeln!(
-            s,
-            "- **{}** ({}): {}",
-            i.title,
-            i.verdict.label(),
-            i.summary
-        );
-        if let Some(t) = &i.todo {
-            let _ = writeln!(s, "  - To close it: {t}");
-        }
-        for c in i.evidence.iter().filter(|c| c.outcome != Outcome::Passed) {
-            let _ = writeln!(
-                s,
-                "  - `{}` {}: {}",
-                c.id,
-                c.outcome.as_str(),
-                c.why.as_deref().unwrap_or("")
-            );
-        }
-    }
+    ev
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 pub mod checklist;
 pub mod cli;
 pub mod commands;
+pub mod evaluation;
 pub mod expect;
 pub mod giftcard;
 pub mod http;

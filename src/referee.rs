@@ -25,6 +25,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::evaluation::{Evaluation, Problem, Row, Seen, State, Vocabulary};
+
 /// One request as the mock's journal (`GET /__launchgate/journal`) reports it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct JournalEntry {
@@ -259,14 +261,70 @@ pub enum ClientVerdict {
 }
 
 impl ClientVerdict {
-    /// Lowercase words.
-    pub fn label(self) -> &'static str {
+    /// The verdict in the evaluation model: not exercised is unknown, never a pass.
+    pub fn state(self) -> State {
         match self {
-            ClientVerdict::Pass => "pass",
-            ClientVerdict::Fail => "fail",
-            ClientVerdict::NotExercised => "not exercised",
+            ClientVerdict::Pass => State::Pass,
+            ClientVerdict::Fail => State::Fail,
+            ClientVerdict::NotExercised => State::Unknown,
         }
     }
+
+    /// Lowercase words.
+    pub fn label(self) -> &'static str {
+        Vocabulary::Referee.word(self.state())
+    }
+}
+
+/// What settles a verdict the client never met.
+pub const NOT_EXERCISED_SETTLE: &str = "run the referee longer, or with more faults (--fail-rate, --drop-after-commit, --rate-limit), so the client meets it";
+
+/// The referee's report in the evaluation model: one row per judged behaviour, the
+/// journal lines as what was seen, a client run that did not end cleanly as the
+/// problem. No row is required: a situation the client never met fails nothing.
+pub fn evaluation(r: &RefereeReport) -> Evaluation {
+    let mut ev = Evaluation::new(Vocabulary::Referee, "referee", "Behaviour");
+    ev.intro = Some(format!(
+        "The integration's client, refereed against the mock: {} requests judged{}.",
+        r.requests,
+        r.command
+            .as_deref()
+            .map(|c| format!(" from `{c}`"))
+            .unwrap_or_default()
+    ));
+    ev.started_at = r.started_at.clone();
+    ev.duration_ms = r.duration_ms;
+    let mut props = vec![("launchgate.version", r.version.clone())];
+    props.extend(r.command.clone().map(|c| ("client.command", c)));
+    props.extend(r.exit_status.map(|s| ("client.exit_status", s.to_string())));
+    props.push(("requests", r.requests.to_string()));
+    props.extend(r.client_problem.clone().map(|p| ("client.problem", p)));
+    ev.properties = props.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    ev.problem = r.client_problem.as_ref().map(|p| Problem {
+        title: "The client ran to completion".into(),
+        kind: "client".into(),
+        message: p.clone(),
+    });
+    ev.nothing_seen = "no journal entry shows it".into();
+    ev.rows = r
+        .judgements
+        .iter()
+        .map(|j| {
+            let state = j.verdict.state();
+            // The stored summary of an unexercised verdict leads with its word;
+            // the renderers say the word themselves.
+            let why = j
+                .summary
+                .strip_prefix("not exercised: ")
+                .unwrap_or(&j.summary);
+            let mut row = Row::new(&j.item, &j.title, state, why.to_string());
+            row.required = false;
+            row.settle = (state == State::Unknown).then(|| NOT_EXERCISED_SETTLE.to_string());
+            row.seen = j.evidence.iter().map(Seen::line).collect();
+            row
+        })
+        .collect();
+    ev
 }
 
 /// One judged behaviour.

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
+use crate::evaluation::{self, State, Vocabulary};
 
 /// What the evidence says about one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,13 +21,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// How the verdict reads in the report.
-    pub fn label(self) -> &'static str {
+    /// The verdict in the evaluation model: not verified is unknown, never a pass.
+    pub fn state(self) -> State {
         match self {
-            Verdict::Verified => "✅ verified",
-            Verdict::Failed => "❌ failed",
-            Verdict::NotVerified => "⚠️ not verified",
+            Verdict::Verified => State::Pass,
+            Verdict::Failed => State::Fail,
+            Verdict::NotVerified => State::Unknown,
         }
+    }
+
+    /// How the verdict reads in the Markdown report (`✅ verified`).
+    pub fn label(self) -> String {
+        evaluation::markdown::label(Vocabulary::Checklist, self.state())
     }
 }
 

@@ -16,6 +16,7 @@ use chrono::{DateTime, FixedOffset};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{CaseReport, Outcome, RunReport};
+use crate::evaluation::{self, Evaluation};
 
 /// Which consumers the XML is shaped for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -141,6 +142,25 @@ pub fn render_with(report: &RunReport, profile: Profile, extra: Option<&ExtraCas
     if let Some(e) = extra {
         root.add_test_suite(extra_suite(e, report, report.suites.len()));
     }
+    finish(&root, profile)
+}
+
+/// An evaluation (the vendor scorecard, the referee's verdicts) as a JUnit document
+/// of one suite: `launchgate <suite>`, its cases rendered by [`evaluation::junit`].
+pub fn render_evaluation(ev: &Evaluation, profile: Profile) -> String {
+    let mut root = Report::new(format!("launchgate {}", ev.suite));
+    if profile == Profile::Generic {
+        if let Some(ts) = parse_time(&ev.started_at) {
+            root.set_timestamp(ts);
+        }
+    }
+    root.set_time(Duration::from_millis(ev.duration_ms));
+    root.add_test_suite(evaluation::junit::suite(ev));
+    finish(&root, profile)
+}
+
+/// The document as text, readable by every consumer of the profile.
+fn finish(root: &Report, profile: Profile) -> String {
     let xml = root.to_string().unwrap_or_else(|e| {
         format!(
             "<?xml version=\"1.0\"?>\n<!-- junit serialization failed: {e} -->\n<testsuites/>\n"

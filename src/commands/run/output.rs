@@ -87,15 +87,17 @@ fn render(cfg: &RunConfig, paths: &ReportPaths, r: &Results<'_>) -> Vec<(PathBuf
         files.push((paths.checklist_json.clone(), to_json(list)));
     }
     if let Some(s) = &r.scorecard {
-        files.push((paths.scorecard.clone(), sc::render_markdown(s)));
+        let ev = sc::evaluation(s, report);
+        files.push((paths.scorecard.clone(), sc::render_markdown(s, report)));
         files.push((paths.scorecard_json.clone(), to_json(s)));
         files.push((
             paths.scorecard_junit.clone(),
-            junit::render(&sc::as_run(s, report), cfg.junit_profile),
+            junit::render_evaluation(&ev, cfg.junit_profile),
         ));
     }
     if let Some(p) = &paths.html {
-        let extras = html_extras(r.referee, r.scorecard.as_ref());
+        let scorecard = r.scorecard.as_ref().map(|s| sc::evaluation(s, report));
+        let extras = html_extras(r.referee, scorecard.as_ref());
         files.push((p.clone(), report::html::render(report, r.list, &extras)));
     }
     files
