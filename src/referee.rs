@@ -990,78 +990,25 @@ impl Referee {
         let Some(o) = self.orders.get_mut(&id) else {
             return;
         };
-        let mut findings: Vec<(Tally_, &'static str, u64, String, String)> = Vec::new();
-        if existing {
-            if let (Some(first), Some(n)) = (o.notes.first(), &note) {
-                if first != n && o.notes.len() < 2 {
-                    findings.push((
-                        Tally_::Notes,
-                        "order sent again under a new note",
-                        e.seq,
-                        line.to_string(),
-                        format!("the same order (same card, member and amount, unresolved) sent again under a new note: `{first}` → `{n}`"),
-                    ));
-                }
-            }
-            if let Some(amb) = o.ambiguous.take() {
-                let note = match &amb.found_by {
-                    None => format!(
-                        "sent again without looking the order up after its ambiguous attempt #{}",
-                        amb.seq
-                    ),
-                    Some((s, _)) => format!(
-                        "sent again although the lookup #{s} had returned its committed transaction"
-                    ),
-                };
-                let kind = if amb.found_by.is_none() {
-                    "replay without a lookup"
-                } else {
-                    "replay after a lookup had found it"
-                };
-                findings.push((
-                    Tally_::Reconcile,
-                    kind,
-                    amb.seq,
-                    amb.line.clone(),
-                    String::new(),
-                ));
-                findings.push((Tally_::Reconcile, kind, e.seq, line.to_string(), note));
-            } else if o.confirmed {
-                findings.push((
-                    Tally_::Reconcile,
-                    "replay after a confirmed success",
-                    e.seq,
-                    line.to_string(),
-                    "sent again after a confirmed success".into(),
-                ));
-            }
-        }
-        if let Some(n) = &note {
-            if !o.notes.contains(n) && o.notes.len() < 4 {
-                o.notes.push(n.clone());
-            }
-        }
-        o.last_at = e.at;
-        o.open = !e.is_success();
-        o.confirmed |= e.is_success();
+        let findings = if existing {
+            replay_findings(o, note.as_ref(), e, line)
+        } else {
+            Vec::new()
+        };
+        let ambiguous = o.record_write(e, note.as_ref(), line);
         if let Some(txn) = &e.committed_txn {
-            o.commits += 1;
-            if o.commit_lines.len() < MAX_EVIDENCE / 2 {
-                o.commit_lines.push((e.seq, line.to_string()));
-            }
             self.by_txn.insert(txn.clone(), id);
         }
-        if e.outcome == "dropped" || e.status.is_none() {
+        if ambiguous {
             self.ambiguous_total += 1;
-            o.ambiguous = Some(Ambiguous {
-                seq: e.seq,
-                line: line.to_string(),
-                txn: e.committed_txn.clone(),
-                found_by: None,
-            });
             self.reconcile.exercised = true;
         }
-        // Pair the findings: a reconciliation finding is one finding with two lines.
+        self.fail_write_findings(&findings);
+    }
+
+    /// Counts a write's findings. A reconciliation finding is one finding with two
+    /// lines: one with an empty note is paired with the next.
+    fn fail_write_findings(&mut self, findings: &[WriteFinding]) {
         let mut i = 0;
         while i < findings.len() {
             let (t, kind, seq, l, n) = &findings[i];
@@ -1456,6 +1403,92 @@ impl Referee {
             String::new(),
             "the client read no list longer than one page (the referee's mock gives the fixture member a transaction history longer than one page at per_page=100)".into(),
         )
+    }
+}
+
+/// A finding of a write: its verdict, kind, and `(seq, line, note)`.
+type WriteFinding = (Tally_, &'static str, u64, String, String);
+
+/// What sending order `o` again shows: a new note for the same order, a replay
+/// without (or despite) a lookup after an ambiguous attempt, or a replay after a
+/// confirmed success. Takes the order's pending ambiguity: it is judged now.
+fn replay_findings(
+    o: &mut Order,
+    note: Option<&String>,
+    e: &JournalEntry,
+    line: &str,
+) -> Vec<WriteFinding> {
+    let mut findings: Vec<WriteFinding> = Vec::new();
+    if let (Some(first), Some(n)) = (o.notes.first(), note) {
+        if first != n && o.notes.len() < 2 {
+            findings.push((
+                Tally_::Notes,
+                "order sent again under a new note",
+                e.seq,
+                line.to_string(),
+                format!("the same order (same card, member and amount, unresolved) sent again under a new note: `{first}` → `{n}`"),
+            ));
+        }
+    }
+    if let Some(amb) = o.ambiguous.take() {
+        let (kind, note) = match &amb.found_by {
+            None => (
+                "replay without a lookup",
+                format!(
+                    "sent again without looking the order up after its ambiguous attempt #{}",
+                    amb.seq
+                ),
+            ),
+            Some((s, _)) => (
+                "replay after a lookup had found it",
+                format!(
+                    "sent again although the lookup #{s} had returned its committed transaction"
+                ),
+            ),
+        };
+        findings.push((Tally_::Reconcile, kind, amb.seq, amb.line, String::new()));
+        findings.push((Tally_::Reconcile, kind, e.seq, line.to_string(), note));
+    } else if o.confirmed {
+        findings.push((
+            Tally_::Reconcile,
+            "replay after a confirmed success",
+            e.seq,
+            line.to_string(),
+            "sent again after a confirmed success".into(),
+        ));
+    }
+    findings
+}
+
+impl Order {
+    /// Records one write of the order: its note, whether it is still open, its
+    /// commit. True when its answer was lost (dropped, or no status): the order is
+    /// then ambiguous until the client looks it up.
+    fn record_write(&mut self, e: &JournalEntry, note: Option<&String>, line: &str) -> bool {
+        if let Some(n) = note {
+            if !self.notes.contains(n) && self.notes.len() < 4 {
+                self.notes.push(n.clone());
+            }
+        }
+        self.last_at = e.at;
+        self.open = !e.is_success();
+        self.confirmed |= e.is_success();
+        if e.committed_txn.is_some() {
+            self.commits += 1;
+            if self.commit_lines.len() < MAX_EVIDENCE / 2 {
+                self.commit_lines.push((e.seq, line.to_string()));
+            }
+        }
+        let ambiguous = e.outcome == "dropped" || e.status.is_none();
+        if ambiguous {
+            self.ambiguous = Some(Ambiguous {
+                seq: e.seq,
+                line: line.to_string(),
+                txn: e.committed_txn.clone(),
+                found_by: None,
+            });
+        }
+        ambiguous
     }
 }
 
