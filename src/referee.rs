@@ -1737,6 +1737,54 @@ mod tests {
         assert!(m.get(&(MAX_TRACKED as u64 * 3 - 1)).is_some());
     }
 
+    /// A client that met nothing: every verdict not exercised, each a skipped JUnit
+    /// case saying what would exercise it, and the referee not failed for it.
+    #[test]
+    fn not_exercised_is_skipped_with_what_would_exercise_it() {
+        let report = RefereeReport {
+            version: "0".into(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            command: Some("client".into()),
+            exit_status: Some(0),
+            requests: 0,
+            journal_lost_entries: false,
+            judgements: Referee::new().finish(),
+            client_problem: None,
+            duration_ms: 5,
+        };
+        let ev = evaluation(&report);
+        assert_eq!(
+            ev.overall(),
+            State::Pass,
+            "nothing required, nothing failed"
+        );
+        let xml =
+            crate::report::junit::render_evaluation(&ev, crate::report::junit::Profile::Generic);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let skipped: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("skipped"))
+            .collect();
+        assert_eq!(skipped.len(), report.judgements.len(), "{xml}");
+        for s in skipped {
+            assert_eq!(s.attribute("type"), Some("not_exercised"));
+            let message = s.attribute("message").unwrap();
+            assert!(
+                message.starts_with("not exercised: ")
+                    && !message.contains("not exercised: not exercised"),
+                "{message}"
+            );
+            assert!(
+                s.text().unwrap_or("").contains(NOT_EXERCISED_SETTLE),
+                "{xml}"
+            );
+        }
+        assert!(
+            !xml.contains("<system-out>") && !xml.contains("<failure"),
+            "{xml}"
+        );
+    }
+
     #[test]
     fn nothing_seen_is_not_exercised() {
         assert!(Referee::new()

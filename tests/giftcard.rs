@@ -615,6 +615,22 @@ fn a_setup_failure_gives_could_not_tell_never_no_in_every_dialect() {
         }
         assert!(!r.scorecard_md.contains("**no**"), "{}", r.scorecard_md);
         assert_ne!(r.code, 0, "errored probes fail the run");
+        // JUnit: each question skipped (never passed, never failed), named by the
+        // question alone, saying what would settle it.
+        let doc = roxmltree::Document::parse(&r.scorecard_junit).unwrap();
+        let cases: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(cases.len(), 3, "{}", r.scorecard_junit);
+        for c in cases {
+            let kids: Vec<_> = c.children().filter(|k| k.is_element()).collect();
+            assert_eq!(kids.len(), 1, "{}", r.scorecard_junit);
+            assert!(kids[0].has_tag_name("skipped"), "{}", r.scorecard_junit);
+            assert_eq!(kids[0].attribute("type"), Some("could_not_tell"));
+            assert!(kids[0].text().unwrap_or("").contains("to close it: "));
+            assert!(!c.attribute("name").unwrap().contains("could not tell"));
+        }
     }
 }
 
