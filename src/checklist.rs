@@ -139,7 +139,7 @@ impl Item {
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::evaluation::{markdown as md, Evaluation, Row, Seen, Vocabulary};
+use crate::evaluation::markdown as md;
 pub use crate::report::checklist::{
     CaseRef, ChecklistReport, Decision, ItemResult, KeyFinding, Level, RequiredTest, Verdict,
 };
@@ -751,14 +751,12 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
             "> **Not a launch decision.** This run used launchgate's embedded mock, so the verdicts describe the mock. Run against the environment you are launching (`launchgate run --target ...`) for a decision.\n"
         );
     }
-    let count = |v: Verdict| r.items.iter().filter(|i| i.verdict == v).count();
+    let items = r.evaluation();
     let _ = writeln!(
         s,
-        "**Decision: {}** ({} verified, {} failed, {} not verified of {} items)  ",
+        "**Decision: {}** ({} of {} items)  ",
         r.headline(),
-        count(Verdict::Verified),
-        count(Verdict::Failed),
-        count(Verdict::NotVerified),
+        items.counts(),
         r.items.len()
     );
     let _ = writeln!(
@@ -768,7 +766,6 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
     );
     let _ = writeln!(s, "{}\n", r.totals);
     write_decision_why(&mut s, r);
-    let items = items_evaluation(r);
     s.push_str(&md::table(&items));
     write_required(&mut s, r);
     write_sign_off(&mut s, r);
@@ -849,40 +846,145 @@ fn write_sign_off(s: &mut String, r: &ChecklistReport) {
     }
 }
 
-/// The items in the evaluation model, for the renderers. What was seen is the
-/// evidence that did not pass (what keeps an item open); the checklist's own
-/// "Evidence" section lists every case.
-pub fn items_evaluation(r: &ChecklistReport) -> Evaluation {
-    let mut ev = Evaluation::new(Vocabulary::Checklist, "launchgate.checklist", "Item");
-    ev.started_at = r.run_started_at.clone();
-    ev.rows = r
-        .items
-        .iter()
-        .map(|i| {
-            let mut row = Row::new(&i.id, &i.title, i.verdict.state(), i.summary.clone());
-            row.settle = i.todo.clone();
-            row.seen = i
-                .evidence
-                .iter()
-                .filter(|c| c.outcome != Outcome::Passed)
-                .map(|c| {
-                    Seen::line(format!(
-                        "`{}` {}: {}",
-                        c.id,
-                        c.outcome.as_str(),
-                        c.why.as_deref().unwrap_or("")
-                    ))
-                })
-                .collect();
-            row
-        })
-        .collect();
-    ev
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluation::State;
+    use crate::referee::{ClientVerdict, RefereeReport};
+    use crate::report::{SuiteReport, TargetSummary};
+
+    fn case(id: &str, tag: &str, outcome: Outcome) -> CaseReport {
+        CaseReport {
+            id: id.into(),
+            name: id.split_once("::").map_or(id, |(_, n)| n).into(),
+            file: "f.yaml".into(),
+            line: 1,
+            outcome,
+            reason: (outcome != Outcome::Passed).then(|| "lacked a key".into()),
+            failure: None,
+            checklist: vec![tag.into()],
+            vendor: Vec::new(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            duration_ms: 1,
+            waits: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// A staging run in which every item has passing evidence: the scenario items
+    /// and the seven required tests by cases, the client items by a clean referee
+    /// report, the key-management items by passing findings.
+    fn all_evidence() -> (RunReport, Vec<KeyFinding>, RefereeReport) {
+        let mut cases: Vec<CaseReport> = required_case_ids()
+            .map(|id| case(id, Item::ErrorBranches.id(), Outcome::Passed))
+            .collect();
+        for item in Item::ALL
+            .iter()
+            .filter(|i| i.evidence() == Evidence::Scenarios)
+        {
+            cases.push(case(
+                &format!("s::{}", item.id()),
+                item.id(),
+                Outcome::Passed,
+            ));
+        }
+        let run = RunReport {
+            version: "0".into(),
+            target: TargetSummary {
+                kind: "remote".into(),
+                name: "staging".into(),
+                base_url: "https://staging.example".into(),
+            },
+            hostname: "h".into(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            duration_ms: 1,
+            requests_sent: 1,
+            responses_received: 1,
+            deadline_hit: false,
+            suites: vec![SuiteReport {
+                name: "s".into(),
+                file: "f.yaml".into(),
+                cases,
+            }],
+            not_applicable: Vec::new(),
+            key_findings: Vec::new(),
+            scenarios_commit: None,
+            execution: None,
+            missing_inputs: Vec::new(),
+        };
+        let keys = Item::ALL
+            .into_iter()
+            .filter(|i| i.evidence() == Evidence::Configuration)
+            .map(|i| finding(i, Level::Pass, "holds".into()))
+            .collect();
+        let mut judgements = crate::referee::Referee::new().finish();
+        for j in &mut judgements {
+            j.verdict = ClientVerdict::Pass;
+        }
+        let referee = RefereeReport {
+            version: "0".into(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            command: None,
+            exit_status: Some(0),
+            requests: 1,
+            journal_lost_entries: false,
+            judgements,
+            client_problem: None,
+            duration_ms: 1,
+        };
+        (run, keys, referee)
+    }
+
+    /// The dangerous direction: take away the evidence of any one item (a skipped
+    /// case, a behaviour the client never met, a key never checked) and the
+    /// decision is never GO, the item is unknown in the evaluation model, and every
+    /// rendering says so.
+    #[test]
+    fn an_item_not_verified_is_never_go() {
+        let (run, keys, referee) = all_evidence();
+        let list = evaluate_with_referee(&run, &keys, Some(&referee));
+        assert_eq!(list.decision, Decision::Go, "{:?}", list.decision_why);
+        assert_eq!(list.evaluation().overall(), State::Pass);
+        for item in Item::ALL {
+            let (mut run, mut keys, mut referee) = all_evidence();
+            match item.evidence() {
+                Evidence::Scenarios => {
+                    for c in &mut run.suites[0].cases {
+                        if c.checklist.iter().any(|t| t == item.id()) {
+                            c.outcome = Outcome::Skipped;
+                        }
+                    }
+                }
+                Evidence::Referee => {
+                    for j in referee
+                        .judgements
+                        .iter_mut()
+                        .filter(|j| j.item == item.id())
+                    {
+                        j.verdict = ClientVerdict::NotExercised;
+                    }
+                }
+                Evidence::Configuration => keys.retain(|f| f.item != item.id()),
+            }
+            let list = evaluate_with_referee(&run, &keys, Some(&referee));
+            assert_eq!(list.decision, Decision::Incomplete, "{}", item.id());
+            let ev = list.evaluation();
+            assert_eq!(ev.overall(), State::Unknown, "{}", item.id());
+            let row = ev.rows.iter().find(|r| r.id == item.id()).unwrap();
+            assert_eq!(row.state, State::Unknown, "{}", item.id());
+            assert!(
+                row.open_settle().is_some(),
+                "{}: what would settle it",
+                item.id()
+            );
+            let md = render_markdown(&list);
+            assert!(
+                md.contains(&format!("| {} | ⚠️ not verified |", item.title())),
+                "{md}"
+            );
+            assert!(!md.contains("# Final Launch Checklist: GO"), "{md}");
+        }
+    }
 
     /// The referee names the items it judges by id: each must be a checklist item that
     /// a referee report can decide (its client items, and the key type it also sees).

@@ -240,6 +240,18 @@ impl Evaluation {
         self.vocabulary.word(row.state)
     }
 
+    /// How many rows stand where, in its words: `11 verified, 0 failed, 2 not verified`.
+    pub fn counts(&self) -> String {
+        State::ALL
+            .iter()
+            .map(|&s| {
+                let n = self.rows.iter().filter(|r| r.state == s).count();
+                format!("{n} {}", self.vocabulary.word(s))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Where the whole stands: a fail anywhere or a problem fails it; an unknown
     /// required row keeps it unknown; else it passes. A non-required unknown (a
     /// situation the client never met) does not hold it open.
@@ -329,6 +341,17 @@ pub(crate) mod tests {
             message: "crashed".into(),
         });
         assert_eq!(ev.overall(), State::Fail, "a problem fails the whole");
+    }
+
+    #[test]
+    fn counts_name_every_state_in_its_words() {
+        assert_eq!(
+            sample(Vocabulary::Scorecard).counts(),
+            "1 yes, 1 no, 1 could not tell"
+        );
+        let mut ev = sample(Vocabulary::Checklist);
+        ev.rows.retain(|r| r.state != State::Pass);
+        assert_eq!(ev.counts(), "0 verified, 1 failed, 1 not verified");
     }
 
     #[test]

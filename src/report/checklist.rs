@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
-use crate::evaluation::{self, State, Vocabulary};
+use crate::evaluation::{self, Evaluation, Row, Seen, State, Vocabulary};
 
 /// What the evidence says about one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,5 +166,36 @@ impl ChecklistReport {
         } else {
             self.decision.label().to_string()
         }
+    }
+
+    /// The items in the evaluation model, for the renderers. What was seen is the
+    /// evidence that did not pass (what keeps an item open); the checklist's own
+    /// "Evidence" section lists every case.
+    pub fn evaluation(&self) -> Evaluation {
+        let mut ev = Evaluation::new(Vocabulary::Checklist, "launchgate.checklist", "Item");
+        ev.started_at = self.run_started_at.clone();
+        ev.rows = self
+            .items
+            .iter()
+            .map(|i| {
+                let mut row = Row::new(&i.id, &i.title, i.verdict.state(), i.summary.clone());
+                row.settle = i.todo.clone();
+                row.seen = i
+                    .evidence
+                    .iter()
+                    .filter(|c| c.outcome != Outcome::Passed)
+                    .map(|c| {
+                        Seen::line(format!(
+                            "`{}` {}: {}",
+                            c.id,
+                            c.outcome.as_str(),
+                            c.why.as_deref().unwrap_or("")
+                        ))
+                    })
+                    .collect();
+                row
+            })
+            .collect();
+        ev
     }
 }

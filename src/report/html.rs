@@ -450,7 +450,7 @@ fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
         ),
         Decision::NoGo => ("d-nogo", "Something failed."),
     };
-    let counts = |v: Verdict| list.items.iter().filter(|i| i.verdict == v).count();
+    let counts = list.evaluation().counts();
     let t = report.totals();
     let target = if list.mock_target {
         "launchgate's embedded mock".to_string()
@@ -468,9 +468,7 @@ fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
                 div.label { (list.decision.label()) }
                 p {
                     (says) " "
-                    (counts(Verdict::Verified)) " verified, "
-                    (counts(Verdict::Failed)) " failed, "
-                    (counts(Verdict::NotVerified)) " not verified, of " (list.items.len()) " checklist items."
+                    (counts) ", of " (list.items.len()) " checklist items."
                 }
                 @if !list.decision_why.is_empty() {
                     ul.why { @for w in &list.decision_why { li { (ticks_as_code(w)) } } }
