@@ -151,7 +151,12 @@ fn faithful_vendor_mock_answers_yes_to_all_three() {
         .children()
         .all(|ch| !ch.is_element() || ch.has_tag_name("system-out"))));
     // The mock's published keys never reach a report.
-    for text in [&r.scorecard_md, &r.scorecard_junit, &r.report.to_string()] {
+    for text in [
+        &r.scorecard_md,
+        &r.scorecard_junit,
+        &r.report.to_string(),
+        &r.stdout,
+    ] {
         assert!(!text.contains(launchgate::giftcard::mock::FIXTURE_API_KEY));
         assert!(!text.contains(launchgate::giftcard::mock::FIXTURE_WEBHOOK_SECRET));
     }
@@ -266,6 +271,20 @@ fn check(q: VendorQuirk) {
             .filter(|n| n.has_tag_name("failure"))
             .count();
         assert_eq!(failed, 1, "{what}: {}", r.scorecard_junit);
+        // The console gives the "no" with its reason and evidence, redacted.
+        let no = r.scorecard["rows"][question_of(q)]["title"]
+            .as_str()
+            .unwrap();
+        assert!(
+            r.stdout
+                .lines()
+                .any(|l| l.contains(no) && l.contains(" no ")),
+            "{what}: {}",
+            r.stdout
+        );
+        assert!(!r
+            .stdout
+            .contains(launchgate::giftcard::mock::FIXTURE_API_KEY));
         if q == VendorQuirk::ForgetsKeys {
             let f = finding(&r, 0, "Retention window");
             assert!(f.starts_with("forgotten within 250ms"), "{what}: {f}");

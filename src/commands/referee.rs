@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::evaluation::State;
+use crate::evaluation::{console, State};
 use crate::mock::{MockOptions, MockServer};
 use crate::redact::Redactor;
-use crate::referee::{ClientVerdict, Referee, RefereeOptions, RefereeReport};
+use crate::referee::{Referee, RefereeOptions, RefereeReport};
 use crate::report::{self, junit};
 use crate::target::Inputs;
 
@@ -384,18 +384,8 @@ pub fn referee_junit(r: &RefereeReport) -> String {
 }
 
 fn print_verdicts(report: &RefereeReport) {
-    for j in &report.judgements {
-        say(format_args!(
-            "{:<32} {:<14} {}",
-            j.title,
-            j.verdict.label(),
-            j.summary
-        ));
-        if j.verdict == ClientVerdict::Fail {
-            for l in &j.evidence {
-                say(format_args!("    {l}"));
-            }
-        }
+    for l in console::lines(&crate::referee::evaluation(report), "") {
+        say(l);
     }
     if report.journal_lost_entries {
         say("warning: the journal evicted requests before the referee read them; verdicts may miss some");

@@ -6,8 +6,8 @@
 //! and, when it is not a pass, what would settle it. Each of those modules says
 //! its answers in its own words (`verified`, `yes`, `pass`; see [`Vocabulary`])
 //! and adapts its report into an [`Evaluation`]; the renderers here
-//! ([`markdown`], [`html`], [`junit`]) are the only code that turns one into
-//! Markdown, HTML or JUnit.
+//! ([`markdown`], [`html`], [`junit`], [`console`]) are the only code that turns
+//! one into Markdown, HTML, JUnit or console lines.
 //!
 //! The dangerous direction is closed by construction: [`State::Unknown`] ("not
 //! verified", "could not tell", "not exercised") is a state of its own, never a
@@ -17,6 +17,7 @@
 //! This module is plain data and renderers: it imports nothing else of launchgate
 //! (the checklist, the scorecard and the referee import it).
 
+pub mod console;
 pub mod html;
 pub mod junit;
 pub mod markdown;

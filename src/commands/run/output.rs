@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::checklist::{self, ChecklistReport};
+use crate::evaluation::console;
 use crate::giftcard::scorecard::{self as sc, Scorecard};
 use crate::redact::Redactor;
 use crate::referee::RefereeReport;
@@ -134,8 +135,9 @@ fn print_summary(cfg: &RunConfig, paths: &ReportPaths, r: &Results<'_>, redactor
     }
     if let Some(s) = &r.scorecard {
         say("vendor scorecard:");
-        for row in &s.rows {
-            say(format_args!("  {:<64} {}", row.title, row.answer.label()));
+        // The reasons quote what the target sent: redacted like every report.
+        for l in console::lines(&sc::evaluation(s, r.report), "  ") {
+            say(redactor.redact(&l));
         }
         say(format_args!(
             "  {} (Markdown), {} (JUnit)",
