@@ -1,7 +1,7 @@
 //! Evaluations as JUnit test cases: the one place a row becomes a `<testcase>`.
 //!
 //! A pass is a passing case (why and what was seen in `system-out`), a fail a
-//! `failure` (why as the message, what was seen as the text), an unknown a
+//! `failure` (`word: why` as the message, what was seen as the text), an unknown a
 //! `skipped` case typed by its word (`not_exercised`, `could_not_tell`) whose text
 //! says what would settle it: CI consumers show it as skipped, never as passed.
 //! The case names are the questions, stable from run to run, so a consumer's
@@ -66,7 +66,7 @@ fn case(ev: &Evaluation, r: &Row) -> TestCase {
         State::Pass => TestCaseStatus::success(),
         State::Fail => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(r.why.as_str());
+            s.set_message(format!("{word}: {}", r.why));
             s.set_type("verdict");
             s.set_description(format!("{}{settle}", seen_text(r)));
             s
@@ -83,7 +83,11 @@ fn case(ev: &Evaluation, r: &Row) -> TestCase {
         }
     };
     let mut tc = TestCase::new(r.title.as_str(), status);
-    tc.set_classname(format!("{}.{}", ev.suite, r.id));
+    if r.id.is_empty() {
+        tc.set_classname(ev.suite.as_str());
+    } else {
+        tc.set_classname(format!("{}.{}", ev.suite, r.id));
+    }
     if r.state == State::Pass {
         tc.set_system_out(format!("{}\n{}", r.why, seen_text(r)));
     }
@@ -142,8 +146,8 @@ mod tests {
                 .find(|c| c.has_tag_name("failure"))
                 .unwrap();
             assert_eq!(
-                failure.attribute("message"),
-                Some("because `fail` | was seen")
+                failure.attribute("message").unwrap(),
+                format!("{}: because `fail` | was seen", v.word(State::Fail))
             );
             assert_eq!(cases[1].attribute("classname"), Some("sample.fail"));
             assert_eq!(cases[0].attribute("name"), Some("Is it pass?"));
@@ -157,6 +161,16 @@ mod tests {
             assert_eq!(suite.attribute("time"), Some("1.500"));
             assert_eq!(suite.attribute("skipped"), Some("1"));
         }
+    }
+
+    /// The one row of a suite (the launch decision) has the suite's class name.
+    #[test]
+    fn a_row_without_id_is_classed_as_its_suite() {
+        let mut ev = sample(Vocabulary::Decision);
+        ev.rows.truncate(1);
+        ev.rows[0].id.clear();
+        let text = xml(&ev);
+        assert!(text.contains("classname=\"sample\""), "{text}");
     }
 
     #[test]

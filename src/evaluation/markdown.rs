@@ -10,7 +10,9 @@ use super::{Evaluation, State, Vocabulary};
 pub fn label(vocabulary: Vocabulary, state: State) -> String {
     match vocabulary {
         Vocabulary::Checklist => format!("{} {}", state.mark(), vocabulary.word(state)),
-        Vocabulary::Scorecard | Vocabulary::Referee => format!("**{}**", vocabulary.word(state)),
+        Vocabulary::Scorecard | Vocabulary::Referee | Vocabulary::Decision => {
+            format!("**{}**", vocabulary.word(state))
+        }
     }
 }
 

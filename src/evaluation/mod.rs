@@ -69,14 +69,17 @@ pub enum Vocabulary {
     Scorecard,
     /// The client referee: pass, fail, not exercised.
     Referee,
+    /// The launch decision over the checklist: GO, NO-GO, INCOMPLETE.
+    Decision,
 }
 
 impl Vocabulary {
     /// Every vocabulary.
-    pub const ALL: [Vocabulary; 3] = [
+    pub const ALL: [Vocabulary; 4] = [
         Vocabulary::Checklist,
         Vocabulary::Scorecard,
         Vocabulary::Referee,
+        Vocabulary::Decision,
     ];
 
     /// The state in this vocabulary's words.
@@ -92,12 +95,15 @@ impl Vocabulary {
             (Vocabulary::Referee, Pass) => "pass",
             (Vocabulary::Referee, Fail) => "fail",
             (Vocabulary::Referee, Unknown) => "not exercised",
+            (Vocabulary::Decision, Pass) => "GO",
+            (Vocabulary::Decision, Fail) => "NO-GO",
+            (Vocabulary::Decision, Unknown) => "INCOMPLETE",
         }
     }
 
-    /// The word as an identifier (`not_verified`): JUnit types.
+    /// The word as an identifier (`not_verified`, `incomplete`): JUnit types.
     pub fn slug(self, state: State) -> String {
-        self.word(state).replace(' ', "_")
+        self.word(state).replace([' ', '-'], "_").to_lowercase()
     }
 
     /// The heading of the column that holds the state.
@@ -105,6 +111,7 @@ impl Vocabulary {
         match self {
             Vocabulary::Checklist | Vocabulary::Referee => "Verdict",
             Vocabulary::Scorecard => "Answer",
+            Vocabulary::Decision => "Decision",
         }
     }
 }
@@ -140,7 +147,8 @@ impl Seen {
 /// One evaluated question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// A stable id (`retry-logic`, `idempotency`): JUnit class names.
+    /// A stable id (`retry-logic`, `idempotency`): JUnit class names (`suite.id`;
+    /// empty for the one row of a suite, whose class name is the suite's).
     pub id: String,
     /// The question, as its readers know it.
     pub title: String,
@@ -317,10 +325,13 @@ pub(crate) mod tests {
                 "{v:?}: {words:?}"
             );
             let unknown = v.word(State::Unknown);
-            for pass_words in ["verified", "yes", "pass"] {
+            for pass_words in ["verified", "yes", "pass", "GO"] {
                 assert_ne!(unknown, pass_words, "{v:?}");
             }
-            assert!(!v.slug(State::Unknown).contains(' '));
+            assert!(v
+                .slug(State::Unknown)
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
         }
     }
 

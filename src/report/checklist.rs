@@ -49,13 +49,18 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The decision in the evaluation model: INCOMPLETE is unknown, never a GO.
+    pub fn state(self) -> State {
+        match self {
+            Decision::Go => State::Pass,
+            Decision::Incomplete => State::Unknown,
+            Decision::NoGo => State::Fail,
+        }
+    }
+
     /// `GO`, `INCOMPLETE`, `NO-GO`.
     pub fn label(self) -> &'static str {
-        match self {
-            Decision::Go => "GO",
-            Decision::Incomplete => "INCOMPLETE",
-            Decision::NoGo => "NO-GO",
-        }
+        Vocabulary::Decision.word(self.state())
     }
 }
 

@@ -72,7 +72,7 @@ fn render(cfg: &RunConfig, paths: &ReportPaths, r: &Results<'_>) -> Vec<(PathBuf
     let decision_case = r
         .list
         .filter(|_| cfg.partition.is_none())
-        .and_then(gate::decision_case);
+        .and_then(|l| gate::decision_case(l, &report.started_at));
     let mut files: Vec<(PathBuf, String)> = vec![
         (
             paths.junit.clone(),
