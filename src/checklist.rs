@@ -139,6 +139,7 @@ impl Item {
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::agent_api::Role;
 use crate::evaluation::markdown as md;
 pub use crate::report::checklist::{
     CaseRef, ChecklistReport, Decision, ItemResult, KeyFinding, Level, RequiredTest, Verdict,
@@ -657,7 +658,7 @@ fn partner_key_findings(
     let mut out = Vec::new();
     for (name, value) in names {
         if name.starts_with("member")
-            && (value.starts_with("rl_agent_") || value.starts_with("rl_admin_"))
+            && matches!(Role::of_key(value), Some(Role::Partner | Role::Admin))
         {
             let level = if purposeful(name) {
                 Level::Fail
@@ -671,7 +672,9 @@ fn partner_key_findings(
             ));
         }
     }
-    if role == Some("member") && integration.is_some_and(|v| !v.starts_with("rl_member_")) {
+    if role == Some(Role::Member.as_str())
+        && integration.is_some_and(|v| Role::of_key(v) != Some(Role::Member))
+    {
         out.push(finding(
             Item::KeyType,
             Level::Fail,

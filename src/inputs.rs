@@ -2,6 +2,8 @@
 //! what each must be there: one table that `launchgate init` writes into the
 //! secrets template and `launchgate doctor` checks against the target.
 
+use crate::agent_api::{ErrorCode, Role};
+
 /// A key or a fixture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum InputKind {
@@ -15,13 +17,13 @@ pub enum InputKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Promise {
     /// `GET /health` answers 200 with this role (`None`: the target's `role:`, default partner).
-    Role(Option<&'static str>),
+    Role(Option<Role>),
     /// Like `Role`, and the key holds no scope that allows this write (a read-only key).
-    ReadOnly(&'static str, &'static str),
+    ReadOnly(Role, &'static str),
     /// Like `Role`, and the key holds a scope that allows this write (`write:redeem`).
-    Writes(&'static str, &'static str),
-    /// `GET /health` is refused at authentication with this status and code.
-    Refused(u16, &'static str),
+    Writes(Role, &'static str),
+    /// `GET /health` is refused at authentication with this code (and its status).
+    Refused(ErrorCode),
     /// A partner key whose partner lacks `agent_api_permission`: a partner route answers 403 FEATURE_DISABLED.
     FeatureDisabled,
     /// A key whose rate limit a bounded burst can exhaust within the run's deadline.
@@ -84,16 +86,16 @@ const fn fixture(name: &'static str, must_be: &'static str, promise: Promise) ->
 /// Every input of the built-in Agent API suite, in the order a person sets them up.
 pub const AGENT_API_INPUTS: &[InputSpec] = &[
     key("partner", "the integration's own partner key (point-of-sale or full scopes): the key you launch with", Promise::Role(None)),
-    key("partner_readonly", "a partner key of the same partner with only the `read` scope", Promise::ReadOnly("partner", "write:transactions")),
-    key("member", "a member key (wallet preset: read, write:redeem, write:profile) of the member in LAUNCHGATE_MEMBER_IDENTIFIER", Promise::Writes("member", "write:redeem")),
-    key("member_readonly", "a member key with only the `read` scope", Promise::ReadOnly("member", "write:redeem")),
+    key("partner_readonly", "a partner key of the same partner with only the `read` scope", Promise::ReadOnly(Role::Partner, "write:transactions")),
+    key("member", "a member key (wallet preset: read, write:redeem, write:profile) of the member in LAUNCHGATE_MEMBER_IDENTIFIER", Promise::Writes(Role::Member, "write:redeem")),
+    key("member_readonly", "a member key with only the `read` scope", Promise::ReadOnly(Role::Member, "write:redeem")),
     key("disabled_partner", "a partner key of another partner whose Agent API permission (agent_api_permission) is off", Promise::FeatureDisabled),
     key("ratelimit", "a partner key with a low rate limit (at most 100 per window) used by nothing else", Promise::LowRateLimit),
-    key("revoked", "a key that was revoked (deactivated)", Promise::Refused(401, "AUTH_KEY_REVOKED")),
-    key("expired", "a key whose expires_at is in the past", Promise::Refused(401, "AUTH_KEY_EXPIRED")),
-    key("inactive_partner", "a key of a partner that was deactivated", Promise::Refused(403, "AUTH_OWNER_INACTIVE")),
-    key("member_inactive", "a member key of an inactive member", Promise::Refused(403, "AUTH_OWNER_INACTIVE")),
-    key("member_anonymous", "a member key of an anonymous member", Promise::Refused(403, "AUTH_ANONYMOUS_MEMBER")),
+    key("revoked", "a key that was revoked (deactivated)", Promise::Refused(ErrorCode::AuthKeyRevoked)),
+    key("expired", "a key whose expires_at is in the past", Promise::Refused(ErrorCode::AuthKeyExpired)),
+    key("inactive_partner", "a key of a partner that was deactivated", Promise::Refused(ErrorCode::AuthOwnerInactive)),
+    key("member_inactive", "a member key of an inactive member", Promise::Refused(ErrorCode::AuthOwnerInactive)),
+    key("member_anonymous", "a member key of an anonymous member", Promise::Refused(ErrorCode::AuthAnonymousMember)),
     fixture("card_id", "an active card of the integration's partner", Promise::OwnCard),
     fixture("reward_id", "a reward of the integration's partner", Promise::OwnReward),
     fixture("member_identifier", "a member enrolled on that card (UUID, email, member number or identifier)", Promise::OwnMember),

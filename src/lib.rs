@@ -11,6 +11,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![warn(clippy::print_stdout)]
 
+pub mod agent_api;
 pub mod checklist;
 pub mod cli;
 pub mod commands;

@@ -285,6 +285,13 @@ fn describe(d: &Delivery, verify: Option<&Verify>) -> Value {
         "signature_recognised": field_of(&|v| v.how.clone().into()),
         "signature_timestamped": field_of(&|v| v.timestamped.into()),
         "signature_problem": field_of(&|v| v.problem.clone().map_or(Value::Null, Value::from)),
+        // A signature in a form launchgate cannot check: unknown, not invalid.
+        "signature_unreadable": field_of(&|v| {
+            v.problem
+                .clone()
+                .filter(|_| v.unreadable)
+                .map_or(Value::Null, Value::from)
+        }),
         "body": parsed.unwrap_or_else(text_body),
     })
 }

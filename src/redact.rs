@@ -24,7 +24,10 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine;
 use regex::Regex;
 
-/// Header names whose values are always replaced, whatever they contain.
+use crate::agent_api::{is_key_placeholder, key_pattern, Role, KEY_PREFIX_REGEX, KEY_SECRET_LEN};
+
+/// Header names whose values are always replaced, whatever they contain (lowercase;
+/// the first is the Agent API's [`KEY_HEADER`]).
 pub const SECRET_HEADERS: &[&str] = &[
     "x-agent-key",
     "authorization",
@@ -59,28 +62,28 @@ const CUT_MARKER: char = '…';
 /// The shortest piece of a secret, right before a cut, that is still redacted.
 const MIN_FRAGMENT: usize = 3;
 
-/// Key prefixes alone are placeholders (`LAUNCHGATE_X_KEY=rl_agent_`), not secrets.
-const KEY_PREFIXES: &[&str] = &["rl_agent_", "rl_member_", "rl_admin_"];
-
 /// A key-shaped value cut short by a length limit: its prefix still must not show.
 fn cut_key_shape() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"rl_(agent|member|admin)_[A-Za-z0-9]{1,39}(\n?…)").expect("static regex")
+        Regex::new(&format!(
+            r"{KEY_PREFIX_REGEX}[A-Za-z0-9]{{1,{}}}(\n?…)",
+            KEY_SECRET_LEN - 1
+        ))
+        .expect("static regex")
     })
 }
 
+/// Anything shaped like an Agent API key, and any `Bearer` token.
 fn key_shape() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"rl_(agent|member|admin)_[A-Za-z0-9]{40}|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
-            .expect("static regex")
+        Regex::new(&format!(
+            r"{}|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{{8,}}",
+            key_pattern().as_str()
+        ))
+        .expect("static regex")
     })
-}
-
-/// True for a value that is only a placeholder for a key (`rl_agent_`).
-pub fn is_key_placeholder(value: &str) -> bool {
-    KEY_PREFIXES.contains(&value.trim())
 }
 
 impl Redactor {
@@ -164,7 +167,7 @@ impl Redactor {
             out = Cow::Owned(
                 key_shape()
                     .replace_all(&out, |c: &regex::Captures| match c.get(1) {
-                        Some(role) => format!("rl_{}_***", role.as_str()),
+                        Some(prefix) => format!("{}***", prefix.as_str()),
                         None => "Bearer ***".to_string(),
                     })
                     .into_owned(),
@@ -191,7 +194,7 @@ impl Redactor {
         if cut_key_shape().is_match(&out) {
             out = Cow::Owned(
                 cut_key_shape()
-                    .replace_all(&out, "rl_${1}_***${2}")
+                    .replace_all(&out, "${1}***${2}")
                     .into_owned(),
             );
         }
@@ -245,8 +248,8 @@ impl Redactor {
 
 fn mask_header(value: &str) -> String {
     if let Some(c) = key_shape().captures(value) {
-        if let Some(role) = c.get(1) {
-            return format!("rl_{}_***", role.as_str());
+        if let Some(prefix) = c.get(1) {
+            return format!("{}***", prefix.as_str());
         }
     }
     match value.split_once(' ') {
@@ -414,15 +417,14 @@ fn unescape_at(t: &[u8], pos: usize) -> Option<(Vec<u8>, usize)> {
     }
 }
 
+/// What a secret is replaced with: its role prefix kept for a key (`rl_agent_***`).
 fn replacement_for(secret: &str) -> &'static str {
-    if secret.starts_with("rl_agent_") {
-        "rl_agent_***"
-    } else if secret.starts_with("rl_member_") {
-        "rl_member_***"
-    } else if secret.starts_with("rl_admin_") {
-        "rl_admin_***"
-    } else {
-        "***"
+    static MASKS: OnceLock<[String; 3]> = OnceLock::new();
+    let masks = MASKS.get_or_init(|| Role::ALL.map(|r| format!("{}***", r.prefix())));
+    match Role::of_key(secret) {
+        // `Role::ALL` lists the roles in declaration order.
+        Some(role) => &masks[role as usize],
+        None => "***",
     }
 }
 
@@ -457,6 +459,9 @@ mod tests {
 
     #[test]
     fn secret_headers_are_always_masked() {
+        assert!(
+            SECRET_HEADERS.contains(&crate::agent_api::KEY_HEADER.to_ascii_lowercase().as_str())
+        );
         let r = Redactor::default();
         assert_eq!(r.header_value("X-Agent-Key", "short"), "***");
         assert_eq!(

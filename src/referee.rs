@@ -25,58 +25,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::agent_api::JournalEntry;
+use crate::agent_api::{Delivery, ErrorCode, RetryStrategy, Role, BASE_PATH};
 use crate::evaluation::{Evaluation, Problem, Row, Seen, State, Vocabulary};
-
-/// One request as the mock's journal (`GET /__launchgate/journal`) reports it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct JournalEntry {
-    /// Sequence number, increasing.
-    pub seq: u64,
-    /// When the request arrived.
-    pub at: DateTime<Utc>,
-    /// HTTP method.
-    pub method: String,
-    /// Path, without the query.
-    pub path: String,
-    /// Raw query string.
-    #[serde(default)]
-    pub query: Option<String>,
-    /// The fixture name of the key used (never the key).
-    #[serde(default)]
-    pub key_name: Option<String>,
-    /// The key's role.
-    #[serde(default)]
-    pub role: Option<String>,
-    /// Response status; `None` when the connection was dropped.
-    #[serde(default)]
-    pub status: Option<u16>,
-    /// Error code of the response.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// `responded` or `dropped`.
-    pub outcome: String,
-    /// Retry-After of a 429, in seconds.
-    #[serde(default)]
-    pub retry_after: Option<u64>,
-    /// `pagination.last_page` of a list response.
-    #[serde(default)]
-    pub last_page: Option<u64>,
-    /// The request's JSON body (POST/PATCH).
-    #[serde(default)]
-    pub body: Option<Value>,
-    /// Milliseconds the mock took to answer.
-    #[serde(default)]
-    pub duration_ms: f64,
-    /// The fault the mock injected, if any.
-    #[serde(default)]
-    pub fault: Option<String>,
-    /// The ledger transaction a committed write created.
-    #[serde(default)]
-    pub committed_txn: Option<String>,
-    /// The ledger transactions a transactions list returned on this page.
-    #[serde(default)]
-    pub listed_txns: Option<Vec<String>>,
-}
 
 /// Query parameters whose values never appear in evidence.
 fn secret_param(name: &str) -> bool {
@@ -96,9 +47,7 @@ fn shown_query(q: &str) -> String {
                     .next()
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default();
-                let keyish = ["rl_agent_", "rl_member_", "rl_admin_"]
-                    .iter()
-                    .any(|p| decoded.contains(p));
+                let keyish = Role::ALL.iter().any(|r| decoded.contains(r.prefix()));
                 if secret_param(k) || keyish {
                     format!("{k}=[REDACTED]")
                 } else {
@@ -124,8 +73,7 @@ impl JournalEntry {
             Some(s) => format!(
                 "{s}{}",
                 self.code
-                    .as_deref()
-                    .map(|c| format!(" {c}"))
+                    .map(|c| format!(" {}", c.as_str()))
                     .unwrap_or_default()
             ),
             None => "connection dropped after the write was committed".into(),
@@ -217,7 +165,7 @@ enum Class {
     /// `backoff` server errors: retry with growing delays.
     Backoff,
     /// `no_retry`, `fix_request`, `contact_support`: never send the same request again.
-    Definitive(&'static str),
+    Definitive(RetryStrategy),
     /// No answer: the write may have committed.
     Dropped,
     Other,
@@ -228,23 +176,11 @@ fn classify(e: &JournalEntry) -> Class {
         None => Class::Dropped,
         Some(s) if (200..300).contains(&s) => Class::Success,
         Some(429) => Class::RateLimited,
-        Some(s) if s >= 400 => match retry_strategy(e.code.as_deref(), s) {
-            "backoff" => Class::Backoff,
+        Some(s) if s >= 400 => match RetryStrategy::of_response(e.code, s) {
+            RetryStrategy::Backoff => Class::Backoff,
             other => Class::Definitive(other),
         },
         Some(_) => Class::Other,
-    }
-}
-
-/// The retry strategy of an error code (contract §A.4; unknown codes: by status).
-pub fn retry_strategy(code: Option<&str>, status: u16) -> &'static str {
-    match code {
-        Some("RATE_LIMITED" | "INTERNAL_ERROR" | "RETRY_LATER") => "backoff",
-        Some("AUTH_OWNER_INACTIVE" | "FEATURE_DISABLED" | "LIMIT_REACHED") => "contact_support",
-        Some("VALIDATION_FAILED" | "REWARD_NOT_LINKED") => "fix_request",
-        Some(_) => "no_retry",
-        None if status >= 500 || status == 429 || status == 408 => "backoff",
-        None => "no_retry",
     }
 }
 
@@ -549,7 +485,7 @@ struct Sequence {
     last_line: String,
     last_at: DateTime<Utc>,
     last_class: Class,
-    last_code: Option<String>,
+    last_code: Option<ErrorCode>,
     last_note: Option<String>,
     /// Retries of `backoff` errors judged, and the longest delay among them.
     backoff_retries: u32,
@@ -618,7 +554,7 @@ pub struct Referee {
     gave_up: u64,
     recovered: u64,
     ended_otherwise: u64,
-    definitive_met: HashMap<&'static str, u64>,
+    definitive_met: HashMap<RetryStrategy, u64>,
     policy_immediate: u64,
     policy_backed_off_later: u64,
     policy_lines: Vec<(u64, String, i64)>,
@@ -703,7 +639,7 @@ impl Referee {
         }
         self.requests += 1;
         let line = e.line();
-        let key = e.key_name.clone().unwrap_or_default();
+        let key = e.key_name.as_deref().unwrap_or_default().to_string();
         self.judge_rate_limit(e, &key, &line);
         self.judge_retry(e, &key, &line);
         if e.is_write() {
@@ -800,7 +736,7 @@ impl Referee {
         s.last_line = line.to_string();
         s.last_at = e.at;
         s.last_class = class;
-        s.last_code = e.code.clone();
+        s.last_code = e.code;
         s.last_note = e.note().map(str::to_owned);
     }
 
@@ -831,7 +767,8 @@ impl Referee {
         match s.last_class {
             Class::Backoff => self.judge_backoff_gap(s, e, line, gap),
             Class::Definitive(strategy) => {
-                let code = s.last_code.clone().unwrap_or_default();
+                let code = s.last_code.map_or("", ErrorCode::as_str);
+                let strategy = strategy.as_str();
                 let only_note = e.is_write() && s.last_note.as_deref() != e.note();
                 let note = format!(
                     "sent again {}after a `{strategy}` error ({code}) {gap} ms earlier",
@@ -1144,17 +1081,18 @@ impl Referee {
     }
 
     fn judge_key_type(&mut self, e: &JournalEntry, line: &str) {
-        let wanted = if e.path.contains("/api/agent/v1/member/") {
-            "member"
-        } else if e.path.contains("/api/agent/v1/partner/") {
-            "partner"
+        let group = |role: Role| format!("{BASE_PATH}/{}/", role.as_str());
+        let wanted = if e.path.contains(&group(Role::Member)) {
+            Role::Member
+        } else if e.path.contains(&group(Role::Partner)) {
+            Role::Partner
         } else {
             return;
         };
         self.keys.exercised = true;
-        if let Some(role) = &e.role {
+        if let Some(role) = e.role {
             if role != wanted {
-                let note = format!("a {role} key on a {wanted} operation");
+                let note = format!("a {} key on a {} operation", role.as_str(), wanted.as_str());
                 self.keys
                     .fail_as("key of the wrong role", &[(e.seq, line, &note)]);
             }
@@ -1302,10 +1240,18 @@ impl Referee {
     }
 
     fn retry_summary(&self) -> (String, String, String) {
-        let met: Vec<String> = ["no_retry", "fix_request", "contact_support"]
-            .iter()
-            .filter_map(|s| self.definitive_met.get(s).map(|n| format!("{n} `{s}`")))
-            .collect();
+        let met: Vec<String> = [
+            RetryStrategy::NoRetry,
+            RetryStrategy::FixRequest,
+            RetryStrategy::ContactSupport,
+        ]
+        .iter()
+        .filter_map(|s| {
+            self.definitive_met
+                .get(s)
+                .map(|n| format!("{n} `{}`", s.as_str()))
+        })
+        .collect();
         let definitive = if met.is_empty() {
             "no `no_retry`, `fix_request` or `contact_support` error".to_string()
         } else {
@@ -1479,7 +1425,7 @@ impl Order {
                 self.commit_lines.push((e.seq, line.to_string()));
             }
         }
-        let ambiguous = e.outcome == "dropped" || e.status.is_none();
+        let ambiguous = e.outcome == Delivery::Dropped || e.status.is_none();
         if ambiguous {
             self.ambiguous = Some(Ambiguous {
                 seq: e.seq,
@@ -1567,20 +1513,21 @@ mod tests {
             seq,
             at: at(ms),
             method: method.into(),
-            path: format!("/api/agent/v1{path}"),
+            path: format!("{BASE_PATH}{path}"),
             query: None,
             key_name: Some("partner".into()),
-            role: Some("partner".into()),
+            role: Some(Role::Partner),
             status,
-            code: code.map(Into::into),
+            code: code.map(|c| ErrorCode::parse(c).expect("a contract code")),
             outcome: if status.is_some() {
-                "responded".into()
+                Delivery::Responded
             } else {
-                "dropped".into()
+                Delivery::Dropped
             },
             retry_after: None,
             last_page: None,
             body: None,
+            body_truncated: false,
             duration_ms: 1.0,
             fault: None,
             committed_txn: None,

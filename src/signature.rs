@@ -156,6 +156,10 @@ pub struct Verdict {
     /// Made with the shared secret (over the raw or a re-serialised body, whatever
     /// its timestamp): what the receiver requires before it stores a delivery.
     pub authentic: bool,
+    /// A signature was sent, but in no form launchgate can check (an HMAC-SHA512, a
+    /// JWS, Standard Webhooks' asymmetric `v1a`): whether it is valid is unknown, which
+    /// is not the same as invalid.
+    pub unreadable: bool,
     /// Why it is not valid, naming each scheme checked; `None` when valid.
     pub problem: Option<String>,
     /// How the scheme was chosen: "named in the target file" or "recognised from …".
@@ -224,7 +228,11 @@ fn strip_prefix(v: &str) -> &str {
         .map_or(v, |_| &v[7..])
 }
 
-/// A plain HMAC over `body`: `None` when the value is not in the scheme's encoding.
+/// The length of an HMAC-SHA256, the only MAC the plain schemes carry.
+const MAC_LEN: usize = 32;
+
+/// A plain HMAC over `body`: `None` when the value is not an HMAC-SHA256 in the
+/// scheme's encoding (another encoding, another length, another kind of signature).
 fn check_plain(scheme: Scheme, secret: &[u8], body: &[u8], value: &str) -> Option<bool> {
     let v = strip_prefix(value);
     let given = match scheme {
@@ -232,7 +240,7 @@ fn check_plain(scheme: Scheme, secret: &[u8], body: &[u8], value: &str) -> Optio
         Scheme::Base64 => base64::engine::general_purpose::STANDARD.decode(v).ok()?,
         _ => return None,
     };
-    Some(same(&mac(secret, &[body]), &given))
+    (given.len() == MAC_LEN).then(|| same(&mac(secret, &[body]), &given))
 }
 
 /// The Stripe header's timestamp and `v1` signatures.
@@ -242,7 +250,9 @@ fn stripe_parts(value: &str) -> Option<(i64, Vec<Vec<u8>>)> {
     for item in value.split(',') {
         match item.trim().split_once('=') {
             Some(("t", v)) => t = v.trim().parse::<i64>().ok(),
-            Some(("v1", v)) => sigs.extend(hex::decode(v.trim()).ok()),
+            Some(("v1", v)) => {
+                sigs.extend(hex::decode(v.trim()).ok().filter(|s| s.len() == MAC_LEN))
+            }
             _ => {}
         }
     }
@@ -270,6 +280,9 @@ enum Check {
     NoMatch,
     /// The secret cannot be used with the scheme.
     BadSecret(String),
+    /// The scheme's header is there, but its value is not one of the scheme's
+    /// signatures: why, for the evidence.
+    Unreadable(String),
 }
 
 impl Verifier {
@@ -304,14 +317,26 @@ impl Verifier {
                         fresh: true,
                         age: None,
                     },
-                    _ => Check::NoMatch,
+                    Some(false) => Check::NoMatch,
+                    None => Check::Unreadable(format!(
+                        "{} holds no {} HMAC-SHA256",
+                        self.header,
+                        scheme.short()
+                    )),
                 },
             },
             Scheme::Stripe => {
-                let value = header(headers, "stripe-signature")
-                    .or_else(|| header(headers, &self.header).filter(|v| v.contains("v1=")));
-                let Some((t, sigs)) = value.and_then(stripe_parts) else {
-                    return Check::Absent;
+                let stripe = header(headers, "stripe-signature");
+                let value =
+                    stripe.or_else(|| header(headers, &self.header).filter(|v| v.contains("v1=")));
+                let Some((t, sigs)) = value.and_then(stripe_parts).filter(|(_, s)| !s.is_empty())
+                else {
+                    return match stripe {
+                        Some(_) => Check::Unreadable(
+                            "Stripe-Signature holds no t= timestamp with a v1= HMAC-SHA256".into(),
+                        ),
+                        None => Check::Absent,
+                    };
                 };
                 let expected = mac(&self.secret, &[t.to_string().as_bytes(), b".", body]);
                 if sigs.iter().any(|s| same(s, &expected)) {
@@ -329,8 +354,18 @@ impl Verifier {
                     return Check::Absent;
                 };
                 let Ok(t) = ts.parse::<i64>() else {
-                    return Check::NoMatch;
+                    return Check::Unreadable(format!(
+                        "webhook-timestamp `{}` is not Unix seconds",
+                        ts.chars().take(40).collect::<String>()
+                    ));
                 };
+                if !sigs.split(' ').any(|s| s.starts_with("v1,")) {
+                    // `v1a` is the scheme's asymmetric (ed25519) form, checked with the
+                    // vendor's public key, which a shared secret cannot stand in for.
+                    return Check::Unreadable(
+                        "webhook-signature holds no v1 (symmetric) signature; v1a (ed25519) is not checked".into(),
+                    );
+                }
                 let secret = String::from_utf8_lossy(&self.secret);
                 let expected = match sign_standard(&secret, id, t, body) {
                     Ok(s) => s,
@@ -384,10 +419,15 @@ impl Verifier {
         let order = self.order(headers);
         let mut tried = Vec::new();
         let mut absent = Vec::new();
+        let mut unreadable = Vec::new();
         let mut present = false;
         for (i, &scheme) in order.iter().enumerate() {
             match self.check_one(scheme, headers, body, now) {
                 Check::Absent => absent.push(scheme.short()),
+                Check::Unreadable(why) => {
+                    present = true;
+                    unreadable.push(why);
+                }
                 Check::BadSecret(e) => {
                     present = true;
                     tried.push(format!("{} (not checked: {e})", scheme.short()));
@@ -417,6 +457,7 @@ impl Verifier {
                         timestamped: scheme.timestamped(),
                         reserialized: false,
                         authentic: true,
+                        unreadable: false,
                         problem,
                         how,
                     };
@@ -424,6 +465,15 @@ impl Verifier {
             }
         }
         let mut v = self.no_match(headers, body, now, present, &tried);
+        if tried.is_empty() && !unreadable.is_empty() && !v.reserialized {
+            // Nothing launchgate speaks could even be read: unknown, not invalid.
+            v.unreadable = true;
+            v.problem = Some(format!(
+                "a signature in a form launchgate cannot check ({}): it cannot tell whether it is valid; if the vendor signs in a scheme launchgate speaks, name it (signature_scheme, signature_header) in the target file",
+                unreadable.join("; ")
+            ));
+            return v;
+        }
         if let (Some(p), false, false) = (&mut v.problem, absent.is_empty(), v.reserialized) {
             if present {
                 p.push_str(&format!(" (no {} headers were sent)", absent.join(" or ")));
@@ -508,6 +558,7 @@ impl Verifier {
             timestamped: reserialized.is_some_and(Scheme::timestamped),
             reserialized: reserialized.is_some(),
             authentic: reserialized.is_some(),
+            unreadable: false,
             problem: Some(problem),
             how: match self.choice {
                 SchemeChoice::Named(_) => "named in the target file".into(),
@@ -648,10 +699,64 @@ mod tests {
         let p = r.problem.unwrap();
         assert_eq!(
             p,
-            "hex HMAC over the raw body did not match; base64 did not match either (no Standard Webhooks or Stripe headers were sent)"
+            "hex HMAC over the raw body did not match (no Standard Webhooks or Stripe headers were sent)"
+        );
+        assert!(
+            !r.unreadable,
+            "a MAC of the right shape that differs is invalid, not unknown"
         );
         let r = v(SchemeChoice::Auto, "X-Sig", "k").check(&[], body, now);
         assert!(!r.present && r.problem.unwrap().contains("X-Sig"));
+    }
+
+    /// Signatures in a form launchgate does not speak are unknown, never invalid: a
+    /// vendor is not failed for a legitimate scheme launchgate cannot check.
+    #[test]
+    fn signatures_launchgate_cannot_read_are_unknown_not_invalid() {
+        let body = br#"{"id":"evt_1"}"#;
+        let now = 1_700_000_000;
+        let sha512_hex = "ab".repeat(64);
+        let jws = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ..c2lnbmF0dXJl";
+        let ts = now.to_string();
+        let cases: [(&str, Vec<(String, String)>); 4] = [
+            ("an HMAC-SHA512", h(&[("x-sig", &sha512_hex)])),
+            ("a detached JWS", h(&[("x-sig", jws)])),
+            (
+                "Standard Webhooks' asymmetric v1a",
+                h(&[
+                    ("webhook-id", "msg_1"),
+                    ("webhook-timestamp", &ts),
+                    ("webhook-signature", "v1a,aGVsbG8gd29ybGQ="),
+                ]),
+            ),
+            (
+                "a Stripe header with only v0",
+                h(&[(
+                    "stripe-signature",
+                    &format!("t={now},v0={}", "cd".repeat(32)),
+                )]),
+            ),
+        ];
+        for (what, headers) in cases {
+            for choice in [SchemeChoice::Auto, SchemeChoice::Named(Scheme::Hex)] {
+                let r = v(choice, "X-Sig", SW_SECRET).check(&headers, body, now);
+                assert!(r.present && !r.valid && r.unreadable, "{what}: {r:?}");
+                let p = r.problem.unwrap_or_default();
+                assert!(p.contains("cannot tell whether it is valid"), "{what}: {p}");
+            }
+        }
+        // A v1a beside a v1 that matches is a valid signature.
+        let sw = sign_standard(SW_SECRET, "msg_1", now, body).unwrap();
+        let r = v(SchemeChoice::Auto, "X-Sig", SW_SECRET).check(
+            &h(&[
+                ("webhook-id", "msg_1"),
+                ("webhook-timestamp", &ts),
+                ("webhook-signature", &format!("v1a,aGVsbG8= {sw}")),
+            ]),
+            body,
+            now,
+        );
+        assert!(r.valid && !r.unreadable, "{r:?}");
     }
 
     #[test]

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::redact::is_key_placeholder;
-use crate::scenario::load::key_pattern;
+use crate::agent_api::{is_key_placeholder, key_pattern, Role};
 
 /// Named inputs a target offers to scenarios: secret keys and non-secret fixture ids.
 ///
@@ -305,7 +304,7 @@ impl Target {
     pub fn mock(base_url: &str, mut inputs: Inputs) -> Target {
         alias_integration(&mut inputs, "partner_pos");
         let mut facts = base_facts(Kind::Mock, "mock");
-        facts.insert("role".into(), "partner".into());
+        facts.insert("role".into(), Role::Partner.as_str().into());
         facts.insert("needs".into(), serde_json::json!(POS_SCOPES));
         facts.insert("integration_key".into(), "partner_pos".into());
         Target::embedded("mock", base_url, inputs, facts)
@@ -382,10 +381,7 @@ impl Target {
 
     fn from_file_spec(spec: TargetFile, source: &SecretSource) -> Result<Target, TargetError> {
         for (name, var) in spec.keys.iter().chain(spec.fixtures.iter()) {
-            if ["rl_agent_", "rl_member_", "rl_admin_"]
-                .iter()
-                .any(|p| var.starts_with(p))
-            {
+            if Role::of_key(var).is_some() {
                 return Err(TargetError::Invalid(format!(
                     "`{name}:` holds what looks like a key; a target file holds only the NAMES of environment variables (e.g. `{name}: LAUNCHGATE_{}_KEY`), and the key goes in that variable or in `--secrets FILE`",
                     name.to_ascii_uppercase()

@@ -309,7 +309,7 @@ fn eval(part: &Part, scope: &Scope, depth: usize) -> Result<Value, TemplateError
             Call::FakeKey(prefix) => {
                 let tail: String = rand::thread_rng()
                     .sample_iter(&Alphanumeric)
-                    .take(40)
+                    .take(crate::agent_api::KEY_SECRET_LEN)
                     .map(char::from)
                     .collect();
                 Value::String(format!("{prefix}{tail}"))

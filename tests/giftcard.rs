@@ -491,6 +491,19 @@ fn a_sandbox_without_writes_or_facts_gets_could_not_tell() {
 /// mock with `opts`, in this process. `target` is a target file's text; its
 /// `base_url:` line is pointed at the mock.
 fn sandbox_run(opts: launchgate::giftcard::VendorOptions, target: &str, extra: &[&str]) -> Run {
+    sandbox_run_delivering_to(opts, target, extra, &|port| {
+        format!("http://127.0.0.1:{port}/webhooks")
+    })
+}
+
+/// [`sandbox_run`], with the vendor's webhooks registered at `webhook_url(port)`
+/// instead of straight at launchgate's receiver on `port`.
+fn sandbox_run_delivering_to(
+    opts: launchgate::giftcard::VendorOptions,
+    target: &str,
+    extra: &[&str],
+    webhook_url: &dyn Fn(u16) -> String,
+) -> Run {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let port = free_port();
     let mock = rt
@@ -502,8 +515,7 @@ fn sandbox_run(opts: launchgate::giftcard::VendorOptions, target: &str, extra: &
             "127.0.0.1:0".parse().unwrap(),
         ))
         .unwrap();
-    mock.register_webhook(&format!("http://127.0.0.1:{port}/webhooks"))
-        .unwrap();
+    mock.register_webhook(&webhook_url(port)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vendor.yaml");
     let text: String = target
@@ -763,4 +775,88 @@ fn readme_standard_webhooks_target_file_works_as_written() {
     assert_eq!(answers(&r), ["yes", "yes", "yes"]);
     assert_eq!(finding(&r, 0, "Key sent in"), "header Idempotency-Key");
     assert!(finding(&r, 1, "Signature scheme").starts_with("Standard Webhooks"));
+}
+
+/// A vendor that signs its webhooks with HMAC-SHA512 (a scheme launchgate does not
+/// check) is "could not tell" for webhooks, naming why, never "no": launchgate cannot
+/// say its signatures are wrong. The vendor is the mock in its reference dialect
+/// behind a relay that re-signs each delivery with the real secret under SHA-512.
+#[test]
+fn a_signature_launchgate_cannot_check_is_could_not_tell_never_no() {
+    use hmac::{Hmac, Mac};
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const TOKEN: &str = "relay-token-0123456789abcdef";
+    let receiver_port = std::sync::Arc::new(AtomicU16::new(0));
+    let rp = receiver_port.clone();
+    let relay = common::tcp::serve(move |mut s, ctx| {
+        let head = common::tcp::read_head(&mut s);
+        let Some((head, first)) = head.split_once("\r\n\r\n") else {
+            return;
+        };
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = first.as_bytes().to_vec();
+        let mut rest = vec![0u8; len.saturating_sub(body.len())];
+        if s.read_exact(&mut rest).is_err() {
+            return;
+        }
+        body.extend_from_slice(&rest);
+        let mut mac = Hmac::<sha2::Sha512>::new_from_slice(
+            launchgate::giftcard::mock::FIXTURE_WEBHOOK_SECRET.as_bytes(),
+        )
+        .unwrap();
+        mac.update(&body);
+        let sig = hex::encode(mac.finalize().into_bytes());
+        let port = rp.load(Ordering::Relaxed);
+        let forward = || {
+            let mut out = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+            out.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .ok()?;
+            let mut req = format!(
+                "POST /webhooks/{TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nX-Signature-256: sha512={sig}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            req.extend_from_slice(&body);
+            out.write_all(&req).ok()?;
+            let answer = common::tcp::read_head(&mut out);
+            answer.split(' ').nth(1).map(str::to_string)
+        };
+        let status = forward().unwrap_or_else(|| "502".into());
+        common::tcp::respond(&mut s, ctx, &format!("{status} Relayed"), &[], b"");
+    });
+    let relay_url = relay.url();
+    let r = sandbox_run_delivering_to(
+        dialect_options(VendorDialect::PartB),
+        VendorDialect::PartB.profile(),
+        &["-k", "every delivery is signed", "--webhook-token", TOKEN],
+        &|port| {
+            receiver_port.store(port, Ordering::Relaxed);
+            format!("{relay_url}/hooks")
+        },
+    );
+    assert_eq!(
+        answers(&r)[1],
+        "could_not_tell",
+        "{}\n{}",
+        r.stdout,
+        r.scorecard_md
+    );
+    for wanted in [
+        "cannot tell whether it is valid",
+        "holds no hex HMAC-SHA256",
+    ] {
+        assert!(
+            r.scorecard_md.contains(wanted),
+            "{wanted}:\n{}",
+            r.scorecard_md
+        );
+    }
 }

@@ -11,6 +11,7 @@
 mod common;
 mod props;
 
+mod architecture;
 mod checklist;
 mod ci_examples;
 mod ci_scale;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::agent_api::{ErrorCode, Role, BASE_PATH, KEY_HEADER};
 use crate::http::Response;
 use crate::http::{Http, Request};
 use crate::inputs::{InputKind, InputSpec, Promise, AGENT_API_INPUTS, MAX_BURST_LIMIT};
@@ -84,11 +85,11 @@ impl Probe<'_> {
     async fn get(&self, path: &str, key: Option<&str>) -> Result<Response, String> {
         let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
         if let Some(k) = key {
-            headers.push(("X-Agent-Key".into(), k.to_string()));
+            headers.push((KEY_HEADER.into(), k.to_string()));
         }
         let req = Request {
             method: reqwest::Method::GET,
-            url: join_url(&self.target.base_url, "/api/agent/v1", path),
+            url: join_url(&self.target.base_url, BASE_PATH, path),
             headers,
             body: None,
             timeout: self.timeout,
@@ -173,7 +174,7 @@ async fn check_key(
     let result = match spec.promise {
         Promise::Role(_) => check_integration_key(p, key).await,
         Promise::ReadOnly(want, write) => health(p, key).await.and_then(|(role, scopes, _)| {
-            role_ok(&role, want)?;
+            role_ok(&role, want.as_str())?;
             if scopes.iter().any(|s| s == write || s == "admin") {
                 return Err(format!(
                     "it may `{write}` (scopes {}): the wrong-scope case needs a read-only key",
@@ -183,13 +184,14 @@ async fn check_key(
             Ok(format!("{role} key, scopes {}", scopes.join(", ")))
         }),
         Promise::Writes(want, write) => health(p, key).await.and_then(|(role, scopes, _)| {
-            role_ok(&role, want)?;
+            role_ok(&role, want.as_str())?;
             if !scopes.iter().any(|s| s == write || s == "admin") {
                 return Err(format!("it lacks `{write}` (scopes {})", scopes.join(", ")));
             }
             Ok(format!("{role} key, scopes {}", scopes.join(", ")))
         }),
-        Promise::Refused(status, code) => {
+        Promise::Refused(code) => {
+            let (status, code) = (code.status(), code.as_str());
             let r = p.get("/health", Some(key)).await;
             match r {
                 Err(e) => Err(e),
@@ -216,7 +218,10 @@ async fn check_key(
 
 async fn check_integration_key(p: &Probe<'_>, key: &str) -> Result<String, String> {
     let (role, scopes, _) = health(p, key).await?;
-    let want = p.fact("role").and_then(Value::as_str).unwrap_or("partner");
+    let want = p
+        .fact("role")
+        .and_then(Value::as_str)
+        .unwrap_or(Role::Partner.as_str());
     role_ok(&role, want)?;
     if let Some(needs) = p.fact("needs").and_then(Value::as_array) {
         let needs: Vec<&str> = needs.iter().filter_map(Value::as_str).collect();
@@ -236,12 +241,14 @@ async fn check_integration_key(p: &Probe<'_>, key: &str) -> Result<String, Strin
 
 async fn check_disabled_partner(p: &Probe<'_>, key: &str) -> Result<String, String> {
     let (role, _, _) = health(p, key).await?;
-    role_ok(&role, "partner")?;
+    role_ok(&role, Role::Partner.as_str())?;
     let r = p.get("/partner/cards", Some(key)).await?;
-    match answer(&r).as_str() {
-        "403 FEATURE_DISABLED" => Ok("a partner without Agent API permission (403 FEATURE_DISABLED)".into()),
+    let disabled = ErrorCode::FeatureDisabled;
+    let want = format!("{} {}", disabled.status(), disabled.as_str());
+    match answer(&r) {
+        other if other == want => Ok(format!("a partner without Agent API permission ({want})")),
         other if r.status == 200 => Err(format!("its partner has the Agent API permission ({other}): use a partner whose agent_api_permission is off")),
-        other => Err(format!("a partner route answered {other}, not 403 FEATURE_DISABLED")),
+        other => Err(format!("a partner route answered {other}, not {want}")),
     }
 }
 

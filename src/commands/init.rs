@@ -54,7 +54,8 @@ fn target_file(name: &str, base_url: Option<&str>, secrets: &str) -> String {
         None => {
             let _ = writeln!(
                 s,
-                "# The server root (or the prefix under which /api/agent/v1 lives)."
+                "# The server root (or the prefix under which {} lives).",
+                crate::agent_api::BASE_PATH
             );
             let _ = writeln!(
                 s,

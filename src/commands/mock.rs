@@ -90,7 +90,11 @@ pub async fn serve(cfg: MockConfig) -> Result<(), MockError> {
     let quirks = options.quirks.clone();
     let server = MockServer::start(options, addr).await?;
     say!("launchgate mock listening on {}", server.base_url());
-    say!("Agent API:  {}/api/agent/v1", server.base_url());
+    say!(
+        "Agent API:  {}{}",
+        server.base_url(),
+        crate::agent_api::BASE_PATH
+    );
     say!(
         "control:    {}/__launchgate/{{reset,journal,fixtures}}",
         server.base_url()

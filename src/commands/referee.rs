@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::agent_api::{JournalPage, JOURNAL_PATH};
 use crate::evaluation::{console, State};
 use crate::mock::{MockOptions, MockServer};
 use crate::redact::Redactor;
@@ -93,12 +94,12 @@ impl Journal {
         let mut fed = 0;
         loop {
             let url = format!(
-                "{}/__launchgate/journal?after={}&limit={}",
+                "{}{JOURNAL_PATH}?after={}&limit={}",
                 self.base,
                 self.after,
                 crate::mock::JOURNAL_PAGE_ENTRIES
             );
-            let page: serde_json::Value = self
+            let page: JournalPage = self
                 .http
                 .get(&url)
                 .send()
@@ -108,16 +109,13 @@ impl Journal {
                 .json()
                 .await
                 .map_err(|e| Error::Journal(format!("unreadable journal page: {e}")))?;
-            self.lost |= page["lost"].as_bool().unwrap_or(false);
-            let entries = page["entries"].as_array().cloned().unwrap_or_default();
-            for raw in entries.iter().cloned() {
-                let e = serde_json::from_value::<crate::referee::JournalEntry>(raw)
-                    .map_err(|e| Error::Journal(format!("unexpected journal entry: {e}")))?;
+            self.lost |= page.lost;
+            for e in &page.entries {
                 self.after = e.seq;
-                self.referee.observe(&e);
+                self.referee.observe(e);
                 fed += 1;
             }
-            if entries.is_empty() || !page["more"].as_bool().unwrap_or(false) {
+            if page.entries.is_empty() || !page.more {
                 return Ok(fed);
             }
         }
@@ -264,7 +262,7 @@ async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeRep
         lost: false,
         referee: Referee::with_options(cfg.rules),
     };
-    eprintln!("referee: mock at {base} (journal at {base}/__launchgate/journal)");
+    eprintln!("referee: mock at {base} (journal at {base}{JOURNAL_PATH})");
     let mut child = if cfg.command.is_empty() {
         eprintln!("referee: no client command; point your client at {base} (keys: `launchgate mock` prints them); waiting");
         None

@@ -18,15 +18,16 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
-use super::fixtures::{Fixtures, Key, Role};
+use super::fixtures::{Fixtures, Key};
 use super::handlers;
-use super::journal::{self, Entry, Journal};
+use super::journal::{self, Journal};
 use super::quirk::{Quirk, QuirkSet};
 use super::state::State;
 use super::Latency;
+use crate::agent_api::{
+    Delivery, ErrorCode, JournalEntry, RetryStrategy, Role, BASE_PATH, KEY_HEADER,
+};
 
-/// Base path of the Agent API.
-pub(crate) const BASE: &str = "/api/agent/v1";
 /// The request header that forces a fault for one request.
 pub(crate) const FAULT_HEADER: &str = "x-launchgate-fault";
 
@@ -100,16 +101,16 @@ fn provoked_error(n: u64) -> Option<ApiError> {
             .collect(),
         ),
         3 => ApiError::new(
-            Code::NotFound,
+            ErrorCode::NotFound,
             "Member not found (launchgate fault: no_retry).",
         ),
         6 => ApiError::new(
-            Code::FeatureDisabled,
+            ErrorCode::FeatureDisabled,
             "This feature is not enabled for this partner (launchgate fault: contact_support).",
         )
         .with(json!({ "permission": "loyalty_cards_permission" })),
         8 => ApiError::new(
-            Code::AuthInvalidKey,
+            ErrorCode::AuthInvalidKey,
             "The API key is invalid (launchgate fault: no_retry).",
         ),
         _ => return None,
@@ -139,94 +140,10 @@ pub(crate) struct Shared {
 // Error codes and replies
 // ---------------------------------------------------------------------------------------
 
-/// The contract's error codes (§A.4), plus the extras the mock needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Code {
-    AuthMissingKey,
-    AuthInvalidKey,
-    AuthKeyRevoked,
-    AuthKeyExpired,
-    AuthOwnerInactive,
-    AuthAnonymousMember,
-    AuthWrongRole,
-    FeatureDisabled,
-    AuthInsufficientScope,
-    RateLimited,
-    ValidationFailed,
-    NotFound,
-    InsufficientPoints,
-    RewardNotLinked,
-    CardInactive,
-    InsufficientBalance,
-    RewardNotAvailable,
-    InternalError,
-    /// Only with the `foreign-id-403` quirk.
-    Forbidden,
-}
-
-impl Code {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Code::AuthMissingKey => "AUTH_MISSING_KEY",
-            Code::AuthInvalidKey => "AUTH_INVALID_KEY",
-            Code::AuthKeyRevoked => "AUTH_KEY_REVOKED",
-            Code::AuthKeyExpired => "AUTH_KEY_EXPIRED",
-            Code::AuthOwnerInactive => "AUTH_OWNER_INACTIVE",
-            Code::AuthAnonymousMember => "AUTH_ANONYMOUS_MEMBER",
-            Code::AuthWrongRole => "AUTH_WRONG_ROLE",
-            Code::FeatureDisabled => "FEATURE_DISABLED",
-            Code::AuthInsufficientScope => "AUTH_INSUFFICIENT_SCOPE",
-            Code::RateLimited => "RATE_LIMITED",
-            Code::ValidationFailed => "VALIDATION_FAILED",
-            Code::NotFound => "NOT_FOUND",
-            Code::InsufficientPoints => "INSUFFICIENT_POINTS",
-            Code::RewardNotLinked => "REWARD_NOT_LINKED",
-            Code::CardInactive => "CARD_INACTIVE",
-            Code::InsufficientBalance => "INSUFFICIENT_BALANCE",
-            Code::RewardNotAvailable => "REWARD_NOT_AVAILABLE",
-            Code::InternalError => "INTERNAL_ERROR",
-            Code::Forbidden => "FORBIDDEN",
-        }
-    }
-
-    fn status(self) -> StatusCode {
-        match self {
-            Code::AuthMissingKey
-            | Code::AuthInvalidKey
-            | Code::AuthKeyRevoked
-            | Code::AuthKeyExpired => StatusCode::UNAUTHORIZED,
-            Code::AuthOwnerInactive
-            | Code::AuthAnonymousMember
-            | Code::AuthWrongRole
-            | Code::FeatureDisabled
-            | Code::AuthInsufficientScope
-            | Code::RewardNotAvailable
-            | Code::Forbidden => StatusCode::FORBIDDEN,
-            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Code::ValidationFailed
-            | Code::InsufficientPoints
-            | Code::RewardNotLinked
-            | Code::CardInactive
-            | Code::InsufficientBalance => StatusCode::UNPROCESSABLE_ENTITY,
-            Code::NotFound => StatusCode::NOT_FOUND,
-            Code::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn retry_strategy(self) -> &'static str {
-        match self {
-            Code::AuthOwnerInactive | Code::FeatureDisabled => "contact_support",
-            Code::RateLimited | Code::InternalError => "backoff",
-            Code::ValidationFailed | Code::RewardNotLinked => "fix_request",
-            _ => "no_retry",
-        }
-    }
-}
-
 /// A refusal, rendered as the error envelope.
 #[derive(Debug)]
 pub(crate) struct ApiError {
-    pub code: Code,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
     /// Replaces the code's status (only the `invalid-key-403` quirk needs it).
@@ -234,7 +151,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             code,
             message: message.into(),
@@ -249,11 +166,11 @@ impl ApiError {
     }
 
     pub(crate) fn not_found(resource: &str) -> Self {
-        ApiError::new(Code::NotFound, format!("{resource} not found."))
+        ApiError::new(ErrorCode::NotFound, format!("{resource} not found."))
     }
 
     pub(crate) fn validation(errors: Map<String, Value>) -> Self {
-        ApiError::new(Code::ValidationFailed, "The given data was invalid.")
+        ApiError::new(ErrorCode::ValidationFailed, "The given data was invalid.")
             .with(json!({ "errors": errors }))
     }
 }
@@ -504,7 +421,7 @@ impl Ctx<'_> {
     pub(crate) fn not_found(&self, resource: &str, exists_elsewhere: bool) -> ApiError {
         if exists_elsewhere && self.quirk(Quirk::ForeignId403) {
             ApiError::new(
-                Code::Forbidden,
+                ErrorCode::Forbidden,
                 format!(
                     "This {} belongs to another partner.",
                     resource.to_lowercase()
@@ -577,6 +494,38 @@ fn listed_txns(reply: &Reply) -> Option<Vec<String>> {
     }
 }
 
+/// An authenticated request, counted against its key's window.
+struct Admitted {
+    ki: usize,
+    rate: RateInfo,
+    /// A fault injected when it was counted (`rate-limited`).
+    fault: Option<&'static str>,
+}
+
+impl Admitted {
+    /// The answer, with the rate-limit headers every counted response carries.
+    fn answer(&self, reply: Reply, committed: bool) -> Processed {
+        Processed {
+            rate: Some(self.rate),
+            committed,
+            fault: self.fault,
+            ..Processed::bare(reply, Some(self.ki))
+        }
+    }
+
+    /// The calling partner, when the key is a partner key.
+    fn partner(&self, fx: &Fixtures) -> Option<usize> {
+        let key = &fx.keys[self.ki];
+        (key.role == Role::Partner).then_some(key.owner)
+    }
+
+    /// The calling member, when the key is a member key.
+    fn member(&self, fx: &Fixtures) -> Option<usize> {
+        let key = &fx.keys[self.ki];
+        (key.role == Role::Member).then_some(key.owner)
+    }
+}
+
 /// The fault dice of one request, drawn up front in a fixed order.
 struct Dice {
     latency: Duration,
@@ -619,7 +568,7 @@ impl Shared {
 
     /// The fixture key the request carries, if any: the journal names it even when refused.
     fn known_key(&self, headers: &HeaderMap) -> Option<usize> {
-        let key = headers.get("x-agent-key")?.to_str().ok()?.trim();
+        let key = headers.get(KEY_HEADER)?.to_str().ok()?.trim();
         self.fx.key_by_secret.get(key).copied()
     }
 
@@ -633,228 +582,32 @@ impl Shared {
         body: &[u8],
         dice: &Dice,
     ) -> Processed {
-        let cfg = &self.cfg;
-        let fx = &self.fx;
-        // A header that is not text is present but cannot be a key: AUTH_INVALID_KEY.
-        let key_header = headers
-            .get("x-agent-key")
-            .map(|v| v.to_str().map_or("\u{0}", str::trim));
         let known_key = self.known_key(headers);
-
-        let Some(rest) = path
-            .strip_prefix(BASE)
-            .filter(|r| r.is_empty() || r.starts_with('/'))
-        else {
-            return Processed::bare(Reply::plain_not_found(), known_key);
-        };
-        if cfg.feature_off {
-            // FEATURE_AGENT_API=false: no agent route is registered at all.
-            return Processed::bare(Reply::plain_not_found(), known_key);
-        }
-        let (ep, params) = match route(method, rest) {
+        let (ep, params) = match self.route_request(method, path, known_key) {
             Ok(r) => r,
-            Err(RouteMiss::NotFound) => {
-                return Processed::bare(
-                    ApiError::new(Code::NotFound, "Endpoint not found.").into(),
-                    known_key,
-                )
-            }
-            Err(RouteMiss::Method(allow)) => {
-                let reply = Reply::Plain {
-                    status: StatusCode::METHOD_NOT_ALLOWED,
-                    message: "Method Not Allowed",
-                    allow: Some(allow),
-                };
-                return Processed::bare(reply, known_key);
-            }
+            Err(p) => return *p,
         };
-        let spec = ep.spec();
         let now = Utc::now();
-
-        // --- authentication: key present → known → active → not expired
-        let auth_refusal = |code: Code, msg: &str| {
-            let rate = cfg.quirk(Quirk::RatelimitHeadersOn401).then(|| RateInfo {
-                limit: known_key.map_or(60, |k| fx.keys[k].rate_limit),
-                remaining: known_key.map_or(60, |k| fx.keys[k].rate_limit),
-                reset_in: cfg.window.as_secs().max(1),
-                retry_after: None,
-            });
-            let mut err = ApiError::new(code, msg);
-            if code == Code::AuthInvalidKey && cfg.quirk(Quirk::InvalidKey403) {
-                err.status = Some(StatusCode::FORBIDDEN);
-            }
-            Processed {
-                rate,
-                ..Processed::bare(Reply::Error(err), known_key)
-            }
+        let ki = match self.authenticate(headers, known_key, now) {
+            Ok(ki) => ki,
+            Err(p) => return *p,
         };
-        if key_header.is_none_or(str::is_empty) {
-            return auth_refusal(
-                Code::AuthMissingKey,
-                "An API key is required (X-Agent-Key header).",
-            );
-        }
-        let Some(ki) = known_key else {
-            return auth_refusal(Code::AuthInvalidKey, "The API key is invalid.");
-        };
-        let key = &fx.keys[ki];
-        if !key.is_active {
-            return auth_refusal(Code::AuthKeyRevoked, "This API key has been revoked.");
-        }
-        if key.expires_at.is_some_and(|at| at <= now) {
-            return auth_refusal(Code::AuthKeyExpired, "This API key has expired.");
-        }
-
         let mut guard = self.state.lock();
         let st = &mut *guard;
-        // --- owner active, anonymous member
-        let owner_active = match key.role {
-            Role::Partner => st.partners[key.owner].is_active,
-            Role::Member => fx.members[key.owner].is_active,
-            Role::Admin => fx.admins[key.owner].is_active,
-        };
-        if !owner_active {
-            return auth_refusal(
-                Code::AuthOwnerInactive,
-                "The owner of this API key is inactive.",
-            );
+        if let Err(p) = self.check_owner(st, ki) {
+            return *p;
         }
-        if key.role == Role::Member && fx.members[key.owner].is_anonymous {
-            return auth_refusal(
-                Code::AuthAnonymousMember,
-                "Anonymous members cannot use the Agent API.",
-            );
+        let (admitted, provoked_500) = self.admit(st, ki, method, path, query);
+        if let Some(p) = self.refuse(st, &admitted, ep, dice.fail || provoked_500) {
+            return p;
         }
-
-        // --- rate limit (per key, fixed window)
-        let mut rate = self.count(st, ki);
-        let mut fault = None;
-        let mut provoked_500 = false;
-        if cfg.provoke && rate.retry_after.is_none() {
-            let n = self.provoked.authed.fetch_add(1, Ordering::Relaxed);
-            if *method == Method::GET {
-                let request = format!("{ki} {path}?{}", query.unwrap_or(""));
-                provoked_500 = self.provoked.burst_500(request, n > PROVOKED_429[0]);
-            }
-            if PROVOKED_429.contains(&n) {
-                rate = RateInfo {
-                    remaining: 0,
-                    reset_in: 1,
-                    retry_after: Some(1),
-                    ..rate
-                };
-                fault = Some("rate-limited");
-            }
-        }
-        let done = |reply: Reply, committed: bool| Processed {
-            rate: Some(rate),
-            committed,
-            fault,
-            ..Processed::bare(reply, Some(ki))
-        };
-        if let Some(retry_after) = rate.retry_after {
-            let err =
-                ApiError::new(Code::RateLimited, "Too many requests. Slow down.").with(json!({
-                    "limit": rate.limit,
-                    "window_seconds": cfg.window.as_secs().max(1),
-                    "retry_after_seconds": retry_after,
-                }));
-            return done(err.into(), false);
-        }
-        if dice.fail || provoked_500 {
-            return done(
-                ApiError::new(Code::InternalError, "An unexpected error occurred.").into(),
-                false,
-            )
-            .injected("internal-error");
-        }
-
-        // --- role of the route group
-        if let Some(required) = spec.role {
-            if required != key.role && !cfg.quirk(Quirk::RoleNotEnforced) {
-                let err = ApiError::new(Code::AuthWrongRole, format!("This endpoint requires a {} key.", required.as_str()))
-                    .with(json!({ "required_role": required.as_str(), "provided_role": key.role.as_str() }));
-                return done(err.into(), false);
-            }
-        }
-        let partner = (key.role == Role::Partner).then_some(key.owner);
-        let member = (key.role == Role::Member).then_some(key.owner);
-
-        // --- partner agent_api_permission
-        if spec.role == Some(Role::Partner) {
-            if let Some(p) = partner {
-                let allowed = st.partners[p]
-                    .permissions
-                    .get("agent_api_permission")
-                    .copied()
-                    .unwrap_or(false);
-                if !allowed && !cfg.quirk(Quirk::DisabledPartnerAllowed) {
-                    let err = ApiError::new(
-                        Code::FeatureDisabled,
-                        "Agent API access is not enabled for this partner.",
-                    )
-                    .with(json!({ "permission": "agent_api_permission" }));
-                    return done(err.into(), false);
-                }
-            }
-        }
-
-        // --- scope
-        if !spec.scopes.is_empty()
-            && !key.has_any_scope(spec.scopes)
-            && !cfg.quirk(Quirk::ScopeNotEnforced)
-        {
-            let required = spec.scopes[0];
-            let err = ApiError::new(
-                Code::AuthInsufficientScope,
-                format!("This action requires the '{required}' scope."),
-            )
-            .with(json!({ "required_scope": required }));
-            return done(err.into(), false);
-        }
-
-        // --- product permission gates
-        if let (Some(gate), Some(p)) = (spec.gate, partner) {
-            if !st.partners[p]
-                .permissions
-                .get(gate)
-                .copied()
-                .unwrap_or(false)
-            {
-                let err = ApiError::new(
-                    Code::FeatureDisabled,
-                    "This feature is not enabled for this partner.",
-                )
-                .with(json!({ "permission": gate }));
-                return done(err.into(), false);
-            }
-        }
-
-        if cfg.provoke
-            && matches!(
-                ep,
-                Ep::PartnerPurchase | Ep::PartnerRedeem | Ep::MemberClaim
-            )
-        {
-            let n = self.provoked.writes.fetch_add(1, Ordering::Relaxed);
-            if let Some(err) = provoked_error(n) {
-                let p = if err.code == Code::AuthInvalidKey {
-                    // A 401 is refused before the rate limit counts: no rate-limit headers.
-                    Processed::bare(err.into(), Some(ki))
-                } else {
-                    done(err.into(), false)
-                };
-                return p.injected("definitive-error");
-            }
-        }
-
         let mut ctx = Ctx {
-            fx,
+            fx: &self.fx,
             st,
-            cfg,
-            key,
-            partner,
-            member,
+            cfg: &self.cfg,
+            key: &self.fx.keys[ki],
+            partner: admitted.partner(&self.fx),
+            member: admitted.member(&self.fx),
             params,
             query: query.map(parse_query).unwrap_or_default(),
             body,
@@ -865,7 +618,7 @@ impl Shared {
             now,
         };
         let reply = handlers::dispatch(ep, &mut ctx);
-        let committed = spec.write
+        let committed = ep.spec().write
             && matches!(
                 reply,
                 Reply::Data { .. } | Reply::Raw { .. } | Reply::List { .. }
@@ -877,7 +630,263 @@ impl Shared {
         Processed {
             committed_txn,
             listed_txns: listed,
-            ..done(reply, committed)
+            ..admitted.answer(reply, committed)
+        }
+    }
+
+    /// The endpoint a request is for: outside the base path, or with the API switched
+    /// off, a bare 404; an unknown route 404 NOT_FOUND; a known path with another
+    /// method 405.
+    fn route_request(
+        &self,
+        method: &Method,
+        path: &str,
+        known_key: Option<usize>,
+    ) -> Result<(Ep, Vec<String>), Box<Processed>> {
+        let Some(rest) = path
+            .strip_prefix(BASE_PATH)
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+        else {
+            return Err(Box::new(Processed::bare(
+                Reply::plain_not_found(),
+                known_key,
+            )));
+        };
+        if self.cfg.feature_off {
+            // FEATURE_AGENT_API=false: no agent route is registered at all.
+            return Err(Box::new(Processed::bare(
+                Reply::plain_not_found(),
+                known_key,
+            )));
+        }
+        route(method, rest).map_err(|miss| match miss {
+            RouteMiss::NotFound => Box::new(Processed::bare(
+                ApiError::new(ErrorCode::NotFound, "Endpoint not found.").into(),
+                known_key,
+            )),
+            RouteMiss::Method(allow) => {
+                let reply = Reply::Plain {
+                    status: StatusCode::METHOD_NOT_ALLOWED,
+                    message: "Method Not Allowed",
+                    allow: Some(allow),
+                };
+                Box::new(Processed::bare(reply, known_key))
+            }
+        })
+    }
+
+    /// A refusal during authentication: not counted, so no rate-limit headers (unless the
+    /// `ratelimit-headers-on-401` quirk adds them).
+    fn auth_refusal(&self, known_key: Option<usize>, code: ErrorCode, msg: &str) -> Box<Processed> {
+        let (cfg, fx) = (&self.cfg, &self.fx);
+        let rate = cfg.quirk(Quirk::RatelimitHeadersOn401).then(|| RateInfo {
+            limit: known_key.map_or(60, |k| fx.keys[k].rate_limit),
+            remaining: known_key.map_or(60, |k| fx.keys[k].rate_limit),
+            reset_in: cfg.window.as_secs().max(1),
+            retry_after: None,
+        });
+        let mut err = ApiError::new(code, msg);
+        if code == ErrorCode::AuthInvalidKey && cfg.quirk(Quirk::InvalidKey403) {
+            err.status = Some(StatusCode::FORBIDDEN);
+        }
+        Box::new(Processed {
+            rate,
+            ..Processed::bare(Reply::Error(err), known_key)
+        })
+    }
+
+    /// Authentication: key present → known → active → not expired. The key's index.
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        known_key: Option<usize>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, Box<Processed>> {
+        // A header that is not text is present but cannot be a key: AUTH_INVALID_KEY.
+        let key_header = headers
+            .get(KEY_HEADER)
+            .map(|v| v.to_str().map_or("\u{0}", str::trim));
+        if key_header.is_none_or(str::is_empty) {
+            return Err(self.auth_refusal(
+                known_key,
+                ErrorCode::AuthMissingKey,
+                &format!("An API key is required ({KEY_HEADER} header)."),
+            ));
+        }
+        let Some(ki) = known_key else {
+            return Err(self.auth_refusal(
+                known_key,
+                ErrorCode::AuthInvalidKey,
+                "The API key is invalid.",
+            ));
+        };
+        let key = &self.fx.keys[ki];
+        if !key.is_active {
+            return Err(self.auth_refusal(
+                known_key,
+                ErrorCode::AuthKeyRevoked,
+                "This API key has been revoked.",
+            ));
+        }
+        if key.expires_at.is_some_and(|at| at <= now) {
+            return Err(self.auth_refusal(
+                known_key,
+                ErrorCode::AuthKeyExpired,
+                "This API key has expired.",
+            ));
+        }
+        Ok(ki)
+    }
+
+    /// The end of authentication: the key's owner is active, a member key's member is not anonymous.
+    fn check_owner(&self, st: &State, ki: usize) -> Result<(), Box<Processed>> {
+        let (fx, key) = (&self.fx, &self.fx.keys[ki]);
+        let owner_active = match key.role {
+            Role::Partner => st.partners[key.owner].is_active,
+            Role::Member => fx.members[key.owner].is_active,
+            Role::Admin => fx.admins[key.owner].is_active,
+        };
+        if !owner_active {
+            return Err(self.auth_refusal(
+                Some(ki),
+                ErrorCode::AuthOwnerInactive,
+                "The owner of this API key is inactive.",
+            ));
+        }
+        if key.role == Role::Member && fx.members[key.owner].is_anonymous {
+            return Err(self.auth_refusal(
+                Some(ki),
+                ErrorCode::AuthAnonymousMember,
+                "Anonymous members cannot use the Agent API.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts an authenticated request against its key's window; under `provoke`, turns
+    /// it into an early 429 or part of the 500 burst (the second value).
+    fn admit(
+        &self,
+        st: &mut State,
+        ki: usize,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+    ) -> (Admitted, bool) {
+        let mut admitted = Admitted {
+            ki,
+            rate: self.count(st, ki),
+            fault: None,
+        };
+        let mut provoked_500 = false;
+        if self.cfg.provoke && admitted.rate.retry_after.is_none() {
+            let n = self.provoked.authed.fetch_add(1, Ordering::Relaxed);
+            if *method == Method::GET {
+                let request = format!("{ki} {path}?{}", query.unwrap_or(""));
+                provoked_500 = self.provoked.burst_500(request, n > PROVOKED_429[0]);
+            }
+            if PROVOKED_429.contains(&n) {
+                admitted.rate = RateInfo {
+                    remaining: 0,
+                    reset_in: 1,
+                    retry_after: Some(1),
+                    ..admitted.rate
+                };
+                admitted.fault = Some("rate-limited");
+            }
+        }
+        (admitted, provoked_500)
+    }
+
+    /// What answers an admitted request before its endpoint runs: the rate limit, an
+    /// injected 500, the role, permission, scope and gate checks, a provoked error.
+    fn refuse(&self, st: &State, a: &Admitted, ep: Ep, fail: bool) -> Option<Processed> {
+        if let Some(retry_after) = a.rate.retry_after {
+            let err = ApiError::new(ErrorCode::RateLimited, "Too many requests. Slow down.").with(
+                json!({
+                    "limit": a.rate.limit,
+                    "window_seconds": self.cfg.window.as_secs().max(1),
+                    "retry_after_seconds": retry_after,
+                }),
+            );
+            return Some(a.answer(err.into(), false));
+        }
+        if fail {
+            let err = ApiError::new(ErrorCode::InternalError, "An unexpected error occurred.");
+            return Some(a.answer(err.into(), false).injected("internal-error"));
+        }
+        if let Some(err) = self.access_error(st, a, ep.spec()) {
+            return Some(a.answer(err.into(), false));
+        }
+        if self.cfg.provoke
+            && matches!(
+                ep,
+                Ep::PartnerPurchase | Ep::PartnerRedeem | Ep::MemberClaim
+            )
+        {
+            let n = self.provoked.writes.fetch_add(1, Ordering::Relaxed);
+            if let Some(err) = provoked_error(n) {
+                let p = if err.code == ErrorCode::AuthInvalidKey {
+                    // A 401 is refused before the rate limit counts: no rate-limit headers.
+                    Processed::bare(err.into(), Some(a.ki))
+                } else {
+                    a.answer(err.into(), false)
+                };
+                return Some(p.injected("definitive-error"));
+            }
+        }
+        None
+    }
+
+    /// Role of the route group → partner `agent_api_permission` → scope → product gates.
+    fn access_error(&self, st: &State, a: &Admitted, spec: Spec) -> Option<ApiError> {
+        let (cfg, key) = (&self.cfg, &self.fx.keys[a.ki]);
+        if let Some(required) = spec.role {
+            if required != key.role && !cfg.quirk(Quirk::RoleNotEnforced) {
+                let err = ApiError::new(ErrorCode::AuthWrongRole, format!("This endpoint requires a {} key.", required.as_str()))
+                    .with(json!({ "required_role": required.as_str(), "provided_role": key.role.as_str() }));
+                return Some(err);
+            }
+        }
+        let permitted = |p: usize, permission: &str| {
+            st.partners[p]
+                .permissions
+                .get(permission)
+                .copied()
+                .unwrap_or(false)
+        };
+        let partner = a.partner(&self.fx);
+        if let (Some(Role::Partner), Some(p)) = (spec.role, partner) {
+            if !permitted(p, "agent_api_permission") && !cfg.quirk(Quirk::DisabledPartnerAllowed) {
+                let err = ApiError::new(
+                    ErrorCode::FeatureDisabled,
+                    "Agent API access is not enabled for this partner.",
+                )
+                .with(json!({ "permission": "agent_api_permission" }));
+                return Some(err);
+            }
+        }
+        if !spec.scopes.is_empty()
+            && !key.has_any_scope(spec.scopes)
+            && !cfg.quirk(Quirk::ScopeNotEnforced)
+        {
+            let required = spec.scopes[0];
+            let err = ApiError::new(
+                ErrorCode::AuthInsufficientScope,
+                format!("This action requires the '{required}' scope."),
+            )
+            .with(json!({ "required_scope": required }));
+            return Some(err);
+        }
+        match (spec.gate, partner) {
+            (Some(gate), Some(p)) if !permitted(p, gate) => Some(
+                ApiError::new(
+                    ErrorCode::FeatureDisabled,
+                    "This feature is not enabled for this partner.",
+                )
+                .with(json!({ "permission": gate })),
+            ),
+            _ => None,
         }
     }
 
@@ -940,12 +949,12 @@ fn language(header: &str) -> Option<String> {
     }
 }
 
-fn envelope_json(e: &ApiError, retry: &str) -> Value {
+fn envelope_json(e: &ApiError, retry: RetryStrategy) -> Value {
     let mut m = Map::new();
     m.insert("error".into(), Value::Bool(true));
     m.insert("code".into(), Value::from(e.code.as_str()));
     m.insert("message".into(), Value::from(e.message.clone()));
-    m.insert("retry_strategy".into(), Value::from(retry));
+    m.insert("retry_strategy".into(), Value::from(retry.as_str()));
     if let Some(d) = e
         .details
         .as_ref()
@@ -964,67 +973,74 @@ fn envelope_json(e: &ApiError, retry: &str) -> Value {
 struct Rendered {
     response: Response,
     status: StatusCode,
-    code: Option<&'static str>,
+    code: Option<ErrorCode>,
     retry_after: Option<u64>,
     /// `pagination.last_page` of a list, for the referee's pagination verdict.
     last_page: Option<u64>,
 }
 
-fn render(cfg: &Config, p: Processed) -> Rendered {
-    let mut code = None;
-    let mut last_page = None;
-    // Success bodies are serialized straight from borrowed parts: building a `Value` map
-    // for the envelope costs an IndexMap per response on the hot path.
-    #[derive(serde::Serialize)]
-    struct Envelope<'a, D: serde::Serialize> {
-        error: bool,
-        data: &'a D,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pagination: Option<&'a Value>,
-    }
-    let success = |data: &dyn Fn(&mut Vec<u8>) -> serde_json::Result<()>| {
-        let mut out = Vec::with_capacity(512);
-        data(&mut out)
-            .map(|_| out)
-            .unwrap_or_else(|_| b"{}".to_vec())
+/// A reply as bytes on the wire, with what the journal needs to know about it.
+struct Encoded {
+    status: StatusCode,
+    bytes: Vec<u8>,
+    allow: Option<&'static str>,
+    code: Option<ErrorCode>,
+    last_page: Option<u64>,
+}
+
+/// Success bodies are serialized straight from borrowed parts: building a `Value` map
+/// for the envelope costs an IndexMap per response on the hot path.
+#[derive(serde::Serialize)]
+struct Envelope<'a, D: serde::Serialize> {
+    error: bool,
+    data: &'a D,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pagination: Option<&'a Value>,
+}
+
+fn envelope_bytes<D: serde::Serialize>(data: &D, pagination: Option<&Value>) -> Vec<u8> {
+    let env = Envelope {
+        error: false,
+        data,
+        pagination,
     };
-    let (status, bytes, allow) = match p.reply {
-        Reply::Data { status, data } => {
-            let env = Envelope {
-                error: false,
-                data: &data,
-                pagination: None,
-            };
-            (
-                status,
-                success(&|out| serde_json::to_writer(out, &env)),
-                None,
-            )
-        }
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, &env)
+        .map(|_| out)
+        .unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// The body of a reply: the success envelope, the error envelope (or the bare message of
+/// the `no-envelope-on-errors` quirk), or a framework answer outside the envelope.
+fn encode(cfg: &Config, reply: Reply) -> Encoded {
+    let plain = |status, bytes, allow| Encoded {
+        status,
+        bytes,
+        allow,
+        code: None,
+        last_page: None,
+    };
+    match reply {
+        Reply::Data { status, data } => plain(status, envelope_bytes(&data, None), None),
         Reply::Raw { status, data } => {
             let mut out = Vec::with_capacity(data.len() + 24);
             out.extend_from_slice(b"{\"error\":false,\"data\":");
             out.extend_from_slice(&data);
             out.push(b'}');
-            (status, out, None)
+            plain(status, out, None)
         }
-        Reply::List { data, pagination } => {
-            last_page = pagination.get("last_page").and_then(Value::as_u64);
-            let env = Envelope {
-                error: false,
-                data: &data,
-                pagination: Some(&pagination),
-            };
-            (
+        Reply::List { data, pagination } => Encoded {
+            last_page: pagination.get("last_page").and_then(Value::as_u64),
+            ..plain(
                 StatusCode::OK,
-                success(&|out| serde_json::to_writer(out, &env)),
+                envelope_bytes(&data, Some(&pagination)),
                 None,
             )
-        }
+        },
         Reply::Error(e) => {
-            code = Some(e.code.as_str());
-            let retry = if e.code == Code::RateLimited && cfg.quirk(Quirk::WrongRetryStrategy) {
-                "no_retry"
+            let retry = if e.code == ErrorCode::RateLimited && cfg.quirk(Quirk::WrongRetryStrategy)
+            {
+                RetryStrategy::NoRetry
             } else {
                 e.code.retry_strategy()
             };
@@ -1033,57 +1049,71 @@ fn render(cfg: &Config, p: Processed) -> Rendered {
             } else {
                 envelope_json(&e, retry)
             };
-            (
-                e.status.unwrap_or_else(|| e.code.status()),
-                to_bytes(&body),
-                None,
-            )
+            Encoded {
+                code: Some(e.code),
+                ..plain(
+                    e.status.unwrap_or_else(|| status_of(e.code)),
+                    to_bytes(&body),
+                    None,
+                )
+            }
         }
         Reply::Plain {
             status,
             message,
             allow,
-        } => (status, to_bytes(&json!({ "message": message })), allow),
-    };
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = status;
+        } => plain(status, to_bytes(&json!({ "message": message })), allow),
+    }
+}
+
+/// The `X-RateLimit-*` headers (§A.5) and a 429's `Retry-After`, as the quirks allow;
+/// the Retry-After asked for, whether sent or not.
+fn rate_headers(cfg: &Config, h: &mut HeaderMap, rate: RateInfo) -> Option<u64> {
+    if !cfg.quirk(Quirk::NoRatelimitHeaders) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let reset = if cfg.quirk(Quirk::ResetInMilliseconds) {
+            (now.as_secs() + rate.reset_in) * 1000 + u64::from(now.subsec_millis())
+        } else {
+            now.as_secs() + rate.reset_in
+        };
+        h.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+        h.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+        h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+    }
+    let secs = rate.retry_after?;
+    if !cfg.quirk(Quirk::NoRetryAfter) {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    Some(secs)
+}
+
+fn render(cfg: &Config, p: Processed) -> Rendered {
+    let encoded = encode(cfg, p.reply);
+    let mut response = Response::new(Body::from(encoded.bytes));
+    *response.status_mut() = encoded.status;
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Some(allow) = allow {
+    if let Some(allow) = encoded.allow {
         h.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
-    let mut retry_after = None;
-    if let Some(rate) = p.rate {
-        if !cfg.quirk(Quirk::NoRatelimitHeaders) {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            let reset = if cfg.quirk(Quirk::ResetInMilliseconds) {
-                (now.as_secs() + rate.reset_in) * 1000 + u64::from(now.subsec_millis())
-            } else {
-                now.as_secs() + rate.reset_in
-            };
-            h.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
-            h.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
-            h.insert("x-ratelimit-reset", HeaderValue::from(reset));
-        }
-        if let Some(secs) = rate.retry_after {
-            retry_after = Some(secs);
-            if !cfg.quirk(Quirk::NoRetryAfter) {
-                h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            }
-        }
-    }
+    let retry_after = p.rate.and_then(|rate| rate_headers(cfg, h, rate));
     Rendered {
         response,
-        status,
-        code,
+        status: encoded.status,
+        code: encoded.code,
         retry_after,
-        last_page,
+        last_page: encoded.last_page,
     }
+}
+
+/// The contract's status for a code.
+fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 fn to_bytes(v: &Value) -> Vec<u8> {
@@ -1176,7 +1206,7 @@ pub(crate) async fn handle(
         (None, false)
     };
     let elapsed = started.elapsed() + dice.latency;
-    shared.journal.push(Entry {
+    shared.journal.push(JournalEntry {
         seq: 0,
         at,
         method: method.as_str().to_owned(),
@@ -1186,13 +1216,17 @@ pub(crate) async fn handle(
         role: key.map(|k| k.role),
         status: (!drop_it).then_some(rendered.status.as_u16()),
         code: if drop_it { None } else { rendered.code },
-        outcome: if drop_it { "dropped" } else { "responded" },
+        outcome: if drop_it {
+            Delivery::Dropped
+        } else {
+            Delivery::Responded
+        },
         retry_after: rendered.retry_after,
         last_page: rendered.last_page,
         duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
         body,
         body_truncated,
-        fault,
+        fault: fault.map(std::borrow::Cow::Borrowed),
         committed_txn,
         listed_txns: listed,
     });

@@ -12,42 +12,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::MockError;
+use crate::agent_api::{Role, KEY_SECRET_LEN};
 use crate::target::Inputs;
 
 /// The built-in fixtures file.
 pub(crate) const BUILTIN: &str = include_str!("fixtures.yaml");
-
-/// The role a key belongs to, which is also the route group it may call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Role {
-    /// `rl_agent_` keys, owned by a partner.
-    Partner,
-    /// `rl_member_` keys, owned by a member.
-    Member,
-    /// `rl_admin_` keys, owned by an admin.
-    Admin,
-}
-
-impl Role {
-    /// The key prefix of this role.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Role::Partner => "rl_agent_",
-            Role::Member => "rl_member_",
-            Role::Admin => "rl_admin_",
-        }
-    }
-
-    /// The lowercase name used in responses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Partner => "partner",
-            Role::Member => "member",
-            Role::Admin => "admin",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -262,150 +231,34 @@ impl Fixtures {
         Self::index(file, now).map_err(|e| MockError::Fixtures(format!("{origin}: {e}")))
     }
 
-    fn index(file: FixtureFile, now: DateTime<Utc>) -> Result<Fixtures, String> {
-        let partner_by_id = unique_index(file.partners.iter().map(|p| p.id.as_str()), "partner")?;
-        let admin_by_id = unique_index(file.admins.iter().map(|a| a.id.as_str()), "admin")?;
-        let card_by_id = unique_index(file.cards.iter().map(|c| c.id.as_str()), "card")?;
-        let reward_by_id = unique_index(file.rewards.iter().map(|r| r.id.as_str()), "reward")?;
-        let staff_by_id = unique_index(file.staff.iter().map(|s| s.id.as_str()), "staff")?;
-        let member_ids = unique_index(file.members.iter().map(|m| m.id.as_str()), "member")?;
-        unique_index(
-            file.transactions.iter().map(|t| t.id.as_str()),
-            "transaction",
-        )?;
-
-        let lookup = |map: &HashMap<String, usize>, id: &str, what: &str, from: &str| {
-            map.get(id)
-                .copied()
-                .ok_or_else(|| format!("{from} refers to unknown {what} {id}"))
-        };
+    fn index(mut file: FixtureFile, now: DateTime<Utc>) -> Result<Fixtures, String> {
+        let ids = Ids::of(&file)?;
         let card_partner = file
             .cards
             .iter()
             .map(|c| {
                 lookup(
-                    &partner_by_id,
+                    &ids.partner,
                     &c.partner_id,
                     "partner",
                     &format!("card {}", c.id),
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut reward_cards = Vec::with_capacity(file.rewards.len());
-        for r in &file.rewards {
-            let from = format!("reward {}", r.id);
-            lookup(&partner_by_id, &r.partner_id, "partner", &from)?;
-            let cards = r
-                .card_ids
-                .iter()
-                .map(|c| lookup(&card_by_id, c, "card", &from))
-                .collect::<Result<Vec<_>, _>>()?;
-            if cards
-                .iter()
-                .any(|&c| file.cards[c].partner_id != r.partner_id)
-            {
-                return Err(format!("{from} is linked to another partner's card"));
-            }
-            reward_cards.push(cards);
-        }
-        for s in &file.staff {
-            lookup(
-                &partner_by_id,
-                &s.partner_id,
-                "partner",
-                &format!("staff {}", s.id),
-            )?;
-        }
-        let mut member_by_ident = member_ids.clone();
-        for (i, m) in file.members.iter().enumerate() {
-            let from = format!("member {}", m.id);
-            for c in &m.cards {
-                lookup(&card_by_id, c, "card", &from)?;
-            }
-            let idents = [
-                m.email.as_deref().map(str::to_lowercase),
-                Some(m.member_number.clone()),
-                Some(m.unique_identifier.clone()),
-            ];
-            for ident in idents.into_iter().flatten() {
-                if member_by_ident
-                    .insert(ident.clone(), i)
-                    .is_some_and(|j| j != i)
-                {
-                    return Err(format!("member identifier {ident} is not unique"));
-                }
-            }
-        }
-        for t in &file.transactions {
-            let from = format!("transaction {}", t.id);
-            let card = lookup(&card_by_id, &t.card_id, "card", &from)?;
-            lookup(&member_ids, &t.member_id, "member", &from)?;
-            if let Some(r) = &t.reward_id {
-                lookup(&reward_by_id, r, "reward", &from)?;
-            }
-            if let Some(s) = &t.staff_id {
-                let s = lookup(&staff_by_id, s, "staff", &from)?;
-                if file.staff[s].partner_id != file.cards[card].partner_id {
-                    return Err(format!("{from}: staff belongs to another partner"));
-                }
-            }
-        }
-
-        let mut keys = Vec::with_capacity(file.keys.len());
-        let mut key_by_secret = HashMap::new();
-        let mut inputs = Inputs::default();
-        for k in file.keys {
-            let from = format!("key {}", k.name);
-            let body = k
-                .key
-                .strip_prefix(k.role.prefix())
-                .ok_or_else(|| format!("{from} must start with {}", k.role.prefix()))?;
-            if body.len() != 40 || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(format!("{from}: the key must be its role prefix plus exactly 40 alphanumeric characters"));
-            }
-            let owner = match k.role {
-                Role::Partner => lookup(&partner_by_id, &k.owner_id, "partner", &from)?,
-                Role::Member => lookup(&member_ids, &k.owner_id, "member", &from)?,
-                Role::Admin => lookup(&admin_by_id, &k.owner_id, "admin", &from)?,
-            };
-            let expires_at = match (&k.expires_at, &k.expires_in) {
-                (Some(_), Some(_)) => {
-                    return Err(format!("{from}: give expires_at or expires_in, not both"))
-                }
-                (Some(at), None) => Some(*at),
-                (None, Some(d)) => {
-                    let d = humantime::parse_duration(d)
-                        .map_err(|e| format!("{from}: expires_in: {e}"))?;
-                    let d = chrono::Duration::from_std(d)
-                        .map_err(|e| format!("{from}: expires_in: {e}"))?;
-                    Some(now + d)
-                }
-                (None, None) => None,
-            };
-            if key_by_secret.insert(k.key.clone(), keys.len()).is_some() {
-                return Err(format!("{from}: duplicate key value"));
-            }
-            if inputs.keys.insert(k.name.clone(), k.key.clone()).is_some() {
-                return Err(format!("{from}: duplicate key name"));
-            }
-            keys.push(Key {
-                name: Arc::from(k.name.as_str()),
-                secret: k.key,
-                role: k.role,
-                owner,
-                scopes: k.scopes,
-                rate_limit: k.rate_limit,
-                is_active: k.is_active,
-                expires_at,
-                created_at: k.created_at.unwrap_or_else(fixed_created_at),
-            });
-        }
+        let reward_cards = reward_cards(&file, &ids)?;
+        check_staff(&file, &ids)?;
+        let member_by_ident = member_identifiers(&file, &ids)?;
+        check_transactions(&file, &ids)?;
+        let KeyIndex {
+            keys,
+            by_secret: key_by_secret,
+            mut inputs,
+        } = index_keys(std::mem::take(&mut file.keys), &ids, now)?;
         inputs.fixtures = file.inputs;
         let mut partner_cards = vec![Vec::new(); file.partners.len()];
         for (c, &p) in card_partner.iter().enumerate() {
             partner_cards[p].push(c);
         }
-
         Ok(Fixtures {
             partners: file.partners,
             admins: file.admins,
@@ -416,10 +269,10 @@ impl Fixtures {
             transactions: file.transactions,
             keys,
             key_by_secret,
-            partner_by_id,
-            card_by_id,
-            reward_by_id,
-            staff_by_id,
+            partner_by_id: ids.partner,
+            card_by_id: ids.card,
+            reward_by_id: ids.reward,
+            staff_by_id: ids.staff,
             member_by_ident,
             reward_cards,
             card_partner,
@@ -440,6 +293,194 @@ impl Fixtures {
 /// Keys without a `created_at` get one fixed date, so `/health` is the same on every run.
 fn fixed_created_at() -> DateTime<Utc> {
     DateTime::from_timestamp(1_788_220_800, 0).unwrap_or_default()
+}
+
+/// Each fixture's position by its id, one map per kind (ids are unique within a kind).
+struct Ids {
+    partner: HashMap<String, usize>,
+    admin: HashMap<String, usize>,
+    card: HashMap<String, usize>,
+    reward: HashMap<String, usize>,
+    staff: HashMap<String, usize>,
+    member: HashMap<String, usize>,
+}
+
+impl Ids {
+    fn of(file: &FixtureFile) -> Result<Ids, String> {
+        let ids = Ids {
+            partner: unique_index(file.partners.iter().map(|p| p.id.as_str()), "partner")?,
+            admin: unique_index(file.admins.iter().map(|a| a.id.as_str()), "admin")?,
+            card: unique_index(file.cards.iter().map(|c| c.id.as_str()), "card")?,
+            reward: unique_index(file.rewards.iter().map(|r| r.id.as_str()), "reward")?,
+            staff: unique_index(file.staff.iter().map(|s| s.id.as_str()), "staff")?,
+            member: unique_index(file.members.iter().map(|m| m.id.as_str()), "member")?,
+        };
+        unique_index(
+            file.transactions.iter().map(|t| t.id.as_str()),
+            "transaction",
+        )?;
+        Ok(ids)
+    }
+}
+
+/// The position of `id` in `map`, or an error naming who referred to it.
+fn lookup(map: &HashMap<String, usize>, id: &str, what: &str, from: &str) -> Result<usize, String> {
+    map.get(id)
+        .copied()
+        .ok_or_else(|| format!("{from} refers to unknown {what} {id}"))
+}
+
+/// The cards each reward is linked to, all of its own partner.
+fn reward_cards(file: &FixtureFile, ids: &Ids) -> Result<Vec<Vec<usize>>, String> {
+    let mut reward_cards = Vec::with_capacity(file.rewards.len());
+    for r in &file.rewards {
+        let from = format!("reward {}", r.id);
+        lookup(&ids.partner, &r.partner_id, "partner", &from)?;
+        let cards = r
+            .card_ids
+            .iter()
+            .map(|c| lookup(&ids.card, c, "card", &from))
+            .collect::<Result<Vec<_>, _>>()?;
+        if cards
+            .iter()
+            .any(|&c| file.cards[c].partner_id != r.partner_id)
+        {
+            return Err(format!("{from} is linked to another partner's card"));
+        }
+        reward_cards.push(cards);
+    }
+    Ok(reward_cards)
+}
+
+/// Staff belong to known partners.
+fn check_staff(file: &FixtureFile, ids: &Ids) -> Result<(), String> {
+    for s in &file.staff {
+        let from = format!("staff {}", s.id);
+        lookup(&ids.partner, &s.partner_id, "partner", &from)?;
+    }
+    Ok(())
+}
+
+/// Transactions refer to known cards, members, rewards, and staff of the card's partner.
+fn check_transactions(file: &FixtureFile, ids: &Ids) -> Result<(), String> {
+    for t in &file.transactions {
+        let from = format!("transaction {}", t.id);
+        let card = lookup(&ids.card, &t.card_id, "card", &from)?;
+        lookup(&ids.member, &t.member_id, "member", &from)?;
+        if let Some(r) = &t.reward_id {
+            lookup(&ids.reward, r, "reward", &from)?;
+        }
+        if let Some(s) = &t.staff_id {
+            let s = lookup(&ids.staff, s, "staff", &from)?;
+            if file.staff[s].partner_id != file.cards[card].partner_id {
+                return Err(format!("{from}: staff belongs to another partner"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every identifier a member is found by (id, email in lowercase, member number, unique
+/// identifier), each naming one member only.
+fn member_identifiers(file: &FixtureFile, ids: &Ids) -> Result<HashMap<String, usize>, String> {
+    let mut member_by_ident = ids.member.clone();
+    for (i, m) in file.members.iter().enumerate() {
+        let from = format!("member {}", m.id);
+        for c in &m.cards {
+            lookup(&ids.card, c, "card", &from)?;
+        }
+        let idents = [
+            m.email.as_deref().map(str::to_lowercase),
+            Some(m.member_number.clone()),
+            Some(m.unique_identifier.clone()),
+        ];
+        for ident in idents.into_iter().flatten() {
+            if member_by_ident
+                .insert(ident.clone(), i)
+                .is_some_and(|j| j != i)
+            {
+                return Err(format!("member identifier {ident} is not unique"));
+            }
+        }
+    }
+    Ok(member_by_ident)
+}
+
+/// The keys as the server sees them, found by their secret, and published as inputs.
+struct KeyIndex {
+    keys: Vec<Key>,
+    by_secret: HashMap<String, usize>,
+    inputs: Inputs,
+}
+
+/// Loads every key; a key value or name given twice is an error.
+fn index_keys(fx: Vec<KeyFx>, ids: &Ids, now: DateTime<Utc>) -> Result<KeyIndex, String> {
+    let mut keys = Vec::with_capacity(fx.len());
+    let mut key_by_secret = HashMap::new();
+    let mut inputs = Inputs::default();
+    for k in fx {
+        let from = format!("key {}", k.name);
+        let key = load_key(k, ids, now, &from)?;
+        if key_by_secret
+            .insert(key.secret.clone(), keys.len())
+            .is_some()
+        {
+            return Err(format!("{from}: duplicate key value"));
+        }
+        if inputs
+            .keys
+            .insert(key.name.to_string(), key.secret.clone())
+            .is_some()
+        {
+            return Err(format!("{from}: duplicate key name"));
+        }
+        keys.push(key);
+    }
+    Ok(KeyIndex {
+        keys,
+        by_secret: key_by_secret,
+        inputs,
+    })
+}
+
+/// One key: the contract's shape for its role, a known owner, one kind of expiry.
+fn load_key(k: KeyFx, ids: &Ids, now: DateTime<Utc>, from: &str) -> Result<Key, String> {
+    let body = k
+        .key
+        .strip_prefix(k.role.prefix())
+        .ok_or_else(|| format!("{from} must start with {}", k.role.prefix()))?;
+    if body.len() != KEY_SECRET_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!("{from}: the key must be its role prefix plus exactly {KEY_SECRET_LEN} alphanumeric characters"));
+    }
+    let owner = match k.role {
+        Role::Partner => lookup(&ids.partner, &k.owner_id, "partner", from)?,
+        Role::Member => lookup(&ids.member, &k.owner_id, "member", from)?,
+        Role::Admin => lookup(&ids.admin, &k.owner_id, "admin", from)?,
+    };
+    let expires_at = match (&k.expires_at, &k.expires_in) {
+        (Some(_), Some(_)) => {
+            return Err(format!("{from}: give expires_at or expires_in, not both"))
+        }
+        (Some(at), None) => Some(*at),
+        (None, Some(d)) => {
+            let d = humantime::parse_duration(d).map_err(|e| format!("{from}: expires_in: {e}"))?;
+            let d =
+                chrono::Duration::from_std(d).map_err(|e| format!("{from}: expires_in: {e}"))?;
+            Some(now + d)
+        }
+        (None, None) => None,
+    };
+    Ok(Key {
+        name: Arc::from(k.name.as_str()),
+        secret: k.key,
+        role: k.role,
+        owner,
+        scopes: k.scopes,
+        rate_limit: k.rate_limit,
+        is_active: k.is_active,
+        expires_at,
+        created_at: k.created_at.unwrap_or_else(fixed_created_at),
+    })
 }
 
 fn unique_index<'a>(

@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
-use super::api::{ApiError, Code, Ctx, Ep, Reply};
-use super::fixtures::Role;
+use super::api::{ApiError, Ctx, Ep, Reply};
 use super::quirk::Quirk;
 use super::state::Txn;
+use crate::agent_api::{ErrorCode, Role};
 
 type R = Result<Reply, ApiError>;
 
@@ -423,8 +423,8 @@ fn health(c: &mut Ctx<'_>) -> R {
             kind: k.role.as_str(),
         },
     };
-    let data =
-        serde_json::to_vec(&body).map_err(|e| ApiError::new(Code::InternalError, e.to_string()))?;
+    let data = serde_json::to_vec(&body)
+        .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
     Ok(Reply::Raw {
         status: StatusCode::OK,
         data,
@@ -659,54 +659,15 @@ fn purchase(c: &mut Ctx<'_>) -> R {
     let mut e = Errors::default();
     let card_id = req_uuid(&b, "card_id", &mut e);
     let ident = req_string(&b, "member_identifier", 255, &mut e);
-    let points = match present(&b, "points") {
-        None => None,
-        Some(v) => match integer(v) {
-            Some(n) if n >= 0 => Some(n),
-            Some(_) => {
-                e.add("points", "The points field must be at least 0.".into());
-                None
-            }
-            None => {
-                e.add("points", "The points field must be an integer.".into());
-                None
-            }
-        },
-    };
-    let amount = match present(&b, "purchase_amount") {
-        None if present(&b, "points").is_none() => {
-            e.add(
-                "purchase_amount",
-                "The purchase amount field is required when points is not present.".into(),
-            );
-            None
-        }
-        None => None,
-        Some(v) => match number(v) {
-            Some(a) if a >= 0.01 => Some(a),
-            Some(_) => {
-                e.add(
-                    "purchase_amount",
-                    "The purchase amount field must be at least 0.01.".into(),
-                );
-                None
-            }
-            None => {
-                e.add(
-                    "purchase_amount",
-                    "The purchase amount field must be a number.".into(),
-                );
-                None
-            }
-        },
-    };
+    let points = purchase_points(&b, &mut e);
+    let amount = purchase_amount(&b, &mut e);
     let staff_id = opt_uuid(&b, "staff_id", &mut e);
     let note = opt_string(&b, "note", 500, &mut e);
     reject_aliases(&b, &mut e);
     e.finish()?;
     let (Some(card_id), Some(ident)) = (card_id, ident) else {
         return Err(ApiError::new(
-            Code::InternalError,
+            ErrorCode::InternalError,
             "validation passed without required fields",
         ));
     };
@@ -714,7 +675,7 @@ fn purchase(c: &mut Ctx<'_>) -> R {
     let ci = own_card(c, &card_id)?;
     if !c.fx.cards[ci].is_active {
         return Err(ApiError::new(
-            Code::CardInactive,
+            ErrorCode::CardInactive,
             "This card is not active.",
         ));
     }
@@ -753,6 +714,51 @@ fn purchase(c: &mut Ctx<'_>) -> R {
             "member_id": c.fx.members[m].id,
         }),
     })
+}
+
+/// A purchase's `points`: absent, or an integer of at least 0.
+fn purchase_points(b: &Map<String, Value>, e: &mut Errors) -> Option<i64> {
+    match integer(present(b, "points")?) {
+        Some(n) if n >= 0 => Some(n),
+        Some(_) => {
+            e.add("points", "The points field must be at least 0.".into());
+            None
+        }
+        None => {
+            e.add("points", "The points field must be an integer.".into());
+            None
+        }
+    }
+}
+
+/// A purchase's `purchase_amount`: at least 0.01, required unless `points` is given.
+fn purchase_amount(b: &Map<String, Value>, e: &mut Errors) -> Option<f64> {
+    let Some(v) = present(b, "purchase_amount") else {
+        if present(b, "points").is_none() {
+            e.add(
+                "purchase_amount",
+                "The purchase amount field is required when points is not present.".into(),
+            );
+        }
+        return None;
+    };
+    match number(v) {
+        Some(a) if a >= 0.01 => Some(a),
+        Some(_) => {
+            e.add(
+                "purchase_amount",
+                "The purchase amount field must be at least 0.01.".into(),
+            );
+            None
+        }
+        None => {
+            e.add(
+                "purchase_amount",
+                "The purchase amount field must be a number.".into(),
+            );
+            None
+        }
+    }
 }
 
 /// The points a purchase awards: `points`, or floor(amount × rate) (the epsilon keeps
@@ -801,7 +807,7 @@ fn redeem(c: &mut Ctx<'_>) -> R {
     e.finish()?;
     let (Some(card_id), Some(reward_id), Some(ident)) = (card_id, reward_id, ident) else {
         return Err(ApiError::new(
-            Code::InternalError,
+            ErrorCode::InternalError,
             "validation passed without required fields",
         ));
     };
@@ -810,7 +816,7 @@ fn redeem(c: &mut Ctx<'_>) -> R {
     let ri = own_reward(c, &reward_id)?;
     if !c.fx.reward_cards[ri].contains(&ci) {
         return Err(ApiError::new(
-            Code::RewardNotLinked,
+            ErrorCode::RewardNotLinked,
             "This reward is not linked to this card.",
         ));
     }
@@ -819,7 +825,7 @@ fn redeem(c: &mut Ctx<'_>) -> R {
     let available = c.st.balance(m, ci);
     if available < cost && !c.quirk(Quirk::OverdraftAllowed) {
         return Err(ApiError::new(
-            Code::InsufficientPoints,
+            ErrorCode::InsufficientPoints,
             "The member does not have enough points for this reward.",
         )
         .with(json!({ "required": cost, "available": available })));
@@ -998,12 +1004,12 @@ fn member_claim(c: &mut Ctx<'_>) -> R {
     let best = best_card(c, ri).filter(|_| reward.is_active);
     let Some((ci, balance)) = best else {
         return Err(ApiError::new(
-            Code::RewardNotAvailable,
+            ErrorCode::RewardNotAvailable,
             "This reward is not available on your cards.",
         ));
     };
     if balance < reward.points && !c.quirk(Quirk::OverdraftAllowed) {
-        return Err(ApiError::new(Code::InsufficientBalance, "You do not have enough points for this reward.").with(
+        return Err(ApiError::new(ErrorCode::InsufficientBalance, "You do not have enough points for this reward.").with(
             json!({ "balance": balance, "required": reward.points, "deficit": reward.points.saturating_sub(balance) }),
         ));
     }

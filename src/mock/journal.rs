@@ -10,14 +10,11 @@
 //! entries and bytes too, so neither memory nor one journal read grows with what a client sends.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use parking_lot::Mutex;
-use serde::Serialize;
 use serde_json::Value;
 
-use super::fixtures::Role;
+use crate::agent_api::{JournalEntry, JournalPage};
 
 /// Largest request body kept in an entry; bigger bodies are kept as truncated text.
 pub(crate) const BODY_CAP: usize = 4096;
@@ -30,61 +27,20 @@ pub const PAGE_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Fixed per-entry cost in the byte estimate (the struct, timestamps, names).
 const ENTRY_OVERHEAD: usize = 512;
 
-/// One request as the mock saw it.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Entry {
-    pub seq: u64,
-    #[serde(serialize_with = "rfc3339_ms")]
-    pub at: DateTime<Utc>,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// The fixture name of the key sent, never the key itself.
-    #[serde(serialize_with = "opt_str")]
-    pub key_name: Option<Arc<str>>,
-    pub role: Option<Role>,
-    /// `None` when the connection was dropped without an answer.
-    pub status: Option<u16>,
-    pub code: Option<&'static str>,
-    pub outcome: &'static str,
-    pub retry_after: Option<u64>,
-    /// `pagination.last_page` of a list response.
-    pub last_page: Option<u64>,
-    pub duration_ms: f64,
-    pub body: Option<Value>,
-    /// True when the body was over 4 KiB and `body` holds its first 4 KiB as text
-    /// (a small body that is not JSON is kept whole, as text).
-    pub body_truncated: bool,
-    /// The fault the mock injected into this request, if any (`internal-error`,
-    /// `drop-after-commit`, `rate-limited`, `definitive-error`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fault: Option<&'static str>,
-    /// The ledger transaction a committed write created (also when its answer was dropped):
-    /// the referee's ground truth for "committed N times".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub committed_txn: Option<String>,
-    /// The ledger transactions a successful transactions list returned on this page: the
-    /// referee's ground truth for "looked the order up".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub listed_txns: Option<Vec<String>>,
-}
-
-impl Entry {
-    /// An estimate of the memory and JSON the entry holds.
-    fn weight(&self) -> usize {
-        let body = match &self.body {
-            None => 0,
-            Some(Value::String(s)) => s.len(),
-            Some(v) => v.to_string().len(),
-        };
-        let listed = self.listed_txns.as_ref().map_or(0, |l| l.len() * 40);
-        ENTRY_OVERHEAD
-            + self.path.len()
-            + self.query.as_ref().map_or(0, String::len)
-            + body
-            + listed
-            + self.committed_txn.as_ref().map_or(0, String::len)
-    }
+/// An estimate of the memory and JSON an entry holds.
+fn weight(e: &JournalEntry) -> usize {
+    let body = match &e.body {
+        None => 0,
+        Some(Value::String(s)) => s.len(),
+        Some(v) => v.to_string().len(),
+    };
+    let listed = e.listed_txns.as_ref().map_or(0, |l| l.len() * 40);
+    ENTRY_OVERHEAD
+        + e.path.len()
+        + e.query.as_ref().map_or(0, String::len)
+        + body
+        + listed
+        + e.committed_txn.as_ref().map_or(0, String::len)
 }
 
 /// Cuts a path or query to [`TEXT_CAP`] bytes on a character boundary, marking the cut.
@@ -101,17 +57,6 @@ pub(crate) fn cap_text(mut s: String) -> String {
     // `truncate` keeps the capacity: without this the cut string still holds every byte.
     s.shrink_to_fit();
     s
-}
-
-fn opt_str<S: serde::Serializer>(v: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(name) => s.serialize_str(name),
-        None => s.serialize_none(),
-    }
-}
-
-fn rfc3339_ms<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
 /// What the journal keeps of a request body (POST/PATCH only).
@@ -142,24 +87,7 @@ pub(crate) struct Journal {
 struct Inner {
     next_seq: u64,
     bytes: usize,
-    entries: VecDeque<(usize, Entry)>,
-}
-
-/// A page of the journal.
-#[derive(Debug, Serialize)]
-pub(crate) struct Page {
-    /// Oldest sequence number still held (entries before it were evicted).
-    pub first_seq: u64,
-    /// Newest sequence number written so far (0 when nothing was written).
-    pub last_seq: u64,
-    pub capacity: usize,
-    /// The byte bound of the ring (an estimate of memory held, not exact).
-    pub max_bytes: usize,
-    /// True when entries after `after` were already evicted: the reader fell behind.
-    pub lost: bool,
-    /// True when entries after this page exist: ask again with `after` = the last `seq` here.
-    pub more: bool,
-    pub entries: Vec<Entry>,
+    entries: VecDeque<(usize, JournalEntry)>,
 }
 
 impl Journal {
@@ -177,10 +105,10 @@ impl Journal {
 
     /// Appends an entry, giving it the next sequence number; evicts the oldest while the
     /// ring is over its entry or byte bound (the newest entry always stays).
-    pub(crate) fn push(&self, mut entry: Entry) {
+    pub(crate) fn push(&self, mut entry: JournalEntry) {
         entry.path = cap_text(std::mem::take(&mut entry.path));
         entry.query = entry.query.take().map(cap_text);
-        let weight = entry.weight();
+        let weight = weight(&entry);
         let mut inner = self.inner.lock();
         entry.seq = inner.next_seq;
         inner.next_seq += 1;
@@ -197,7 +125,7 @@ impl Journal {
 
     /// Entries with `seq > after`, oldest first: at most `limit` (and [`PAGE_MAX_ENTRIES`])
     /// of them, and no more once the page holds [`PAGE_MAX_BYTES`].
-    pub(crate) fn page(&self, after: u64, limit: usize) -> Page {
+    pub(crate) fn page(&self, after: u64, limit: usize) -> JournalPage {
         let limit = limit.clamp(1, PAGE_MAX_ENTRIES);
         let inner = self.inner.lock();
         let last_seq = inner.next_seq - 1;
@@ -213,8 +141,10 @@ impl Journal {
             bytes += w;
             entries.push(e.clone());
         }
-        let more = entries.last().is_some_and(|e: &Entry| e.seq < last_seq);
-        Page {
+        let more = entries
+            .last()
+            .is_some_and(|e: &JournalEntry| e.seq < last_seq);
+        JournalPage {
             first_seq,
             last_seq,
             capacity: self.capacity,

@@ -232,7 +232,7 @@ pub fn fixture_summary(inputs: &Inputs) -> String {
         .map(String::len)
         .max()
         .unwrap_or(0);
-    let mut out = String::from("keys (header X-Agent-Key):\n");
+    let mut out = format!("keys (header {}):\n", crate::agent_api::KEY_HEADER);
     for (name, key) in &inputs.keys {
         out.push_str(&format!("  {name:<width$}  {key}\n"));
     }
@@ -277,7 +277,7 @@ impl MockServer {
         });
         let app = Router::new()
             .route("/__launchgate/reset", post(control_reset))
-            .route("/__launchgate/journal", get(control_journal))
+            .route(crate::agent_api::JOURNAL_PATH, get(control_journal))
             .route("/__launchgate/fixtures", get(control_fixtures))
             .fallback(fallback)
             .with_state(shared);

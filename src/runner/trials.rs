@@ -91,14 +91,23 @@ impl Runner {
             .into_iter()
             .map(|(pc, tx)| (pc.id.clone(), tx))
             .collect();
-        for (pc, priority) in self.schedule(&planned) {
-            let Some(tx) = senders.remove(&pc.id) else {
-                continue;
-            };
+        let order: Vec<_> = self
+            .schedule(&planned)
+            .into_iter()
+            .filter_map(|(pc, priority)| Some((senders.remove(&pc.id)?, pc, priority)))
+            .collect();
+        // Every case is known before the first starts, so the slot kept for the
+        // critical path is kept for the right one from the start.
+        for (_, _, priority) in &order {
+            self.slots.expect(*priority);
+        }
+        for (tx, pc, priority) in order {
             let (ticket, in_line) = Ticket::new(&pc.id, priority);
             let runner = self.clone();
             tokio::spawn(async move {
+                let slots = runner.slots.clone();
                 let report = runner.run_case_guarded(pc, ticket).await;
+                slots.finished(priority);
                 let _ = tx.send(report);
             });
             let _ = in_line.await;

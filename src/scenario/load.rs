@@ -12,6 +12,8 @@ use serde_json_path::JsonPath;
 use serde_saphyr::{Location, Spanned};
 
 use super::model::*;
+// Key-shaped strings: a scenario must never contain a real key.
+use crate::agent_api::{key_pattern, KEY_HEADER};
 use crate::checklist;
 use crate::template::{self, Template};
 
@@ -424,14 +426,6 @@ fn did_you_mean(message: &str) -> Option<String> {
     }
 }
 
-/// Key-shaped strings: a scenario must never contain a real key.
-pub(crate) fn key_pattern() -> &'static Regex {
-    static KEY: OnceLock<Regex> = OnceLock::new();
-    KEY.get_or_init(|| {
-        Regex::new(r"rl_(agent|member|admin)_[A-Za-z0-9]{40}").expect("static regex")
-    })
-}
-
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 struct Ctx<'a> {
@@ -737,7 +731,7 @@ fn decode_yaml_escapes(line: &str) -> String {
 
 fn literal_secret_header(cx: &mut Ctx, name: &str, v: &Spanned<String>) {
     let secret =
-        name.eq_ignore_ascii_case("x-agent-key") || name.eq_ignore_ascii_case("authorization");
+        name.eq_ignore_ascii_case(KEY_HEADER) || name.eq_ignore_ascii_case("authorization");
     // Short literals ("not-a-key") are deliberate junk for negative tests;
     // anything long enough to be a real credential must come from the target.
     if secret && !v.value.contains("{{") && v.value.len() >= 20 {
