@@ -319,7 +319,8 @@ fn shown(r: &Row) -> Option<String> {
         .map(|e| e.request.clone())
 }
 
-/// What would settle a question the probes could not answer.
+/// What would settle a question the probes could not answer: for each way a
+/// required probe fell short, what brings it to a verdict.
 fn settle(r: &Row) -> String {
     if r.evidence.iter().all(|e| e.optional) {
         return format!(
@@ -327,7 +328,20 @@ fn settle(r: &Row) -> String {
             r.question.id()
         );
     }
-    "run the probes to a verdict: supply what a skipped probe lacks, or fix what made an errored probe's setup step fail (both are in the evidence)".into()
+    let short = |o: Outcome| r.evidence.iter().any(|e| !e.optional && e.outcome == o);
+    let mut steps = Vec::new();
+    if short(Outcome::Skipped) {
+        steps.push("supply what the skipped probes lack (each one's reason is in the evidence)");
+    }
+    if short(Outcome::Errored) {
+        steps.push(
+            "fix what made the errored probes' setup fail (their messages are in the evidence)",
+        );
+    }
+    if short(Outcome::Inconclusive) {
+        steps.push("remove what made the inconclusive probes unable to tell (their reasons are in the evidence)");
+    }
+    format!("{}, then run the probes again", steps.join("; "))
 }
 
 /// The scorecard in the evaluation model: one row per question, its probes as
@@ -511,11 +525,31 @@ mod tests {
             xml.contains("could not tell: `n` was skipped: missing key"),
             "{xml}"
         );
+        // What settles it follows how the probe fell short; a yes or a no needs nothing.
+        let settles: Vec<Option<String>> = evaluation(&s, &r)
+            .rows
+            .into_iter()
+            .map(|r| r.settle)
+            .collect();
+        assert_eq!(settles[..2], [None, None]);
+        assert!(
+            settles[2]
+                .as_deref()
+                .is_some_and(|t| t.starts_with("supply what the skipped probes lack")),
+            "{settles:?}"
+        );
     }
 
     #[test]
     fn nothing_tagged_is_could_not_tell() {
-        let s = evaluate(&report(vec![]));
+        let r = report(vec![]);
+        let s = evaluate(&r);
         assert!(s.rows.iter().all(|r| r.answer == Answer::CouldNotTell));
+        let ev = evaluation(&s, &r);
+        assert_eq!(
+            ev.rows[0].settle.as_deref(),
+            Some("select a probe tagged `vendor: [idempotency]` (the built-in ones: `--api giftcard`)")
+        );
+        assert!(crate::evaluation::markdown::sections(&ev).contains("- no probe ran"));
     }
 }
