@@ -239,6 +239,20 @@ fn client_env(base: &str, inputs: &Inputs) -> Vec<(String, String)> {
     for (k, v) in &inputs.fixtures {
         env.push((crate::target::default_fixture_var(k), v.clone()));
     }
+    // The mock is on loopback, which a proxy from the environment (a CI runner's)
+    // cannot reach: exempt it for the client's HTTP library, keeping the rest.
+    for var in ["NO_PROXY", "no_proxy"] {
+        let mut hosts = std::env::var(var).unwrap_or_default();
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            if !hosts.split(',').any(|h| h.trim() == host) {
+                if !hosts.trim().is_empty() {
+                    hosts.push(',');
+                }
+                hosts.push_str(host);
+            }
+        }
+        env.push((var.to_string(), hosts));
+    }
     env
 }
 
@@ -256,7 +270,7 @@ async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeRep
     let inputs = mock.inputs();
     let redactor = Redactor::new(inputs.keys.values());
     let mut journal = Journal {
-        http: crate::http::control_client(Duration::from_secs(5))?,
+        http: crate::http::control_client(Duration::from_secs(5), true)?,
         base: base.clone(),
         after: 0,
         lost: false,
