@@ -140,6 +140,7 @@ impl Item {
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::agent_api::Role;
+use crate::evaluation::markdown as md;
 pub use crate::report::checklist::{
     CaseRef, ChecklistReport, Decision, ItemResult, KeyFinding, Level, RequiredTest, Verdict,
 };
@@ -447,18 +448,24 @@ fn referee_verdict(
                 "referee: the client run did not end cleanly ({}), so its passes prove nothing",
                 client_problem.unwrap_or_default()
             ),
-            Some("fix the client run so it ends by itself with exit 0, then referee it again".to_string()),
+            Some(
+                "fix the client run so it ends by itself with exit 0, then referee it again"
+                    .to_string(),
+            ),
         ),
         ClientVerdict::Pass => (Verdict::Verified, format!("referee: {}", j.summary), None),
         ClientVerdict::Fail => (
             Verdict::Failed,
             format!("referee: {}", j.summary),
-            Some(format!("fix the client; the referee's evidence: {}", j.evidence.first().cloned().unwrap_or_default())),
+            Some(format!(
+                "fix the client; the referee's evidence: {}",
+                j.evidence.first().cloned().unwrap_or_default()
+            )),
         ),
         ClientVerdict::NotExercised => (
             Verdict::NotVerified,
             "referee: the client never met this situation".to_string(),
-            Some("run the referee longer, or with more faults (--fail-rate, --drop-after-commit, --rate-limit), so the client meets it".to_string()),
+            Some(crate::referee::NOT_EXERCISED_SETTLE.to_string()),
         ),
     }
 }
@@ -739,7 +746,6 @@ pub fn render_console(r: &ChecklistReport) -> String {
 /// Renders the report as Markdown, readable in a pull-request comment.
 pub fn render_markdown(r: &ChecklistReport) -> String {
     use std::fmt::Write as _;
-    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut s = String::new();
     let _ = writeln!(s, "# Final Launch Checklist: {}\n", r.decision.label());
     if r.mock_target {
@@ -748,14 +754,12 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
             "> **Not a launch decision.** This run used launchgate's embedded mock, so the verdicts describe the mock. Run against the environment you are launching (`launchgate run --target ...`) for a decision.\n"
         );
     }
-    let count = |v: Verdict| r.items.iter().filter(|i| i.verdict == v).count();
+    let items = r.evaluation();
     let _ = writeln!(
         s,
-        "**Decision: {}** ({} verified, {} failed, {} not verified of {} items)  ",
+        "**Decision: {}** ({} of {} items)  ",
         r.headline(),
-        count(Verdict::Verified),
-        count(Verdict::Failed),
-        count(Verdict::NotVerified),
+        items.counts(),
         r.items.len()
     );
     let _ = writeln!(
@@ -765,21 +769,13 @@ pub fn render_markdown(r: &ChecklistReport) -> String {
     );
     let _ = writeln!(s, "{}\n", r.totals);
     write_decision_why(&mut s, r);
-    let _ = writeln!(s, "| # | Item | Verdict | Why |");
-    let _ = writeln!(s, "|---|---|---|---|");
-    for (n, i) in r.items.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} |",
-            n + 1,
-            esc(&i.title),
-            i.verdict.label(),
-            esc(&i.summary)
-        );
-    }
+    s.push_str(&md::table(&items));
     write_required(&mut s, r);
     write_sign_off(&mut s, r);
-    write_open_items(&mut s, r);
+    let open = md::open_rows(&items);
+    if !open.is_empty() {
+        let _ = write!(s, "\n## What is left\n\n{open}");
+    }
     let _ = writeln!(s, "\n## Evidence\n");
     for i in &r.items {
         if i.evidence.is_empty() {
@@ -821,7 +817,6 @@ fn write_decision_why(s: &mut String, r: &ChecklistReport) {
 
 fn write_required(s: &mut String, r: &ChecklistReport) {
     use std::fmt::Write as _;
-    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let _ = writeln!(s, "\n## Required launch-time tests\n");
     let _ = writeln!(s, "| Test | Verdict | Cases |");
     let _ = writeln!(s, "|---|---|---|");
@@ -829,7 +824,7 @@ fn write_required(s: &mut String, r: &ChecklistReport) {
         let cases: Vec<String> = t
             .evidence
             .iter()
-            .map(|c| format!("`{}` {}", esc(&c.id), c.outcome.as_str()))
+            .map(|c| format!("`{}` {}", md::cell(&c.id), c.outcome.as_str()))
             .collect();
         let cases = if cases.is_empty() {
             "not in this run".to_string()
@@ -854,43 +849,145 @@ fn write_sign_off(s: &mut String, r: &ChecklistReport) {
     }
 }
 
-fn write_open_items(s: &mut String, r: &ChecklistReport) {
-    use std::fmt::Write as _;
-    let open: Vec<&ItemResult> = r
-        .items
-        .iter()
-        .filter(|i| i.verdict != Verdict::Verified)
-        .collect();
-    if open.is_empty() {
-        return;
-    }
-    let _ = writeln!(s, "\n## What is left\n");
-    for i in open {
-        let _ = writeln!(
-            s,
-            "- **{}** ({}): {}",
-            i.title,
-            i.verdict.label(),
-            i.summary
-        );
-        if let Some(t) = &i.todo {
-            let _ = writeln!(s, "  - To close it: {t}");
-        }
-        for c in i.evidence.iter().filter(|c| c.outcome != Outcome::Passed) {
-            let _ = writeln!(
-                s,
-                "  - `{}` {}: {}",
-                c.id,
-                c.outcome.as_str(),
-                c.why.as_deref().unwrap_or("")
-            );
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluation::State;
+    use crate::referee::{ClientVerdict, RefereeReport};
+    use crate::report::{SuiteReport, TargetSummary};
+
+    fn case(id: &str, tag: &str, outcome: Outcome) -> CaseReport {
+        CaseReport {
+            id: id.into(),
+            name: id.split_once("::").map_or(id, |(_, n)| n).into(),
+            file: "f.yaml".into(),
+            line: 1,
+            outcome,
+            reason: (outcome != Outcome::Passed).then(|| "lacked a key".into()),
+            failure: None,
+            checklist: vec![tag.into()],
+            vendor: Vec::new(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            duration_ms: 1,
+            waits: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// A staging run in which every item has passing evidence: the scenario items
+    /// and the seven required tests by cases, the client items by a clean referee
+    /// report, the key-management items by passing findings.
+    fn all_evidence() -> (RunReport, Vec<KeyFinding>, RefereeReport) {
+        let mut cases: Vec<CaseReport> = required_case_ids()
+            .map(|id| case(id, Item::ErrorBranches.id(), Outcome::Passed))
+            .collect();
+        for item in Item::ALL
+            .iter()
+            .filter(|i| i.evidence() == Evidence::Scenarios)
+        {
+            cases.push(case(
+                &format!("s::{}", item.id()),
+                item.id(),
+                Outcome::Passed,
+            ));
+        }
+        let run = RunReport {
+            version: "0".into(),
+            target: TargetSummary {
+                kind: "remote".into(),
+                name: "staging".into(),
+                base_url: "https://staging.example".into(),
+            },
+            hostname: "h".into(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            duration_ms: 1,
+            requests_sent: 1,
+            responses_received: 1,
+            deadline_hit: false,
+            suites: vec![SuiteReport {
+                name: "s".into(),
+                file: "f.yaml".into(),
+                cases,
+            }],
+            not_applicable: Vec::new(),
+            key_findings: Vec::new(),
+            scenarios_commit: None,
+            execution: None,
+            missing_inputs: Vec::new(),
+        };
+        let keys = Item::ALL
+            .into_iter()
+            .filter(|i| i.evidence() == Evidence::Configuration)
+            .map(|i| finding(i, Level::Pass, "holds".into()))
+            .collect();
+        let mut judgements = crate::referee::Referee::new().finish();
+        for j in &mut judgements {
+            j.verdict = ClientVerdict::Pass;
+        }
+        let referee = RefereeReport {
+            version: "0".into(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            command: None,
+            exit_status: Some(0),
+            requests: 1,
+            journal_lost_entries: false,
+            judgements,
+            client_problem: None,
+            duration_ms: 1,
+        };
+        (run, keys, referee)
+    }
+
+    /// The dangerous direction: take away the evidence of any one item (a skipped
+    /// case, a behaviour the client never met, a key never checked) and the
+    /// decision is never GO, the item is unknown in the evaluation model, and every
+    /// rendering says so.
+    #[test]
+    fn an_item_not_verified_is_never_go() {
+        let (run, keys, referee) = all_evidence();
+        let list = evaluate_with_referee(&run, &keys, Some(&referee));
+        assert_eq!(list.decision, Decision::Go, "{:?}", list.decision_why);
+        assert_eq!(list.evaluation().overall(), State::Pass);
+        for item in Item::ALL {
+            let (mut run, mut keys, mut referee) = all_evidence();
+            match item.evidence() {
+                Evidence::Scenarios => {
+                    for c in &mut run.suites[0].cases {
+                        if c.checklist.iter().any(|t| t == item.id()) {
+                            c.outcome = Outcome::Skipped;
+                        }
+                    }
+                }
+                Evidence::Referee => {
+                    for j in referee
+                        .judgements
+                        .iter_mut()
+                        .filter(|j| j.item == item.id())
+                    {
+                        j.verdict = ClientVerdict::NotExercised;
+                    }
+                }
+                Evidence::Configuration => keys.retain(|f| f.item != item.id()),
+            }
+            let list = evaluate_with_referee(&run, &keys, Some(&referee));
+            assert_eq!(list.decision, Decision::Incomplete, "{}", item.id());
+            let ev = list.evaluation();
+            assert_eq!(ev.overall(), State::Unknown, "{}", item.id());
+            let row = ev.rows.iter().find(|r| r.id == item.id()).unwrap();
+            assert_eq!(row.state, State::Unknown, "{}", item.id());
+            assert!(
+                row.open_settle().is_some(),
+                "{}: what would settle it",
+                item.id()
+            );
+            let md = render_markdown(&list);
+            assert!(
+                md.contains(&format!("| {} | ⚠️ not verified |", item.title())),
+                "{md}"
+            );
+            assert!(!md.contains("# Final Launch Checklist: GO"), "{md}");
+        }
+    }
 
     /// The referee names the items it judges by id: each must be a checklist item that
     /// a referee report can decide (its client items, and the key type it also sees).

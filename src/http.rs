@@ -203,13 +203,29 @@ fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A plain client for launchgate's own control calls (the mock's journal).
-pub fn control_client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
+/// Whether `url` names this machine: `localhost` or a loopback address.
+pub fn is_loopback(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A plain client for launchgate's own control calls (the mocks' journal and
+/// webhook deliveries, `webhook send`). `direct`: ignore the proxies the
+/// environment names (for this machine's own servers, which a proxy cannot reach).
+pub fn control_client(timeout: Duration, direct: bool) -> Result<reqwest::Client, ClientError> {
     install_tls_provider();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| ClientError(e.to_string()))
+    let mut builder = reqwest::Client::builder().timeout(timeout);
+    if direct {
+        builder = builder.no_proxy();
+    }
+    builder.build().map_err(|e| ClientError(e.to_string()))
 }
 
 impl Http {
@@ -219,7 +235,12 @@ impl Http {
     /// `tls_roots: false` skips loading the system's trust store (about half of
     /// launchgate's start-up): for plain-HTTP loopback targets such as the
     /// embedded mock, where no certificate is ever verified.
-    pub fn new(body_cap: usize, tls_roots: bool) -> Result<Http, ClientError> {
+    ///
+    /// `direct: true` ignores `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`: for a
+    /// target on this machine, which a proxy (a CI runner's, a company's) cannot
+    /// reach. Any other target goes through the proxies the environment names,
+    /// `NO_PROXY` honoured, as curl and other clients do.
+    pub fn new(body_cap: usize, tls_roots: bool, direct: bool) -> Result<Http, ClientError> {
         install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("launchgate/", env!("CARGO_PKG_VERSION")))
@@ -230,6 +251,9 @@ impl Http {
             .pool_idle_timeout(Duration::from_secs(30));
         if !tls_roots {
             builder = builder.tls_certs_only(std::iter::empty());
+        }
+        if direct {
+            builder = builder.no_proxy();
         }
         let connects = ConnectStats::default();
         let client = builder

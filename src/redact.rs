@@ -101,12 +101,6 @@ impl Redactor {
         r
     }
 
-    /// Adds one secret value (and its encoded forms).
-    pub fn add(&mut self, secret: &str) {
-        self.insert(secret);
-        self.build();
-    }
-
     fn insert(&mut self, secret: &str) {
         if secret.len() < MIN_SECRET_LEN || is_key_placeholder(secret) {
             return;

@@ -27,6 +27,7 @@ use serde_json::Value;
 
 use crate::agent_api::JournalEntry;
 use crate::agent_api::{Delivery, ErrorCode, RetryStrategy, Role, BASE_PATH};
+use crate::evaluation::{Evaluation, Problem, Row, Seen, State, Vocabulary};
 
 /// Query parameters whose values never appear in evidence.
 fn secret_param(name: &str) -> bool {
@@ -196,14 +197,70 @@ pub enum ClientVerdict {
 }
 
 impl ClientVerdict {
-    /// Lowercase words.
-    pub fn label(self) -> &'static str {
+    /// The verdict in the evaluation model: not exercised is unknown, never a pass.
+    pub fn state(self) -> State {
         match self {
-            ClientVerdict::Pass => "pass",
-            ClientVerdict::Fail => "fail",
-            ClientVerdict::NotExercised => "not exercised",
+            ClientVerdict::Pass => State::Pass,
+            ClientVerdict::Fail => State::Fail,
+            ClientVerdict::NotExercised => State::Unknown,
         }
     }
+
+    /// Lowercase words.
+    pub fn label(self) -> &'static str {
+        Vocabulary::Referee.word(self.state())
+    }
+}
+
+/// What settles a verdict the client never met.
+pub const NOT_EXERCISED_SETTLE: &str = "run the referee longer, or with more faults (--fail-rate, --drop-after-commit, --rate-limit), so the client meets it";
+
+/// The referee's report in the evaluation model: one row per judged behaviour, the
+/// journal lines as what was seen, a client run that did not end cleanly as the
+/// problem. No row is required: a situation the client never met fails nothing.
+pub fn evaluation(r: &RefereeReport) -> Evaluation {
+    let mut ev = Evaluation::new(Vocabulary::Referee, "referee", "Behaviour");
+    ev.intro = Some(format!(
+        "The integration's client, refereed against the mock: {} requests judged{}.",
+        r.requests,
+        r.command
+            .as_deref()
+            .map(|c| format!(" from `{c}`"))
+            .unwrap_or_default()
+    ));
+    ev.started_at = r.started_at.clone();
+    ev.duration_ms = r.duration_ms;
+    let mut props = vec![("launchgate.version", r.version.clone())];
+    props.extend(r.command.clone().map(|c| ("client.command", c)));
+    props.extend(r.exit_status.map(|s| ("client.exit_status", s.to_string())));
+    props.push(("requests", r.requests.to_string()));
+    props.extend(r.client_problem.clone().map(|p| ("client.problem", p)));
+    ev.properties = props.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    ev.problem = r.client_problem.as_ref().map(|p| Problem {
+        title: "The client ran to completion".into(),
+        kind: "client".into(),
+        message: p.clone(),
+    });
+    ev.nothing_seen = "no journal entry shows it".into();
+    ev.rows = r
+        .judgements
+        .iter()
+        .map(|j| {
+            let state = j.verdict.state();
+            // The stored summary of an unexercised verdict leads with its word;
+            // the renderers say the word themselves.
+            let why = j
+                .summary
+                .strip_prefix("not exercised: ")
+                .unwrap_or(&j.summary);
+            let mut row = Row::new(&j.item, &j.title, state, why.to_string());
+            row.required = false;
+            row.settle = (state == State::Unknown).then(|| NOT_EXERCISED_SETTLE.to_string());
+            row.seen = j.evidence.iter().map(Seen::line).collect();
+            row
+        })
+        .collect();
+    ev
 }
 
 /// One judged behaviour.
@@ -870,78 +927,25 @@ impl Referee {
         let Some(o) = self.orders.get_mut(&id) else {
             return;
         };
-        let mut findings: Vec<(Tally_, &'static str, u64, String, String)> = Vec::new();
-        if existing {
-            if let (Some(first), Some(n)) = (o.notes.first(), &note) {
-                if first != n && o.notes.len() < 2 {
-                    findings.push((
-                        Tally_::Notes,
-                        "order sent again under a new note",
-                        e.seq,
-                        line.to_string(),
-                        format!("the same order (same card, member and amount, unresolved) sent again under a new note: `{first}` → `{n}`"),
-                    ));
-                }
-            }
-            if let Some(amb) = o.ambiguous.take() {
-                let note = match &amb.found_by {
-                    None => format!(
-                        "sent again without looking the order up after its ambiguous attempt #{}",
-                        amb.seq
-                    ),
-                    Some((s, _)) => format!(
-                        "sent again although the lookup #{s} had returned its committed transaction"
-                    ),
-                };
-                let kind = if amb.found_by.is_none() {
-                    "replay without a lookup"
-                } else {
-                    "replay after a lookup had found it"
-                };
-                findings.push((
-                    Tally_::Reconcile,
-                    kind,
-                    amb.seq,
-                    amb.line.clone(),
-                    String::new(),
-                ));
-                findings.push((Tally_::Reconcile, kind, e.seq, line.to_string(), note));
-            } else if o.confirmed {
-                findings.push((
-                    Tally_::Reconcile,
-                    "replay after a confirmed success",
-                    e.seq,
-                    line.to_string(),
-                    "sent again after a confirmed success".into(),
-                ));
-            }
-        }
-        if let Some(n) = &note {
-            if !o.notes.contains(n) && o.notes.len() < 4 {
-                o.notes.push(n.clone());
-            }
-        }
-        o.last_at = e.at;
-        o.open = !e.is_success();
-        o.confirmed |= e.is_success();
+        let findings = if existing {
+            replay_findings(o, note.as_ref(), e, line)
+        } else {
+            Vec::new()
+        };
+        let ambiguous = o.record_write(e, note.as_ref(), line);
         if let Some(txn) = &e.committed_txn {
-            o.commits += 1;
-            if o.commit_lines.len() < MAX_EVIDENCE / 2 {
-                o.commit_lines.push((e.seq, line.to_string()));
-            }
             self.by_txn.insert(txn.clone(), id);
         }
-        if e.outcome == Delivery::Dropped || e.status.is_none() {
+        if ambiguous {
             self.ambiguous_total += 1;
-            o.ambiguous = Some(Ambiguous {
-                seq: e.seq,
-                line: line.to_string(),
-                txn: e.committed_txn.clone(),
-                found_by: None,
-            });
             self.reconcile.exercised = true;
         }
-        // Pair the findings: a reconciliation finding is one finding with two lines.
+        self.fail_write_findings(&findings);
+    }
+
+    /// Counts a write's findings. A reconciliation finding is one finding with two
+    /// lines: one with an empty note is paired with the next.
+    fn fail_write_findings(&mut self, findings: &[WriteFinding]) {
         let mut i = 0;
         while i < findings.len() {
             let (t, kind, seq, l, n) = &findings[i];
@@ -1348,6 +1352,92 @@ impl Referee {
     }
 }
 
+/// A finding of a write: its verdict, kind, and `(seq, line, note)`.
+type WriteFinding = (Tally_, &'static str, u64, String, String);
+
+/// What sending order `o` again shows: a new note for the same order, a replay
+/// without (or despite) a lookup after an ambiguous attempt, or a replay after a
+/// confirmed success. Takes the order's pending ambiguity: it is judged now.
+fn replay_findings(
+    o: &mut Order,
+    note: Option<&String>,
+    e: &JournalEntry,
+    line: &str,
+) -> Vec<WriteFinding> {
+    let mut findings: Vec<WriteFinding> = Vec::new();
+    if let (Some(first), Some(n)) = (o.notes.first(), note) {
+        if first != n && o.notes.len() < 2 {
+            findings.push((
+                Tally_::Notes,
+                "order sent again under a new note",
+                e.seq,
+                line.to_string(),
+                format!("the same order (same card, member and amount, unresolved) sent again under a new note: `{first}` → `{n}`"),
+            ));
+        }
+    }
+    if let Some(amb) = o.ambiguous.take() {
+        let (kind, note) = match &amb.found_by {
+            None => (
+                "replay without a lookup",
+                format!(
+                    "sent again without looking the order up after its ambiguous attempt #{}",
+                    amb.seq
+                ),
+            ),
+            Some((s, _)) => (
+                "replay after a lookup had found it",
+                format!(
+                    "sent again although the lookup #{s} had returned its committed transaction"
+                ),
+            ),
+        };
+        findings.push((Tally_::Reconcile, kind, amb.seq, amb.line, String::new()));
+        findings.push((Tally_::Reconcile, kind, e.seq, line.to_string(), note));
+    } else if o.confirmed {
+        findings.push((
+            Tally_::Reconcile,
+            "replay after a confirmed success",
+            e.seq,
+            line.to_string(),
+            "sent again after a confirmed success".into(),
+        ));
+    }
+    findings
+}
+
+impl Order {
+    /// Records one write of the order: its note, whether it is still open, its
+    /// commit. True when its answer was lost (dropped, or no status): the order is
+    /// then ambiguous until the client looks it up.
+    fn record_write(&mut self, e: &JournalEntry, note: Option<&String>, line: &str) -> bool {
+        if let Some(n) = note {
+            if !self.notes.contains(n) && self.notes.len() < 4 {
+                self.notes.push(n.clone());
+            }
+        }
+        self.last_at = e.at;
+        self.open = !e.is_success();
+        self.confirmed |= e.is_success();
+        if e.committed_txn.is_some() {
+            self.commits += 1;
+            if self.commit_lines.len() < MAX_EVIDENCE / 2 {
+                self.commit_lines.push((e.seq, line.to_string()));
+            }
+        }
+        let ambiguous = e.outcome == Delivery::Dropped || e.status.is_none();
+        if ambiguous {
+            self.ambiguous = Some(Ambiguous {
+                seq: e.seq,
+                line: line.to_string(),
+                txn: e.committed_txn.clone(),
+                found_by: None,
+            });
+        }
+        ambiguous
+    }
+}
+
 /// Which verdict a write finding belongs to.
 enum Tally_ {
     Notes,
@@ -1592,6 +1682,54 @@ mod tests {
         assert!(m.map.len() <= MAX_TRACKED);
         assert!(m.order.len() <= 2 * MAX_TRACKED + 1);
         assert!(m.get(&(MAX_TRACKED as u64 * 3 - 1)).is_some());
+    }
+
+    /// A client that met nothing: every verdict not exercised, each a skipped JUnit
+    /// case saying what would exercise it, and the referee not failed for it.
+    #[test]
+    fn not_exercised_is_skipped_with_what_would_exercise_it() {
+        let report = RefereeReport {
+            version: "0".into(),
+            started_at: "2024-01-01T00:00:00Z".into(),
+            command: Some("client".into()),
+            exit_status: Some(0),
+            requests: 0,
+            journal_lost_entries: false,
+            judgements: Referee::new().finish(),
+            client_problem: None,
+            duration_ms: 5,
+        };
+        let ev = evaluation(&report);
+        assert_eq!(
+            ev.overall(),
+            State::Pass,
+            "nothing required, nothing failed"
+        );
+        let xml =
+            crate::report::junit::render_evaluation(&ev, crate::report::junit::Profile::Generic);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let skipped: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("skipped"))
+            .collect();
+        assert_eq!(skipped.len(), report.judgements.len(), "{xml}");
+        for s in skipped {
+            assert_eq!(s.attribute("type"), Some("not_exercised"));
+            let message = s.attribute("message").unwrap();
+            assert!(
+                message.starts_with("not exercised: ")
+                    && !message.contains("not exercised: not exercised"),
+                "{message}"
+            );
+            assert!(
+                s.text().unwrap_or("").contains(NOT_EXERCISED_SETTLE),
+                "{xml}"
+            );
+        }
+        assert!(
+            !xml.contains("<system-out>") && !xml.contains("<failure"),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn documents_link_only_to_files_in_the_repository() {
     );
     // Every variable the built-in suite reads is listed in README and the contract.
     let contract = std::fs::read_to_string(root.join("docs/contract.md")).unwrap();
-    for input in launchgate::inputs::AGENT_API_INPUTS {
+    for input in launchgate::AGENT_API_INPUTS {
         let var = input.default_var();
         assert!(readme.contains(&var), "README does not list {var}");
         assert!(

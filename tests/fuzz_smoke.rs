@@ -20,7 +20,7 @@ fn scenario_target(text: &str) {
     match launchgate::scenario::load_file(Path::new("scenarios/fuzz/input.yaml"), text) {
         Ok(suite) => {
             for case in &suite.spec.cases {
-                let _ = launchgate::plan::references(&case.value, &suite);
+                let _ = launchgate::references(&case.value, &suite);
             }
         }
         Err(diags) => {

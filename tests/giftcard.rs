@@ -151,7 +151,12 @@ fn faithful_vendor_mock_answers_yes_to_all_three() {
         .children()
         .all(|ch| !ch.is_element() || ch.has_tag_name("system-out"))));
     // The mock's published keys never reach a report.
-    for text in [&r.scorecard_md, &r.scorecard_junit, &r.report.to_string()] {
+    for text in [
+        &r.scorecard_md,
+        &r.scorecard_junit,
+        &r.report.to_string(),
+        &r.stdout,
+    ] {
         assert!(!text.contains(launchgate::giftcard::mock::FIXTURE_API_KEY));
         assert!(!text.contains(launchgate::giftcard::mock::FIXTURE_WEBHOOK_SECRET));
     }
@@ -266,6 +271,20 @@ fn check(q: VendorQuirk) {
             .filter(|n| n.has_tag_name("failure"))
             .count();
         assert_eq!(failed, 1, "{what}: {}", r.scorecard_junit);
+        // The console gives the "no" with its reason and evidence, redacted.
+        let no = r.scorecard["rows"][question_of(q)]["title"]
+            .as_str()
+            .unwrap();
+        assert!(
+            r.stdout
+                .lines()
+                .any(|l| l.contains(no) && l.contains(" no ")),
+            "{what}: {}",
+            r.stdout
+        );
+        assert!(!r
+            .stdout
+            .contains(launchgate::giftcard::mock::FIXTURE_API_KEY));
         if q == VendorQuirk::ForgetsKeys {
             let f = finding(&r, 0, "Retention window");
             assert!(f.starts_with("forgotten within 250ms"), "{what}: {f}");
@@ -627,6 +646,22 @@ fn a_setup_failure_gives_could_not_tell_never_no_in_every_dialect() {
         }
         assert!(!r.scorecard_md.contains("**no**"), "{}", r.scorecard_md);
         assert_ne!(r.code, 0, "errored probes fail the run");
+        // JUnit: each question skipped (never passed, never failed), named by the
+        // question alone, saying what would settle it.
+        let doc = roxmltree::Document::parse(&r.scorecard_junit).unwrap();
+        let cases: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(cases.len(), 3, "{}", r.scorecard_junit);
+        for c in cases {
+            let kids: Vec<_> = c.children().filter(|k| k.is_element()).collect();
+            assert_eq!(kids.len(), 1, "{}", r.scorecard_junit);
+            assert!(kids[0].has_tag_name("skipped"), "{}", r.scorecard_junit);
+            assert_eq!(kids[0].attribute("type"), Some("could_not_tell"));
+            assert!(kids[0].text().unwrap_or("").contains("to close it: "));
+            assert!(!c.attribute("name").unwrap().contains("could not tell"));
+        }
     }
 }
 

@@ -190,7 +190,7 @@ fn webhook_sign_refuses_an_endless_input() {
 #[tokio::test]
 async fn the_receiver_closes_stalled_connections_and_bounds_them() {
     use launchgate::receiver::{Receiver, ReceiverOptions};
-    use launchgate::serve::ServerLimits;
+    use launchgate::ServerLimits;
     let receiver = Receiver::start(ReceiverOptions {
         token: Some(TOKEN.into()),
         server: ServerLimits {

@@ -435,7 +435,7 @@ fn ten_mb_body(mut s: TcpStream, ctx: &Ctx) {
 }
 
 fn cap_documented_and_said(o: &Out, _: &Server) {
-    assert_eq!(launchgate::http::DEFAULT_BODY_CAP, 1024 * 1024);
+    assert_eq!(launchgate::DEFAULT_BODY_CAP, 1024 * 1024);
     assert!(o.stdout.contains("body cut"), "{}", o.stdout);
 }
 

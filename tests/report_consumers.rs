@@ -448,6 +448,16 @@ fn junit_locations_skip_texts_and_errors_are_what_consumers_need() {
         "{xml}"
     );
     assert!(!xml.contains("referee:0"), "{xml}");
+    // The real consumers read the verdicts: one case each, and the client's problem
+    // if it had one; none errored for the format.
+    let cases = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
+    if let Some(n) = consumers_read(&referee, false) {
+        assert_eq!(n[0], cases, "junitparser counted {n:?}\n{xml}");
+        assert!(n[1] > 0, "the naive client fails verdicts: {n:?}");
+    }
 }
 
 /// The vendor scorecard's JUnit names no file either.
@@ -483,4 +493,136 @@ fn scorecard_junit_invents_no_location() {
         !xml.contains("vendor-scorecard:0") && !xml.contains("package=\"vendor-scorecard\""),
         "{xml}"
     );
+}
+
+/// What the real consumers read in one JUnit file: xmllint (and, for the strict
+/// profile, the xUnit schema) accepts it, junit2html renders it, and junitparser's
+/// `[cases, failures, errors, skipped]` (`None` when it is not installed locally).
+fn consumers_read(junit: &Path, strict: bool) -> Option<Vec<usize>> {
+    let path = junit.to_str().unwrap();
+    if let Some(o) = consumer("xmllint", &["--noout", path]) {
+        assert!(
+            o.status.success(),
+            "xmllint: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    if strict {
+        let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
+        if let Some(o) = consumer(
+            "xmllint",
+            &["--noout", "--schema", xsd.to_str().unwrap(), path],
+        ) {
+            assert!(
+                o.status.success(),
+                "xmllint --schema: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    if python_has("junit2htmlreport") {
+        let html = junit.with_extension("junit2html.html");
+        let o = Command::new("python3")
+            .args(["-m", "junit2htmlreport", path, html.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "junit2html: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    if !python_has("junitparser") {
+        return None;
+    }
+    let o = Command::new("python3")
+        .args(["-c", JUNITPARSER, path])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "junitparser: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect(),
+    )
+}
+
+const PROBES: &str = r#"cases:
+  - name: a probe that passes
+    vendor: [idempotency]
+    steps:
+      - request: {path: /ok}
+        expect: {status: 200}
+  - name: a probe that fails quoting the server
+    vendor: [webhooks]
+    steps:
+      - request: {path: /json}
+        expect:
+          json:
+            $.text: "plain"
+  - name: a probe that could not run
+    vendor: [reconciliation]
+    steps:
+      - request: {path: "/x/{{ fixtures.nope }}"}
+"#;
+
+/// The evaluations' JUnit in both profiles, from a hostile server's answers: the
+/// scorecard's yes, no and could not tell read by the real consumers as one pass,
+/// one failure and one skip (never a pass), valid against the xUnit schema in the
+/// strict profile, with nothing XML forbids.
+#[test]
+fn scorecard_junit_answers_are_read_by_real_consumers() {
+    let server = hostile();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("probes.yaml");
+    std::fs::write(&scenario, PROBES).unwrap();
+    for profile in ["generic", "strict"] {
+        let scorecard = dir.path().join(profile).join("scorecard.md");
+        let o = bin()
+            .arg("run")
+            .arg(&scenario)
+            .args(["--target", &server.url(), "--junit-profile", profile])
+            .arg("--junit")
+            .arg(dir.path().join(profile).join("junit.xml"))
+            .arg("--json")
+            .arg(dir.path().join(profile).join("report.json"))
+            .arg("--scorecard")
+            .arg(&scorecard)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let junit = dir.path().join(profile).join("scorecard-junit.xml");
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert!(
+            forbidden_refs(&xml).is_empty() && !xml.chars().any(forbidden),
+            "{xml}"
+        );
+        if let Some(n) = consumers_read(&junit, profile == "strict") {
+            assert_eq!(
+                n,
+                vec![3, 1, 0, 1],
+                "{profile}: junitparser counted {n:?}\n{xml}"
+            );
+        }
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let skipped = doc
+            .descendants()
+            .find(|n| n.has_tag_name("skipped"))
+            .unwrap();
+        assert_eq!(skipped.attribute("type"), Some("could_not_tell"), "{xml}");
+        assert!(
+            skipped.text().unwrap_or("").contains("LAUNCHGATE_NOPE"),
+            "{xml}"
+        );
+    }
 }

@@ -29,6 +29,7 @@ mod mock_cli;
 mod mock_concurrency;
 mod mock_contract;
 mod mock_limits;
+mod proxy;
 mod quirks;
 mod referee;
 mod report_consumers;

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     match launchgate::scenario::load_file(Path::new("scenarios/fuzz/input.yaml"), text) {
         Ok(suite) => {
             for case in &suite.spec.cases {
-                let _ = launchgate::plan::references(&case.value, &suite);
+                let _ = launchgate::references(&case.value, &suite);
             }
         }
         Err(diags) => {

@@ -76,7 +76,8 @@ fn load_run(path: &Path) -> Result<RunReport, InputError> {
 /// The HTML report of the saved run. No keys are known here; key-shaped values are
 /// still redacted.
 fn html_page(run: &RunReport, list: &ChecklistReport, referee: Option<&RefereeReport>) -> String {
-    let scorecard = scorecard::applies(run).then(|| scorecard::evaluate(run));
+    let scorecard =
+        scorecard::applies(run).then(|| scorecard::evaluation(&scorecard::evaluate(run), run));
     let page = report::html::render(run, Some(list), &html_extras(referee, scorecard.as_ref()));
     Redactor::default().redact(&page).into_owned()
 }

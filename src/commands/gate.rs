@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::checklist::{self, ChecklistReport, Decision, KeyFinding, KeySource};
+use crate::evaluation::{Evaluation, Row, Seen, Vocabulary};
 use crate::plan::{self, PlannedCase};
-use crate::report::{junit, MissingInput, Outcome, RunReport};
+use crate::report::{MissingInput, RunReport};
 use crate::scenario::Suite;
 use crate::target::{Kind, Target};
 
@@ -175,32 +176,30 @@ pub fn decision_exit(list: &ChecklistReport, policy: GatePolicy) -> Option<Exit>
 }
 
 /// The decision as a JUnit test case, so CI consumers show what the exit code says:
-/// passed for GO, skipped for INCOMPLETE, failed for NO-GO. Against the embedded mock
-/// (where the decision decides nothing) only a NO-GO is shown.
-pub fn decision_case(list: &ChecklistReport) -> Option<junit::ExtraCase> {
+/// passed for GO, skipped for INCOMPLETE, failed for NO-GO (class name
+/// `launchgate.checklist`, the console's decision block as its text). Against the
+/// embedded mock (where the decision decides nothing) only a NO-GO is shown.
+pub fn decision_case(list: &ChecklistReport, started_at: &str) -> Option<Evaluation> {
     if list.mock_target && list.decision != Decision::NoGo {
         return None;
     }
-    let outcome = match list.decision {
-        Decision::Go => Outcome::Passed,
-        Decision::Incomplete => Outcome::Skipped,
-        Decision::NoGo => Outcome::Failed,
-    };
-    let mut text = checklist::render_console(list);
-    text.push_str("(the Final Launch Checklist has the evidence)\n");
-    let first = list.decision_why.first().map(String::as_str).unwrap_or("");
-    Some(junit::ExtraCase {
-        suite: "launchgate.checklist".into(),
-        name: "launch decision".into(),
-        outcome,
-        message: if first.is_empty() {
-            list.headline()
-        } else {
-            format!("{}: {first}", list.headline())
-        },
-        text,
-        properties: vec![("launchgate.decision".into(), list.decision.label().into())],
-    })
+    let first = list.decision_why.first().map(String::as_str);
+    let mut why = first
+        .unwrap_or("every required launch-time test and every checkable item is verified, and nothing failed")
+        .to_string();
+    if list.mock_target {
+        why.push_str(" (not a launch decision: this run used launchgate's embedded mock)");
+    }
+    let mut row = Row::new("", "launch decision", list.decision.state(), why);
+    let text = checklist::render_console(list);
+    row.seen = text.lines().map(Seen::line).collect();
+    row.seen
+        .push(Seen::line("(the Final Launch Checklist has the evidence)"));
+    let mut ev = Evaluation::new(Vocabulary::Decision, "launchgate.checklist", "Decision");
+    ev.started_at = started_at.to_string();
+    ev.properties = vec![("launchgate.decision".into(), list.decision.label().into())];
+    ev.rows.push(row);
+    Some(ev)
 }
 
 /// The decision as the run's JSON report carries it (`launch_decision`).

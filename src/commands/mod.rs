@@ -4,10 +4,10 @@
 //! [`finish`] prints, with one mapping to the exit status ([`Error::exit`]).
 //!
 //! One file per command (`run/` is a pipeline of steps); what several share has a
-//! file of its own: loading suites ([`builtin`]), the target and its secrets
-//! ([`target`]), asking git ([`git`]), the HTML report's extra tables
-//! ([`html_extras`]), the launch gate ([`gate`]) and a stdout that a closed pipe
-//! cannot break ([`stdout`]).
+//! file of its own: loading suites (`builtin.rs`), the target and its secrets
+//! (`target.rs`), asking git (`git.rs`), the HTML report's extra tables
+//! (`html_extras.rs`), the launch gate (`gate.rs`) and a stdout that a closed pipe
+//! cannot break (`stdout.rs`).
 
 mod builtin;
 mod check;

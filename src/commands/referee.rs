@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::agent_api::{JournalPage, JOURNAL_PATH};
+use crate::evaluation::{console, State};
 use crate::mock::{MockOptions, MockServer};
 use crate::redact::Redactor;
-use crate::referee::{ClientVerdict, Referee, RefereeOptions, RefereeReport};
-use crate::report;
+use crate::referee::{Referee, RefereeOptions, RefereeReport};
+use crate::report::{self, junit};
 use crate::target::Inputs;
 
 use super::stdout::say;
@@ -238,6 +239,20 @@ fn client_env(base: &str, inputs: &Inputs) -> Vec<(String, String)> {
     for (k, v) in &inputs.fixtures {
         env.push((crate::target::default_fixture_var(k), v.clone()));
     }
+    // The mock is on loopback, which a proxy from the environment (a CI runner's)
+    // cannot reach: exempt it for the client's HTTP library, keeping the rest.
+    for var in ["NO_PROXY", "no_proxy"] {
+        let mut hosts = std::env::var(var).unwrap_or_default();
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            if !hosts.split(',').any(|h| h.trim() == host) {
+                if !hosts.trim().is_empty() {
+                    hosts.push(',');
+                }
+                hosts.push_str(host);
+            }
+        }
+        env.push((var.to_string(), hosts));
+    }
     env
 }
 
@@ -255,7 +270,7 @@ async fn referee_run(cfg: &RefereeConfig, started_at: &str) -> Result<RefereeRep
     let inputs = mock.inputs();
     let redactor = Redactor::new(inputs.keys.values());
     let mut journal = Journal {
-        http: crate::http::control_client(Duration::from_secs(5))?,
+        http: crate::http::control_client(Duration::from_secs(5), true)?,
         base: base.clone(),
         after: 0,
         lost: false,
@@ -377,86 +392,12 @@ fn verdicts(
 /// The referee's JUnit: one test case per verdict, with the run's real time, no invented
 /// file or line (the verdicts come from a journal, not from a file).
 pub fn referee_junit(r: &RefereeReport) -> String {
-    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-    let time = Duration::from_millis(r.duration_ms);
-    let started = chrono::DateTime::parse_from_rfc3339(&r.started_at).ok();
-    let mut root = Report::new("launchgate referee");
-    root.set_time(time);
-    if let Some(t) = started {
-        root.set_timestamp(t);
-    }
-    let mut suite = TestSuite::new("referee");
-    suite.set_time(time);
-    if let Some(t) = started {
-        suite.set_timestamp(t);
-    }
-    suite.add_property(Property::new("launchgate.version", r.version.as_str()));
-    if let Some(c) = &r.command {
-        suite.add_property(Property::new("client.command", c.as_str()));
-    }
-    if let Some(s) = r.exit_status {
-        suite.add_property(Property::new("client.exit_status", s.to_string()));
-    }
-    suite.add_property(Property::new("requests", r.requests.to_string()));
-    if let Some(p) = &r.client_problem {
-        suite.add_property(Property::new("client.problem", p.as_str()));
-        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-        s.set_message(p.as_str());
-        s.set_type("client");
-        let mut tc = TestCase::new("The client ran to completion", s);
-        tc.set_classname("referee");
-        suite.add_test_case(tc);
-    }
-    for j in &r.judgements {
-        let status = match j.verdict {
-            ClientVerdict::Pass => TestCaseStatus::success(),
-            ClientVerdict::NotExercised => {
-                let mut s = TestCaseStatus::skipped();
-                s.set_message(j.summary.as_str());
-                s.set_type("not_exercised");
-                s
-            }
-            ClientVerdict::Fail => {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(j.summary.as_str());
-                s.set_type("verdict");
-                s.set_description(j.evidence.join("\n"));
-                s
-            }
-        };
-        let mut tc = TestCase::new(j.title.as_str(), status);
-        tc.set_classname(format!("referee.{}", j.item));
-        if j.verdict == ClientVerdict::Pass {
-            let mut out = j.summary.clone();
-            for l in &j.evidence {
-                out.push('\n');
-                out.push_str(l);
-            }
-            tc.set_system_out(out);
-        }
-        suite.add_test_case(tc);
-    }
-    root.add_test_suite(suite);
-    root.to_string().unwrap_or_else(|e| {
-        format!(
-            "<?xml version=\"1.0\"?>\n<!-- junit serialization failed: {e} -->\n<testsuites/>\n"
-        )
-    })
+    junit::render_evaluation(&crate::referee::evaluation(r), junit::Profile::Generic)
 }
 
 fn print_verdicts(report: &RefereeReport) {
-    for j in &report.judgements {
-        say(format_args!(
-            "{:<32} {:<14} {}",
-            j.title,
-            j.verdict.label(),
-            j.summary
-        ));
-        if j.verdict == ClientVerdict::Fail {
-            for l in &j.evidence {
-                say(format_args!("    {l}"));
-            }
-        }
+    for l in console::lines(&crate::referee::evaluation(report), "") {
+        say(l);
     }
     if report.journal_lost_entries {
         say("warning: the journal evicted requests before the referee read them; verdicts may miss some");
@@ -495,11 +436,10 @@ pub fn referee(cfg: RefereeConfig) -> Result<Exit, Error> {
         cfg.json.display(),
         cfg.junit.display()
     ));
-    let any_fail = report
-        .judgements
-        .iter()
-        .any(|j| j.verdict == ClientVerdict::Fail);
-    Ok(if failed || any_fail || report.client_problem.is_some() {
+    // A failed verdict or a client run that did not end cleanly fails the referee; a
+    // situation the client never met does not.
+    let verdict = crate::referee::evaluation(&report).overall();
+    Ok(if failed || verdict == State::Fail {
         Exit::Failed
     } else {
         Exit::Passed

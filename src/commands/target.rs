@@ -57,19 +57,12 @@ pub(crate) fn load_secrets(file: Option<&Path>) -> Result<SecretSource, TargetEr
 /// Whether requests to this target could meet a certificate: anything but
 /// plain HTTP on loopback (a plain-HTTP remote host may redirect to HTTPS).
 fn needs_tls_roots(target: &Target) -> bool {
-    let Ok(url) = url::Url::parse(&target.base_url) else {
-        return true;
-    };
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    !(url.scheme() == "http" && loopback)
+    !(target.base_url.starts_with("http://") && crate::http::is_loopback(&target.base_url))
 }
 
-/// The HTTP client for this target: the system's trust store only when it may be needed.
+/// The HTTP client for this target: the system's trust store only when it may be
+/// needed, and no proxy for a target on this machine (the embedded mock included).
 pub(crate) fn http_for(target: &Target, body_cap: usize) -> Result<Http, Error> {
-    Ok(Http::new(body_cap, needs_tls_roots(target))?)
+    let direct = crate::http::is_loopback(&target.base_url);
+    Ok(Http::new(body_cap, needs_tls_roots(target), direct)?)
 }

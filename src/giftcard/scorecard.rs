@@ -17,8 +17,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::report::html::ExtraTable;
-use crate::report::{CaseReport, FailureReport, Outcome, RunReport, SuiteReport};
+use crate::evaluation::{
+    markdown as md, Evaluation, Row as EvaluationRow, Seen, State, Vocabulary,
+};
+use crate::report::{CaseReport, Outcome, RunReport};
 
 /// The tag that marks a probe as optional: `vendor: [idempotency, optional]`.
 pub const OPTIONAL_TAG: &str = "optional";
@@ -115,13 +117,18 @@ pub enum Answer {
 }
 
 impl Answer {
+    /// The answer in the evaluation model: could not tell is unknown, never yes.
+    pub fn state(self) -> State {
+        match self {
+            Answer::Yes => State::Pass,
+            Answer::No => State::Fail,
+            Answer::CouldNotTell => State::Unknown,
+        }
+    }
+
     /// `yes`, `no`, `could not tell`.
     pub fn label(self) -> &'static str {
-        match self {
-            Answer::Yes => "yes",
-            Answer::No => "no",
-            Answer::CouldNotTell => "could not tell",
-        }
+        Vocabulary::Scorecard.word(self.state())
     }
 }
 
@@ -142,13 +149,7 @@ pub struct Evidence {
 }
 
 /// Something a probe measured, shown beside the answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Finding {
-    /// What (`Retention window`, `Signature scheme`, ...).
-    pub name: String,
-    /// The measurement, in words.
-    pub value: String,
-}
+pub use crate::evaluation::Finding;
 
 /// One answered question.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -304,200 +305,121 @@ pub fn recorded<'a>(c: &'a CaseReport, name: &str) -> Option<&'a Value> {
     c.steps.iter().rev().find_map(|s| s.records.get(name))
 }
 
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// The request that best shows a row's answer: the first failed probe's, else the
+/// first required probe that did not pass, else the first probe's.
+fn shown(r: &Row) -> Option<String> {
+    let e = &r.evidence;
+    e.iter()
+        .find(|e| e.outcome == Outcome::Failed)
+        .or_else(|| {
+            e.iter()
+                .find(|e| e.outcome != Outcome::Passed && !e.optional)
+        })
+        .or_else(|| e.first())
+        .map(|e| e.request.clone())
 }
 
-/// The three answers, one line each with its reason: how every rendering leads.
-pub fn lead_lines(s: &Scorecard) -> Vec<String> {
-    s.rows
+/// What would settle a question the probes could not answer: for each way a
+/// required probe fell short, what brings it to a verdict.
+fn settle(r: &Row) -> String {
+    if r.evidence.iter().all(|e| e.optional) {
+        return format!(
+            "select a probe tagged `vendor: [{}]` (the built-in ones: `--api giftcard`)",
+            r.question.id()
+        );
+    }
+    let short = |o: Outcome| r.evidence.iter().any(|e| !e.optional && e.outcome == o);
+    let mut steps = Vec::new();
+    if short(Outcome::Skipped) {
+        steps.push("supply what the skipped probes lack (each one's reason is in the evidence)");
+    }
+    if short(Outcome::Errored) {
+        steps.push(
+            "fix what made the errored probes' setup fail (their messages are in the evidence)",
+        );
+    }
+    if short(Outcome::Inconclusive) {
+        steps.push("remove what made the inconclusive probes unable to tell (their reasons are in the evidence)");
+    }
+    format!("{}, then run the probes again", steps.join("; "))
+}
+
+/// The scorecard in the evaluation model: one row per question, its probes as
+/// what was seen, and the run's facts for JUnit.
+pub fn evaluation(s: &Scorecard, run: &RunReport) -> Evaluation {
+    let mut ev = Evaluation::new(Vocabulary::Scorecard, "vendor-scorecard", "Question");
+    ev.intro = Some(if s.mock {
+        "The article's three questions, answered by probes against launchgate's own vendor mock (not a vendor's answer).".into()
+    } else {
+        format!(
+            "The article's three questions, answered by probes against {}.",
+            s.target
+        )
+    });
+    ev.started_at = s.started_at.clone();
+    ev.duration_ms = run.duration_ms;
+    ev.properties = vec![
+        ("launchgate.version".into(), run.version.clone()),
+        ("target.kind".into(), run.target.kind.clone()),
+        ("target.name".into(), run.target.name.clone()),
+        ("target.base_url".into(), run.target.base_url.clone()),
+    ];
+    ev.nothing_seen = "no probe ran".into();
+    ev.rows = s
+        .rows
         .iter()
-        .map(|r| format!("{} **{}**: {}", r.title, r.answer.label(), r.why))
-        .collect()
+        .map(|r| {
+            let mut row =
+                EvaluationRow::new(r.question.id(), &r.title, r.answer.state(), r.why.clone());
+            row.settle = (r.answer == Answer::CouldNotTell).then(|| settle(r));
+            row.findings = r.findings.clone();
+            row.shown = shown(r);
+            row.seen = r
+                .evidence
+                .iter()
+                .map(|e| Seen {
+                    what: format!(
+                        "{}{} `{}`: {}",
+                        e.outcome.as_str(),
+                        if e.optional { " (optional)" } else { "" },
+                        e.case,
+                        e.summary
+                    ),
+                    request: Some(e.request.clone()),
+                })
+                .collect();
+            row
+        })
+        .collect();
+    ev
 }
 
 /// The scorecard as Markdown (a pull-request comment or a CI job summary): the
 /// three answers first, then what the probes measured, then the evidence.
-pub fn render_markdown(s: &Scorecard) -> String {
+pub fn render_markdown(s: &Scorecard, run: &RunReport) -> String {
+    let ev = evaluation(s, run);
     let mut out = String::from("# Vendor scorecard\n\n");
-    for l in lead_lines(s) {
-        out.push_str(&format!("- {}\n", cell(&l)));
+    for l in md::lead_lines(&ev) {
+        out.push_str(&format!("- {}\n", md::cell(&l)));
     }
     out.push_str(&format!(
         "\nTarget: {}. Run started {}.\n",
-        cell(&s.target),
+        md::cell(&s.target),
         s.started_at
     ));
     if s.mock {
         out.push_str("\nThis run was against launchgate's own vendor mock: the answers describe the mock, not a vendor.\n");
     }
-    out.push_str("\n| Question | Answer | Why | Request that showed it |\n|---|---|---|---|\n");
-    for r in &s.rows {
-        let shown = r
-            .evidence
-            .iter()
-            .find(|e| e.outcome == Outcome::Failed)
-            .or_else(|| {
-                r.evidence
-                    .iter()
-                    .find(|e| e.outcome != Outcome::Passed && !e.optional)
-            })
-            .or_else(|| r.evidence.first())
-            .map(|e| format!("`{}`", cell(&e.request)))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "| {} | **{}** | {} | {} |\n",
-            r.title,
-            r.answer.label(),
-            cell(&r.why),
-            shown
-        ));
-    }
-    for r in &s.rows {
-        out.push_str(&format!("\n## {} **{}**\n\n", r.title, r.answer.label()));
-        for f in &r.findings {
-            out.push_str(&format!("- {}: {}\n", f.name, cell(&f.value)));
-        }
-        if !r.findings.is_empty() {
-            out.push('\n');
-        }
-        if r.evidence.is_empty() {
-            out.push_str("- no probe ran\n");
-        }
-        for e in &r.evidence {
-            out.push_str(&format!(
-                "- {}{} `{}`: {}\n",
-                e.outcome.as_str(),
-                if e.optional { " (optional)" } else { "" },
-                e.case,
-                cell(&e.summary)
-            ));
-            if !e.request.is_empty() {
-                out.push_str(&format!("  - request: `{}`\n", cell(&e.request)));
-            }
-        }
-    }
+    out.push('\n');
+    out.push_str(&md::table(&ev));
+    out.push_str(&md::sections(&ev));
     out
-}
-
-/// The scorecard as a run report of three cases (one per question), so the
-/// JUnit renderer shows it: yes passes, no fails, could not tell is skipped.
-pub fn as_run(s: &Scorecard, report: &RunReport) -> RunReport {
-    let cases = s
-        .rows
-        .iter()
-        .map(|r| {
-            let details: Vec<String> = r
-                .evidence
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{} {}: {} ({})",
-                        e.outcome.as_str(),
-                        e.case,
-                        e.summary,
-                        e.request
-                    )
-                })
-                .collect();
-            let first_failed = r.evidence.iter().find(|e| e.outcome == Outcome::Failed);
-            CaseReport {
-                id: format!("vendor-scorecard::{}", r.question.id()),
-                name: format!("{} {}", r.title, r.answer.label()),
-                file: "vendor-scorecard".into(),
-                line: 0,
-                outcome: match r.answer {
-                    Answer::Yes => Outcome::Passed,
-                    Answer::No => Outcome::Failed,
-                    Answer::CouldNotTell => Outcome::Skipped,
-                },
-                reason: (r.answer == Answer::CouldNotTell)
-                    .then(|| format!("could not tell: {}", r.why)),
-                failure: (r.answer == Answer::No).then(|| FailureReport {
-                    step: first_failed.map(|e| e.case.clone()).unwrap_or_default(),
-                    location: "vendor scorecard".into(),
-                    message: format!(
-                        "no: {}",
-                        first_failed.map_or(r.why.as_str(), |e| e.summary.as_str())
-                    ),
-                    details: details.clone(),
-                    request: first_failed.map(|e| e.request.clone()).unwrap_or_default(),
-                    response: None,
-                }),
-                checklist: Vec::new(),
-                vendor: vec![r.question.id().to_string()],
-                started_at: s.started_at.clone(),
-                duration_ms: 0,
-                waits: Vec::new(),
-                steps: Vec::new(),
-            }
-        })
-        .collect();
-    RunReport {
-        suites: vec![SuiteReport {
-            name: "vendor-scorecard".into(),
-            file: "vendor-scorecard".into(),
-            cases,
-        }],
-        key_findings: Vec::new(),
-        ..report.clone()
-    }
-}
-
-/// The scorecard as the HTML report's "Vendor scorecard" table.
-pub fn as_table(s: &Scorecard) -> ExtraTable {
-    ExtraTable {
-        intro: Some(if s.mock {
-            "The article's three questions, answered by probes against launchgate's own vendor mock (not a vendor's answer).".into()
-        } else {
-            format!(
-                "The article's three questions, answered by probes against {}.",
-                s.target
-            )
-        }),
-        headers: vec![
-            "Question".into(),
-            "Answer".into(),
-            "Why".into(),
-            "Findings".into(),
-            "Evidence".into(),
-        ],
-        rows: s
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.title.clone(),
-                    r.answer.label().into(),
-                    r.why.clone(),
-                    r.findings
-                        .iter()
-                        .map(|f| format!("{}: {}", f.name, f.value))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    r.evidence
-                        .iter()
-                        .map(|e| {
-                            format!(
-                                "{} {}: {} [{}]",
-                                e.outcome.as_str(),
-                                e.case,
-                                e.summary,
-                                e.request
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                ]
-            })
-            .collect(),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{StepReport, TargetSummary};
+    use crate::report::{FailureReport, StepReport, SuiteReport, TargetSummary};
 
     fn case(outcome: Outcome, tag: &str) -> CaseReport {
         CaseReport {
@@ -577,23 +499,57 @@ mod tests {
         let s = evaluate(&r);
         let answers: Vec<Answer> = s.rows.iter().map(|r| r.answer).collect();
         assert_eq!(answers, vec![Answer::No, Answer::Yes, Answer::CouldNotTell]);
-        let md = render_markdown(&s);
+        let md = render_markdown(&s, &r);
         assert!(
             md.contains("| Do you support idempotency keys? | **no** |"),
             "{md}"
         );
         assert!(md.contains("`POST http://h/api/v1/orders`"), "{md}");
-        let run = as_run(&s, &r);
-        let outcomes: Vec<Outcome> = run.cases().map(|c| c.outcome).collect();
-        assert_eq!(
-            outcomes,
-            vec![Outcome::Failed, Outcome::Passed, Outcome::Skipped]
+        // JUnit: no fails, yes passes, could not tell is skipped.
+        let xml = crate::report::junit::render_evaluation(
+            &evaluation(&s, &r),
+            crate::report::junit::Profile::Generic,
+        );
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let statuses: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .map(|c| {
+                c.children()
+                    .find(|k| k.is_element() && k.tag_name().name() != "system-out")
+                    .map_or("passed", |k| k.tag_name().name())
+            })
+            .collect();
+        assert_eq!(statuses, ["failure", "passed", "skipped"], "{xml}");
+        assert!(
+            xml.contains("could not tell: `n` was skipped: missing key"),
+            "{xml}"
+        );
+        // What settles it follows how the probe fell short; a yes or a no needs nothing.
+        let settles: Vec<Option<String>> = evaluation(&s, &r)
+            .rows
+            .into_iter()
+            .map(|r| r.settle)
+            .collect();
+        assert_eq!(settles[..2], [None, None]);
+        assert!(
+            settles[2]
+                .as_deref()
+                .is_some_and(|t| t.starts_with("supply what the skipped probes lack")),
+            "{settles:?}"
         );
     }
 
     #[test]
     fn nothing_tagged_is_could_not_tell() {
-        let s = evaluate(&report(vec![]));
+        let r = report(vec![]);
+        let s = evaluate(&r);
         assert!(s.rows.iter().all(|r| r.answer == Answer::CouldNotTell));
+        let ev = evaluation(&s, &r);
+        assert_eq!(
+            ev.rows[0].settle.as_deref(),
+            Some("select a probe tagged `vendor: [idempotency]` (the built-in ones: `--api giftcard`)")
+        );
+        assert!(crate::evaluation::markdown::sections(&ev).contains("- no probe ran"));
     }
 }

@@ -127,7 +127,8 @@ pub async fn send(
     signature_header: &str,
     timeout: Duration,
 ) -> Result<Vec<Outcome>, String> {
-    let client = crate::http::control_client(timeout).map_err(|e| e.to_string())?;
+    let client = crate::http::control_client(timeout, crate::http::is_loopback(url))
+        .map_err(|e| e.to_string())?;
     let event = sample_event();
     let body = serde_json::to_vec(&event).map_err(|e| e.to_string())?;
     let sig = signature::sign(secret, &body);

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
+use crate::evaluation::{self, Evaluation, Row, Seen, State, Vocabulary};
 
 /// What the evidence says about one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,13 +21,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// How the verdict reads in the report.
-    pub fn label(self) -> &'static str {
+    /// The verdict in the evaluation model: not verified is unknown, never a pass.
+    pub fn state(self) -> State {
         match self {
-            Verdict::Verified => "✅ verified",
-            Verdict::Failed => "❌ failed",
-            Verdict::NotVerified => "⚠️ not verified",
+            Verdict::Verified => State::Pass,
+            Verdict::Failed => State::Fail,
+            Verdict::NotVerified => State::Unknown,
         }
+    }
+
+    /// How the verdict reads in the Markdown report (`✅ verified`).
+    pub fn label(self) -> String {
+        evaluation::markdown::label(Vocabulary::Checklist, self.state())
     }
 }
 
@@ -43,13 +49,18 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The decision in the evaluation model: INCOMPLETE is unknown, never a GO.
+    pub fn state(self) -> State {
+        match self {
+            Decision::Go => State::Pass,
+            Decision::Incomplete => State::Unknown,
+            Decision::NoGo => State::Fail,
+        }
+    }
+
     /// `GO`, `INCOMPLETE`, `NO-GO`.
     pub fn label(self) -> &'static str {
-        match self {
-            Decision::Go => "GO",
-            Decision::Incomplete => "INCOMPLETE",
-            Decision::NoGo => "NO-GO",
-        }
+        Vocabulary::Decision.word(self.state())
     }
 }
 
@@ -160,5 +171,36 @@ impl ChecklistReport {
         } else {
             self.decision.label().to_string()
         }
+    }
+
+    /// The items in the evaluation model, for the renderers. What was seen is the
+    /// evidence that did not pass (what keeps an item open); the checklist's own
+    /// "Evidence" section lists every case.
+    pub fn evaluation(&self) -> Evaluation {
+        let mut ev = Evaluation::new(Vocabulary::Checklist, "launchgate.checklist", "Item");
+        ev.started_at = self.run_started_at.clone();
+        ev.rows = self
+            .items
+            .iter()
+            .map(|i| {
+                let mut row = Row::new(&i.id, &i.title, i.verdict.state(), i.summary.clone());
+                row.settle = i.todo.clone();
+                row.seen = i
+                    .evidence
+                    .iter()
+                    .filter(|c| c.outcome != Outcome::Passed)
+                    .map(|c| {
+                        Seen::line(format!(
+                            "`{}` {}: {}",
+                            c.id,
+                            c.outcome.as_str(),
+                            c.why.as_deref().unwrap_or("")
+                        ))
+                    })
+                    .collect();
+                row
+            })
+            .collect();
+        ev
     }
 }

@@ -10,7 +10,7 @@
 //! Everything is generated with `maud`, which escapes every interpolated
 //! string: text that came from a target (response excerpts, messages, URLs)
 //! cannot become markup. Like every report, the rendered text is passed through
-//! the run's [`Redactor`](crate::redact::Redactor) by the caller before it is written.
+//! the run's redactor by the caller before it is written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -18,22 +18,17 @@ use std::sync::OnceLock;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use regex::Regex;
 
+use crate::evaluation::html::{badge, section as extra_section, ticks_as_code};
+use crate::evaluation::Vocabulary;
 use crate::report::checklist::{CaseRef, ChecklistReport, Decision, Level, Verdict};
 use crate::report::{CaseReport, Outcome, RunReport, StepReport};
 
 /// The Content-Security-Policy of the report: inline styles and `data:` images only.
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-/// A table contributed by another part of launchgate, shown as its own section.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExtraTable {
-    /// One paragraph above the table (optional).
-    pub intro: Option<String>,
-    /// Column headings.
-    pub headers: Vec<String>,
-    /// Rows of cells (plain text; escaped when rendered).
-    pub rows: Vec<Vec<String>>,
-}
+/// A table contributed by another part of launchgate, shown as its own section
+/// (an evaluation's rows: [`crate::evaluation::html::table`]).
+pub use crate::evaluation::html::Table as ExtraTable;
 
 /// Optional sections, hidden when absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -317,11 +312,11 @@ td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-n
 .tile{border:1px solid var(--line);border-radius:6px;padding:6px 14px;min-width:96px}
 .tile strong{display:block;font-size:22px}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;white-space:nowrap;border:1px solid}
-.o-passed,.v-verified{color:var(--pass);background:var(--pass-bg);border-color:var(--pass)}
-.o-failed,.o-errored,.v-failed{color:var(--fail);background:var(--fail-bg);border-color:var(--fail)}
+.o-passed,.v-pass{color:var(--pass);background:var(--pass-bg);border-color:var(--pass)}
+.o-failed,.o-errored,.v-fail{color:var(--fail);background:var(--fail-bg);border-color:var(--fail)}
 .o-skipped{color:var(--skip);background:var(--skip-bg);border-color:var(--skip)}
 .o-inconclusive{color:var(--inc);background:var(--inc-bg);border-color:var(--inc)}
-.v-not_verified,.v-manual{color:var(--open);background:var(--open-bg);border-color:var(--open)}
+.v-unknown{color:var(--open);background:var(--open-bg);border-color:var(--open)}
 .chips a{display:inline-block;margin:1px 4px 1px 0;text-decoration:none}
 details.fold>summary{cursor:pointer;color:var(--muted);margin-top:2px}
 .attention li{margin:3px 0}
@@ -377,35 +372,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Text in which `backticked` spans are shown as code (as in the Markdown checklist);
-/// every piece is escaped.
-fn ticks_as_code(text: &str) -> Markup {
-    html! {
-        @for (n, part) in text.split('`').enumerate() {
-            @if n % 2 == 1 { code { (part) } } @else { (part) }
-        }
-    }
-}
-
 fn outcome_badge(o: Outcome) -> Markup {
     html! { span class={ "badge o-" (o.as_str()) } { (o.as_str()) } }
 }
 
-fn verdict_text(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Verified => "verified",
-        Verdict::Failed => "failed",
-        Verdict::NotVerified => "not verified",
-    }
-}
-
 fn verdict_badge(v: Verdict) -> Markup {
-    let class = match v {
-        Verdict::Verified => "v-verified",
-        Verdict::Failed => "v-failed",
-        Verdict::NotVerified => "v-not_verified",
-    };
-    html! { span class={ "badge " (class) } { (verdict_text(v)) } }
+    badge(Vocabulary::Checklist, v.state())
 }
 
 /// Links to cases, coloured by outcome. Long lists show the cases that did not
@@ -478,7 +450,7 @@ fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
         ),
         Decision::NoGo => ("d-nogo", "Something failed."),
     };
-    let counts = |v: Verdict| list.items.iter().filter(|i| i.verdict == v).count();
+    let counts = list.evaluation().counts();
     let t = report.totals();
     let target = if list.mock_target {
         "launchgate's embedded mock".to_string()
@@ -496,9 +468,7 @@ fn header(report: &RunReport, checklist: Option<&ChecklistReport>) -> Markup {
                 div.label { (list.decision.label()) }
                 p {
                     (says) " "
-                    (counts(Verdict::Verified)) " verified, "
-                    (counts(Verdict::Failed)) " failed, "
-                    (counts(Verdict::NotVerified)) " not verified, of " (list.items.len()) " checklist items."
+                    (counts) ", of " (list.items.len()) " checklist items."
                 }
                 @if !list.decision_why.is_empty() {
                     ul.why { @for w in &list.decision_why { li { (ticks_as_code(w)) } } }
@@ -887,19 +857,6 @@ fn cases_section(ctx: &Ctx) -> Markup {
                     @for c in s.cases.iter().filter(|c| c.outcome.is_failure()) { (case_details(ctx, c)) }
                     @for c in s.cases.iter().filter(|c| !c.outcome.is_failure()) { (case_details(ctx, c)) }
                 }
-            }
-        }
-    }
-}
-
-fn extra_section(id: &str, title: &str, t: &ExtraTable) -> Markup {
-    html! {
-        section id=(id) {
-            h2 { (title) }
-            @if let Some(i) = &t.intro { p { (i) } }
-            table {
-                thead { tr { @for h in &t.headers { th { (h) } } } }
-                tbody { @for r in &t.rows { tr { @for cell in r { td { (cell) } } } } }
             }
         }
     }

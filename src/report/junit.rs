@@ -16,6 +16,7 @@ use chrono::{DateTime, FixedOffset};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{CaseReport, Outcome, RunReport};
+use crate::evaluation::{self, Evaluation};
 
 /// Which consumers the XML is shaped for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -31,72 +32,14 @@ fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s).ok()
 }
 
-/// A test case that is not a scenario case: the launch decision, rendered beside the
-/// run's suites in a suite of its own, so a CI consumer shows what the exit code says.
-#[derive(Debug, Clone)]
-pub struct ExtraCase {
-    /// Its suite name and classname (`launchgate.checklist`).
-    pub suite: String,
-    /// Its name.
-    pub name: String,
-    /// Passed, skipped or failed.
-    pub outcome: Outcome,
-    /// The one-line message (of the skip or failure).
-    pub message: String,
-    /// The element text: the whole explanation.
-    pub text: String,
-    /// Properties of its suite.
-    pub properties: Vec<(String, String)>,
-}
-
 /// Renders the report as JUnit XML.
 pub fn render(report: &RunReport, profile: Profile) -> String {
     render_with(report, profile, None)
 }
 
-fn extra_suite(extra: &ExtraCase, report: &RunReport, id: usize) -> TestSuite {
-    let mut ts = TestSuite::new(extra.suite.as_str());
-    if let Some(t) = parse_time(&report.started_at) {
-        ts.set_timestamp(t);
-    }
-    ts.set_time(Duration::ZERO);
-    ts.extra
-        .insert("hostname".into(), report.hostname.as_str().into());
-    ts.extra.insert("id".into(), id.to_string().into());
-    ts.add_properties(
-        extra
-            .properties
-            .iter()
-            .map(|(k, v)| Property::new(k.as_str(), v.as_str())),
-    );
-    let status = match extra.outcome {
-        Outcome::Passed => TestCaseStatus::success(),
-        Outcome::Skipped | Outcome::Inconclusive => {
-            let mut s = TestCaseStatus::skipped();
-            s.set_message(extra.message.as_str());
-            s.set_description(extra.text.as_str());
-            s
-        }
-        Outcome::Failed | Outcome::Errored => {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(extra.message.as_str());
-            s.set_type("decision");
-            s.set_description(extra.text.as_str());
-            s
-        }
-    };
-    let mut tc = TestCase::new(extra.name.as_str(), status);
-    tc.set_classname(extra.suite.as_str());
-    tc.set_time(Duration::ZERO);
-    if extra.outcome == Outcome::Passed {
-        tc.set_system_out(extra.text.as_str());
-    }
-    ts.add_test_case(tc);
-    ts
-}
-
-/// Renders the report as JUnit XML, with an extra case (the launch decision) after its suites.
-pub fn render_with(report: &RunReport, profile: Profile, extra: Option<&ExtraCase>) -> String {
+/// Renders the report as JUnit XML, with an evaluation (the launch decision) after its
+/// suites, in a suite of its own.
+pub fn render_with(report: &RunReport, profile: Profile, extra: Option<&Evaluation>) -> String {
     let mut root = Report::new("launchgate");
     // The xUnit schema knows no timestamp on <testsuites>; each suite carries one.
     if profile == Profile::Generic {
@@ -138,9 +81,28 @@ pub fn render_with(report: &RunReport, profile: Profile, extra: Option<&ExtraCas
         }
         root.add_test_suite(ts);
     }
-    if let Some(e) = extra {
-        root.add_test_suite(extra_suite(e, report, report.suites.len()));
+    if let Some(ev) = extra {
+        root.add_test_suite(evaluation::junit::suite(ev));
     }
+    finish(&root, profile)
+}
+
+/// An evaluation (the vendor scorecard, the referee's verdicts) as a JUnit document
+/// of one suite: `launchgate <suite>`, its cases rendered by [`evaluation::junit`].
+pub fn render_evaluation(ev: &Evaluation, profile: Profile) -> String {
+    let mut root = Report::new(format!("launchgate {}", ev.suite));
+    if profile == Profile::Generic {
+        if let Some(ts) = parse_time(&ev.started_at) {
+            root.set_timestamp(ts);
+        }
+    }
+    root.set_time(Duration::from_millis(ev.duration_ms));
+    root.add_test_suite(evaluation::junit::suite(ev));
+    finish(&root, profile)
+}
+
+/// The document as text, readable by every consumer of the profile.
+fn finish(root: &Report, profile: Profile) -> String {
     let xml = root.to_string().unwrap_or_else(|e| {
         format!(
             "<?xml version=\"1.0\"?>\n<!-- junit serialization failed: {e} -->\n<testsuites/>\n"

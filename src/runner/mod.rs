@@ -44,7 +44,6 @@ mod slots;
 mod step;
 pub mod trials;
 
-pub use case::panic_message;
 pub use request::{join_url, request_url};
 pub use schedule::{history, History};
 pub use send::retry_after;
@@ -236,11 +235,6 @@ impl Runner {
     /// True if the deadline cut a case short.
     pub fn deadline_hit(&self) -> bool {
         self.deadline_hit.load(Ordering::Relaxed)
-    }
-
-    /// The redactor in force.
-    pub fn redactor(&self) -> &Redactor {
-        &self.redactor
     }
 
     fn remaining(&self) -> Duration {

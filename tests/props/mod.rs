@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use launchgate::runner::request_url;
+use launchgate::request_url;
 use launchgate::template::Scope;
 use serde_json::Value;
 
@@ -287,7 +287,7 @@ pub fn run_property(data: &[u8]) {
         target: launchgate::commands::TargetChoice::Url(format!("http://127.0.0.1:{}", srv.port)),
         secrets: Some(secrets),
         allow_writes: true,
-        run: launchgate::runner::RunOptions {
+        run: launchgate::RunOptions {
             timeout: Duration::from_millis(300),
             deadline: Duration::from_secs(5),
             max_wait: Duration::from_millis(20),

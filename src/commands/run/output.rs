@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::checklist::{self, ChecklistReport};
+use crate::evaluation::console;
 use crate::giftcard::scorecard::{self as sc, Scorecard};
 use crate::redact::Redactor;
 use crate::referee::RefereeReport;
@@ -71,7 +72,7 @@ fn render(cfg: &RunConfig, paths: &ReportPaths, r: &Results<'_>) -> Vec<(PathBuf
     let decision_case = r
         .list
         .filter(|_| cfg.partition.is_none())
-        .and_then(gate::decision_case);
+        .and_then(|l| gate::decision_case(l, &report.started_at));
     let mut files: Vec<(PathBuf, String)> = vec![
         (
             paths.junit.clone(),
@@ -87,15 +88,17 @@ fn render(cfg: &RunConfig, paths: &ReportPaths, r: &Results<'_>) -> Vec<(PathBuf
         files.push((paths.checklist_json.clone(), to_json(list)));
     }
     if let Some(s) = &r.scorecard {
-        files.push((paths.scorecard.clone(), sc::render_markdown(s)));
+        let ev = sc::evaluation(s, report);
+        files.push((paths.scorecard.clone(), sc::render_markdown(s, report)));
         files.push((paths.scorecard_json.clone(), to_json(s)));
         files.push((
             paths.scorecard_junit.clone(),
-            junit::render(&sc::as_run(s, report), cfg.junit_profile),
+            junit::render_evaluation(&ev, cfg.junit_profile),
         ));
     }
     if let Some(p) = &paths.html {
-        let extras = html_extras(r.referee, r.scorecard.as_ref());
+        let scorecard = r.scorecard.as_ref().map(|s| sc::evaluation(s, report));
+        let extras = html_extras(r.referee, scorecard.as_ref());
         files.push((p.clone(), report::html::render(report, r.list, &extras)));
     }
     files
@@ -132,8 +135,9 @@ fn print_summary(cfg: &RunConfig, paths: &ReportPaths, r: &Results<'_>, redactor
     }
     if let Some(s) = &r.scorecard {
         say("vendor scorecard:");
-        for row in &s.rows {
-            say(format_args!("  {:<64} {}", row.title, row.answer.label()));
+        // The reasons quote what the target sent: redacted like every report.
+        for l in console::lines(&sc::evaluation(s, r.report), "  ") {
+            say(redactor.redact(&l));
         }
         say(format_args!(
             "  {} (Markdown), {} (JUnit)",

@@ -146,7 +146,8 @@ impl VendorMock {
                 "webhook_attempts must be at least 1".into(),
             ));
         }
-        let http = crate::http::control_client(Duration::from_secs(5))
+        // Deliveries go to launchgate's receiver or a client on this machine.
+        let http = crate::http::control_client(Duration::from_secs(5), true)
             .map_err(|e| VendorError::Options(e.to_string()))?;
         let mut state = VState::default();
         for u in &opts.webhook_urls {
