@@ -66,21 +66,8 @@ impl Item {
 
     /// The id used in scenario `checklist:` tags.
     pub fn id(self) -> &'static str {
-        match self {
-            Item::FeatureFlag => "feature-flag",
-            Item::PartnerPermission => "partner-permission",
-            Item::KeyType => "key-type",
-            Item::ScopesMinimized => "scopes-minimized",
-            Item::RetryLogic => "retry-logic",
-            Item::ReconcileByReference => "reconcile-by-reference",
-            Item::Notes => "notes",
-            Item::Pagination => "pagination",
-            Item::RateLimitHandling => "rate-limit-handling",
-            Item::ErrorBranches => "error-branches",
-            Item::SeparateKeys => "separate-keys",
-            Item::KeysInSecretStore => "keys-in-secret-store",
-            Item::PartnerKeysServerSide => "partner-keys-server-side",
-        }
+        // The format owns the words; the variants are declared in their order.
+        crate::scenario::tags::CHECKLIST_ITEMS[self as usize]
     }
 
     /// The item's wording in the seed.
@@ -855,6 +842,19 @@ mod tests {
     use crate::evaluation::State;
     use crate::referee::{ClientVerdict, RefereeReport};
     use crate::report::{SuiteReport, TargetSummary};
+
+    /// Each item's id is the format's word at its place: the variants and the list agree.
+    #[test]
+    fn every_item_has_its_own_tag_in_the_checklists_order() {
+        assert_eq!(
+            Item::ALL.len(),
+            crate::scenario::tags::CHECKLIST_ITEMS.len()
+        );
+        for (i, item) in Item::ALL.into_iter().enumerate() {
+            assert_eq!(item as usize, i, "{item:?} out of place");
+            assert_eq!(Item::from_id(item.id()), Some(item));
+        }
+    }
 
     fn case(id: &str, tag: &str, outcome: Outcome) -> CaseReport {
         CaseReport {

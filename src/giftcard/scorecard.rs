@@ -22,8 +22,7 @@ use crate::evaluation::{
 };
 use crate::report::{CaseReport, Outcome, RunReport};
 
-/// The tag that marks a probe as optional: `vendor: [idempotency, optional]`.
-pub const OPTIONAL_TAG: &str = "optional";
+pub use crate::scenario::tags::OPTIONAL_TAG;
 
 /// The names probes `record:` and the scorecard reads as findings.
 pub mod records {
@@ -55,7 +54,7 @@ pub mod records {
 
 /// True for a valid `vendor:` tag: a question id or [`OPTIONAL_TAG`].
 pub fn is_tag(tag: &str) -> bool {
-    tag == OPTIONAL_TAG || Question::from_id(tag).is_some()
+    crate::scenario::tags::is_vendor_tag(tag)
 }
 
 /// One of the three questions a vendor must answer before signing.
@@ -80,11 +79,8 @@ impl Question {
 
     /// The tag used in scenarios (`vendor: [idempotency]`).
     pub fn id(self) -> &'static str {
-        match self {
-            Question::Idempotency => "idempotency",
-            Question::Webhooks => "webhooks",
-            Question::Reconciliation => "reconciliation",
-        }
+        // The format owns the words; the variants are declared in their order.
+        crate::scenario::tags::VENDOR_QUESTIONS[self as usize]
     }
 
     /// The question as the article asks it.
@@ -420,6 +416,23 @@ pub fn render_markdown(s: &Scorecard, run: &RunReport) -> String {
 mod tests {
     use super::*;
     use crate::report::{FailureReport, StepReport, SuiteReport, TargetSummary};
+
+    /// Each question's id is the format's word at its place, and only those and
+    /// `optional` are vendor tags.
+    #[test]
+    fn every_question_has_its_own_tag_in_report_order() {
+        assert_eq!(
+            Question::ALL.len(),
+            crate::scenario::tags::VENDOR_QUESTIONS.len()
+        );
+        for (i, q) in Question::ALL.iter().enumerate() {
+            assert_eq!(*q as usize, i, "{q:?} out of place");
+            assert_eq!(Question::from_id(q.id()), Some(*q));
+            assert!(is_tag(q.id()));
+        }
+        assert!(is_tag(OPTIONAL_TAG));
+        assert!(!is_tag("idempotent"));
+    }
 
     fn case(outcome: Outcome, tag: &str) -> CaseReport {
         CaseReport {

@@ -12,9 +12,9 @@ use serde_json_path::JsonPath;
 use serde_saphyr::{Location, Spanned};
 
 use super::model::*;
+use super::tags::{is_vendor_tag, CHECKLIST_ITEMS, OPTIONAL_TAG, VENDOR_QUESTIONS};
 // Key-shaped strings: a scenario must never contain a real key.
 use crate::agent_api::{key_pattern, KEY_HEADER};
-use crate::checklist;
 use crate::template::{self, Template};
 
 /// A loaded, validated scenario file.
@@ -628,34 +628,27 @@ fn case_name<'s>(cx: &mut Ctx, names: &mut HashSet<&'s str>, c: &'s CaseSpec) {
 
 fn checklist_tags(cx: &mut Ctx, c: &CaseSpec) {
     for tag in &c.checklist {
-        if checklist::Item::from_id(&tag.value).is_none() {
+        if !CHECKLIST_ITEMS.contains(&tag.value.as_str()) {
             let d = cx.err(
                 tag.referenced,
                 format!("unknown checklist item `{}`", tag.value),
             );
-            d.help = Some(format!(
-                "known items: {}",
-                checklist::Item::ids().collect::<Vec<_>>().join(", ")
-            ));
+            d.help = Some(format!("known items: {}", CHECKLIST_ITEMS.join(", ")));
         }
     }
 }
 
 fn vendor_tags(cx: &mut Ctx, c: &CaseSpec) {
     for tag in &c.vendor {
-        if !crate::giftcard::scorecard::is_tag(&tag.value) {
+        if !is_vendor_tag(&tag.value) {
             let d = cx.err(
                 tag.referenced,
                 format!("unknown vendor scorecard question `{}`", tag.value),
             );
             d.help = Some(format!(
                 "known questions: {}; `{}` marks an optional probe",
-                crate::giftcard::scorecard::Question::ALL
-                    .iter()
-                    .map(|q| q.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                crate::giftcard::scorecard::OPTIONAL_TAG
+                VENDOR_QUESTIONS.join(", "),
+                OPTIONAL_TAG
             ));
         }
     }
