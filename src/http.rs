@@ -511,6 +511,12 @@ fn classify(e: &reqwest::Error) -> TransportError {
     if tls {
         // rustls' own words ("corrupt message of type InvalidContentType") do not say TLS.
         detail = format!("TLS handshake failed: {detail}");
+        if detail.contains("invalid peer certificate") {
+            // Staging behind a company's own CA is common; the fix is one variable.
+            detail.push_str(
+                " (if the target's certificate comes from an internal CA, point SSL_CERT_FILE at a PEM file holding it, or SSL_CERT_DIR at a directory of them)",
+            );
+        }
     }
     let message = if detail.is_empty() || detail == what {
         what.to_string()

@@ -86,12 +86,33 @@ fn a_remote_target_goes_through_the_proxy_the_environment_names() {
         .in_dir()
         .timeout(Duration::from_secs(120))
         .output();
-    let seen = seen.lock().unwrap().clone();
+    let log = seen.lock().unwrap().clone();
     assert!(
-        seen.iter()
+        log.iter()
             .any(|l| l.starts_with("GET http://staging.launchgate.invalid/api/agent/v1/")),
-        "the proxy saw {seen:?}\n{}",
+        "the proxy saw {log:?}\n{}",
         ran.out.all()
+    );
+    // NO_PROXY names the host: straight there (nothing answers: unreachable, exit 3).
+    let dir = tempfile::tempdir().unwrap();
+    let direct = run_in(dir.path())
+        .args([
+            "--target",
+            "http://staging.launchgate.invalid",
+            "-k",
+            "missing key",
+        ])
+        .envs(proxy_env(&proxy.url()))
+        .env("NO_PROXY", "staging.launchgate.invalid")
+        .env("no_proxy", "staging.launchgate.invalid")
+        .in_dir()
+        .timeout(Duration::from_secs(120))
+        .output();
+    assert_eq!(direct.out.code, 3, "{}", direct.out.all());
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        log.len(),
+        "NO_PROXY was ignored"
     );
     assert_ne!(
         ran.out.code,

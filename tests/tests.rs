@@ -34,6 +34,7 @@ mod quirks;
 mod referee;
 mod report_consumers;
 mod schedule;
+mod tls;
 
 /// Every `.rs` file and directory module under tests/ is declared above: with
 /// `autotests = false` an undeclared file would silently never run.

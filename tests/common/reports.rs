@@ -93,6 +93,11 @@ impl RunIn {
         self
     }
 
+    pub fn env_remove(mut self, k: impl AsRef<OsStr>) -> Self {
+        self.cmd.env_remove(k);
+        self
+    }
+
     pub fn envs<K: AsRef<OsStr>, V: AsRef<OsStr>>(
         mut self,
         vars: impl IntoIterator<Item = (K, V)>,
