@@ -21,8 +21,9 @@
 //! - **Concurrency.** The journal is in answer order, `at` is the arrival time (in
 //!   microseconds), `duration_ms` how long the answer took. A request that
 //!   reached the mock before an earlier one was answered cannot have reacted to that answer:
-//!   it is no retry of it, no replay of its order, and (within [`IN_FLIGHT_TOLERANCE_MS`] for
-//!   other operations) no breach of its 429.
+//!   it is no retry of it, no replay of its order, and no breach of its 429; from a key seen
+//!   sending concurrently, neither is another operation's request within
+//!   [`IN_FLIGHT_TOLERANCE_MS`] after a 429's answer.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -553,7 +554,8 @@ struct Blocked {
 
 impl Blocked {
     fn until(&self) -> DateTime<Utc> {
-        self.at + chrono::Duration::seconds(self.retry_after_s as i64)
+        // Clamped to a day: a Retry-After is no reason to overflow.
+        self.at + chrono::Duration::seconds(self.retry_after_s.min(86_400) as i64)
     }
 
     /// When `e` came, relative to this 429's answer.
@@ -791,7 +793,7 @@ impl Referee {
         track.track(e);
         if let Some(b) = self.blocked.get(key) {
             let waited = (e.at - b.at).num_milliseconds();
-            let asked = b.retry_after_s as i64 * 1000;
+            let asked = b.retry_after_s.min(86_400) as i64 * 1000;
             let note = format!(
                 "sent {waited} ms after the 429 #{}, whose Retry-After was {} s",
                 b.seq, b.retry_after_s
