@@ -267,8 +267,9 @@ pub enum Delivery {
 pub struct JournalEntry {
     /// Sequence number, increasing.
     pub seq: u64,
-    /// When the request arrived (RFC 3339, milliseconds).
-    #[serde(serialize_with = "rfc3339_ms")]
+    /// When the request arrived (RFC 3339, microseconds: the referee orders concurrent
+    /// requests by it).
+    #[serde(serialize_with = "rfc3339_us")]
     pub at: DateTime<Utc>,
     /// HTTP method.
     pub method: String,
@@ -316,6 +317,18 @@ pub struct JournalEntry {
     /// referee's ground truth for "looked the order up".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listed_txns: Option<Vec<String>>,
+    /// The connection the request came on (numbered in accept order), if known: the
+    /// referee tells a request already on its way on another open connection from one
+    /// sent after an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<u64>,
+    /// When that connection was accepted (RFC 3339, microseconds).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339_us_opt"
+    )]
+    pub connection_opened_at: Option<DateTime<Utc>>,
 }
 
 /// A page of the journal.
@@ -348,8 +361,18 @@ where
     Option::<T>::deserialize(d)
 }
 
-fn rfc3339_ms<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
+fn rfc3339_us<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true))
+}
+
+fn rfc3339_us_opt<S: serde::Serializer>(
+    at: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => rfc3339_us(at, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// `Option<Arc<str>>` as an optional string: the mock shares one allocation per key name
@@ -429,10 +452,12 @@ mod tests {
             fault: Some(Cow::Borrowed("definitive-error")),
             committed_txn: None,
             listed_txns: None,
+            connection: Some(3),
+            connection_opened_at: DateTime::from_timestamp_micros(1_800_000_000_100_250),
         };
         let v = serde_json::to_value(&e).unwrap();
         assert!(
-            v["at"].as_str().unwrap().ends_with(":00.123Z"),
+            v["at"].as_str().unwrap().ends_with(":00.123000Z"),
             "{}",
             v["at"]
         );

@@ -15,8 +15,15 @@
 //!   [`ORDER_WINDOW_MS`] old. The mock's ledger (`committed_txn`) counts the commits.
 //! - **Reconciling** is a successful transactions list, after the ambiguous failure and
 //!   before the next write of that order, whose page returned the order's transaction.
-//! - **Retry sequences** are the attempts at one operation with no success and no other
-//!   operation by the same key in between.
+//! - **Retry sequences** are the attempts at one operation (a read's key, method, path and
+//!   query; a write's logical order) until it succeeds or goes quiet for [`QUIET_GAP_MS`].
+//!   Other operations in between, by other workers of a concurrent client, do not end it.
+//! - **Concurrency.** The journal is in answer order, `at` is the arrival time (in
+//!   microseconds), `duration_ms` how long the answer took. A request that
+//!   reached the mock before an earlier one was answered cannot have reacted to that answer:
+//!   it is no retry of it, no replay of its order, and no breach of its 429; from a key seen
+//!   sending concurrently, neither is another operation's request within
+//!   [`IN_FLIGHT_TOLERANCE_MS`] after a 429's answer.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -94,6 +101,13 @@ impl JournalEntry {
         self.method == "POST"
             && (self.path.ends_with("/transactions/purchase")
                 || self.path.ends_with("/transactions/redeem"))
+    }
+
+    /// When the mock sent its answer: arrival plus the time it took.
+    fn answered_at(&self) -> DateTime<Utc> {
+        // duration_ms is finite and small (the mock measured it); bounded to a day anyway.
+        let micros = (self.duration_ms * 1000.0).clamp(0.0, 86_400_000_000.0) as i64;
+        self.at + chrono::Duration::microseconds(micros)
     }
 
     fn is_success(&self) -> bool {
@@ -318,6 +332,8 @@ pub struct RefereeOptions {
 
 /// The finding kind of an immediate first retry (urllib3 2.x's policy).
 const POLICY_KIND: &str = "policy: immediate first retry";
+/// The finding kind of a request sent while the key waited out a 429.
+const RATE_KIND: &str = "request sent before Retry-After elapsed";
 /// The finding kind of a retry sooner than [`MIN_BACKOFF_MS`].
 const NO_BACKOFF_KIND: &str = "retry without backoff";
 
@@ -337,6 +353,32 @@ pub const MAX_ATTEMPTS: u32 = 10;
 /// A write with the same ledger fields as an unresolved earlier attempt, sent within this
 /// long, is taken as the same order.
 pub const ORDER_WINDOW_MS: i64 = 60_000;
+/// A retry sequence whose operation has not been attempted for this long is over: the next
+/// attempt starts a new one. Longer than any delay of the retry libraries the referee is
+/// tested with (stamina's default cap is 5 s; the example clients' got, axios-retry, urllib3
+/// and tenacity settings wait less) and than the mock's Retry-After, so a backed-off retry
+/// is not cut off; short enough that a routine query repeated later is a new sequence.
+pub const QUIET_GAP_MS: i64 = 30_000;
+/// From a client seen sending concurrently with the key, a request of another operation
+/// that reached the mock no later than this after a 429 was answered is taken as already on
+/// its way when the client read the 429 (one worker's answer and another's 429 arrive
+/// together, and the event loop serves the first; on a loaded machine that was measured at
+/// 73 ms). A client sending one request at a time, and a retry of the 429'd request itself,
+/// get no such allowance: they follow the answer.
+pub const IN_FLIGHT_TOLERANCE_MS: i64 = 250;
+
+/// `at` (an arrival as the journal gives it) certainly came before `answered`: the request
+/// was sent before that answer reached the client. The journal gives arrivals in
+/// microseconds; one on a whole millisecond may have been cut to it (an older journal), so
+/// it is allowed a millisecond: a retry is never excused for the rounding.
+fn certainly_before(at: DateTime<Utc>, answered: DateTime<Utc>) -> bool {
+    let slack = if at.timestamp_subsec_micros().is_multiple_of(1000) {
+        chrono::Duration::milliseconds(1)
+    } else {
+        chrono::Duration::microseconds(1)
+    };
+    at + slack <= answered
+}
 
 /// A bounded map: inserting past the cap forgets the oldest key. Removal is O(1): the
 /// insertion queue keeps stale keys, told apart by a generation, and is compacted when it
@@ -478,12 +520,14 @@ impl Tally {
     }
 }
 
-/// A retry sequence: attempts at one operation with nothing else by its key in between.
+/// A retry sequence: the attempts at one operation until it succeeds or goes quiet.
 struct Sequence {
     attempts: u32,
     last_seq: u64,
     last_line: String,
     last_at: DateTime<Utc>,
+    /// When the last attempt was answered: an attempt sent before then is concurrent.
+    last_answered: DateTime<Utc>,
     last_class: Class,
     last_code: Option<ErrorCode>,
     last_note: Option<String>,
@@ -494,6 +538,84 @@ struct Sequence {
     immediate_first: Option<(u64, String, i64)>,
     bounded_reported: bool,
     new_note_reported: bool,
+}
+
+/// A 429 a key is waiting out.
+struct Blocked {
+    at: DateTime<Utc>,
+    answered: DateTime<Utc>,
+    retry_after_s: u64,
+    seq: u64,
+    line: String,
+    /// The 429'd request's operation: its own retry follows the answer, so it gets no
+    /// in-flight allowance.
+    operation: String,
+}
+
+impl Blocked {
+    fn until(&self) -> DateTime<Utc> {
+        // Clamped to a day: a Retry-After is no reason to overflow.
+        self.at + chrono::Duration::seconds(self.retry_after_s.min(86_400) as i64)
+    }
+
+    /// When `e` came, relative to this 429's answer.
+    fn arrival(&self, e: &JournalEntry, operation: &str) -> Arrival {
+        if certainly_before(e.at, self.answered) {
+            Arrival::Before
+        } else if operation != self.operation
+            && e.at <= self.answered + chrono::Duration::milliseconds(IN_FLIGHT_TOLERANCE_MS)
+        {
+            Arrival::Within
+        } else {
+            Arrival::After
+        }
+    }
+}
+
+/// When a request came, relative to a 429's answer.
+enum Arrival {
+    /// Before it was answered: it cannot honour it.
+    Before,
+    /// Another operation, within [`IN_FLIGHT_TOLERANCE_MS`] after: on its way unless the
+    /// client sends one request at a time.
+    Within,
+    After,
+}
+
+/// What the referee has seen of one key's concurrency, and the requests whose judgement
+/// waits on it.
+#[derive(Default)]
+struct KeyTrack {
+    /// The latest answer to a request of the key so far.
+    latest_answered: Option<DateTime<Utc>>,
+    /// The newest connection its requests came on.
+    newest_connection: u64,
+    /// Two of its requests were under way at once: one arrived before an earlier one was
+    /// answered, or came on an older connection after a newer one had been used.
+    concurrent: bool,
+    /// Requests sent early, [`Arrival::Within`] a 429's allowance, before the key showed
+    /// concurrency: breaches unless it does. The first few `(429 seq, 429 line, seq, line,
+    /// note)`; the count of the rest.
+    unsure: Vec<(u64, String, u64, String, String)>,
+    unsure_more: u64,
+}
+
+impl KeyTrack {
+    /// Notes what `e` shows of the key's concurrency.
+    fn track(&mut self, e: &JournalEntry) {
+        if self
+            .latest_answered
+            .is_some_and(|t| certainly_before(e.at, t))
+        {
+            self.concurrent = true;
+        }
+        if let Some(c) = e.connection {
+            self.concurrent |= c < self.newest_connection;
+            self.newest_connection = self.newest_connection.max(c);
+        }
+        let answered = e.answered_at();
+        self.latest_answered = Some(self.latest_answered.map_or(answered, |t| t.max(answered)));
+    }
 }
 
 /// A logical order: the attempts at one purchase or redemption.
@@ -507,6 +629,9 @@ struct Order {
     open: bool,
     confirmed: bool,
     last_at: DateTime<Utc>,
+    /// When its last attempt was answered: a write with its fields sent before then is
+    /// another order (a concurrent one), not a retry of it.
+    last_answered: DateTime<Utc>,
     /// An ambiguous attempt not followed by another write yet: (seq, line, txn, looked up by).
     ambiguous: Option<Ambiguous>,
     /// The transaction a lookup returned, once looked up.
@@ -541,13 +666,18 @@ pub struct Referee {
     notes: Tally,
     pagination: Tally,
     keys: Tally,
-    /// Per key: the 429 being waited out (at, Retry-After s, seq, line).
-    blocked: HashMap<String, (DateTime<Utc>, u64, u64, String)>,
+    /// Per key: the 429 being waited out.
+    blocked: HashMap<String, Blocked>,
+    /// Per key: its concurrency.
+    key_tracks: HashMap<String, KeyTrack>,
+    /// Per key: when its latest 429 came.
+    last_429_at: HashMap<String, DateTime<Utc>>,
     rate_limited: u64,
     shortest_wait: Option<(i64, u64)>,
+    /// Requests already on their way when a 429 was answered: not counted against it.
+    in_flight: u64,
     // Retry logic.
     sequences: Bounded<String, Sequence>,
-    last_op: HashMap<String, String>,
     backoff_errors: u64,
     backoff_unretried: u64,
     backoff_retried_sequences: u64,
@@ -598,10 +728,12 @@ impl Referee {
             pagination: Tally::default(),
             keys: Tally::default(),
             blocked: HashMap::new(),
+            key_tracks: HashMap::new(),
+            last_429_at: HashMap::new(),
             rate_limited: 0,
             shortest_wait: None,
+            in_flight: 0,
             sequences: Bounded::new(),
-            last_op: HashMap::new(),
             backoff_errors: 0,
             backoff_unretried: 0,
             backoff_retried_sequences: 0,
@@ -640,83 +772,162 @@ impl Referee {
         self.requests += 1;
         let line = e.line();
         let key = e.key_name.as_deref().unwrap_or_default().to_string();
-        self.judge_rate_limit(e, &key, &line);
-        self.judge_retry(e, &key, &line);
-        if e.is_write() {
-            self.judge_write(e, &line);
+        // A write's retry sequence is its logical order's; a read's, its request.
+        let order = e.is_write().then(|| self.order_of(e, &line));
+        let operation = match order {
+            Some((id, _)) => format!("order {id}"),
+            None => e.operation(),
+        };
+        self.judge_rate_limit(e, &key, &operation, &line);
+        self.judge_retry(e, &key, &operation, &line);
+        if let Some((id, existing)) = order {
+            self.judge_write(e, &line, id, existing);
         }
         self.judge_lookup(e, &line);
         self.judge_pagination(e, &line);
         self.judge_key_type(e, &line);
     }
 
-    fn judge_rate_limit(&mut self, e: &JournalEntry, key: &str, line: &str) {
-        if let Some((at, ra, seq429, l429)) = self.blocked.get(key) {
-            let waited = (e.at - *at).num_milliseconds();
-            let asked = *ra as i64 * 1000;
-            if waited < asked - RETRY_AFTER_TOLERANCE_MS {
-                let (seq429, l429) = (*seq429, l429.clone());
-                let note = format!(
-                    "sent {waited} ms after the 429 #{seq429}, whose Retry-After was {ra} s"
-                );
-                self.rate.fail_as(
-                    "request sent before Retry-After elapsed",
-                    &[(seq429, &l429, ""), (e.seq, line, &note)],
-                );
-            } else {
+    fn judge_rate_limit(&mut self, e: &JournalEntry, key: &str, operation: &str, line: &str) {
+        let track = self.key_tracks.entry(key.to_string()).or_default();
+        track.track(e);
+        if let Some(b) = self.blocked.get(key) {
+            let waited = (e.at - b.at).num_milliseconds();
+            let asked = b.retry_after_s.min(86_400) as i64 * 1000;
+            let note = format!(
+                "sent {waited} ms after the 429 #{}, whose Retry-After was {} s",
+                b.seq, b.retry_after_s
+            );
+            if waited >= asked - RETRY_AFTER_TOLERANCE_MS {
                 if self.shortest_wait.is_none_or(|(w, _)| waited < w) {
-                    self.shortest_wait = Some((waited, *ra));
+                    self.shortest_wait = Some((waited, b.retry_after_s));
                 }
                 self.blocked.remove(key);
+            } else {
+                match b.arrival(e, operation) {
+                    // Sent before the client could read the 429: it cannot honour it.
+                    Arrival::Before => self.in_flight += 1,
+                    Arrival::Within if track.concurrent => self.in_flight += 1,
+                    Arrival::Within => {
+                        // Judged at the end: on its way if the key shows concurrency.
+                        if track.unsure.len() < MAX_EVIDENCE {
+                            let l = (b.seq, b.line.clone(), e.seq, line.to_string(), note);
+                            track.unsure.push(l);
+                        } else {
+                            track.unsure_more += 1;
+                        }
+                    }
+                    Arrival::After => {
+                        let (seq429, l429) = (b.seq, b.line.clone());
+                        self.rate
+                            .fail_as(RATE_KIND, &[(seq429, &l429, ""), (e.seq, line, &note)]);
+                    }
+                }
             }
         }
         if e.status == Some(429) {
-            self.rate.exercised = true;
-            self.rate_limited += 1;
-            let ra = e.retry_after.unwrap_or(1);
-            self.blocked
-                .insert(key.to_string(), (e.at, ra, e.seq, line.to_string()));
-            self.rate.show(e.seq, line, "");
+            self.rate_limited_by(e, key, operation, line);
         }
     }
 
-    fn judge_retry(&mut self, e: &JournalEntry, key: &str, line: &str) {
-        let op = e.operation();
-        let class = classify(e);
-        // Another operation by the same key ends the sequence of the previous one.
-        if let Some(prev) = self.last_op.insert(key.to_string(), op.clone()) {
-            if prev != op {
-                if let Some(s) = self.sequences.remove(&prev) {
-                    self.close_sequence(s, false);
-                }
+    /// Requests sent just after a 429: on their way if their key sent concurrently,
+    /// else breaches.
+    fn settle_unsure(&mut self) {
+        for (_, t) in self.key_tracks.drain() {
+            let n = t.unsure.len() as u64 + t.unsure_more;
+            if t.concurrent {
+                self.in_flight += n;
+                continue;
+            }
+            for (seq429, l429, seq, line, note) in &t.unsure {
+                self.rate
+                    .fail_as(RATE_KIND, &[(*seq429, l429, ""), (*seq, line, note)]);
+            }
+            if t.unsure_more > 0 {
+                self.rate.count(RATE_KIND, t.unsure_more);
             }
         }
-        if let Some(mut s) = self.sequences.remove(&op) {
-            self.judge_attempt(&mut s, e, line);
-            if class == Class::Success {
-                self.recovered += u64::from(s.backoff_retries > 0);
-                self.close_sequence(s, true);
-            } else {
-                self.record_attempt(&mut s, e, class, line);
-                self.sequences.insert(op, s);
+    }
+
+    /// A 429: the key must now wait out its Retry-After.
+    fn rate_limited_by(&mut self, e: &JournalEntry, key: &str, operation: &str, line: &str) {
+        self.rate.exercised = true;
+        let latest = self.last_429_at.entry(key.to_string()).or_insert(e.at);
+        *latest = (*latest).max(e.at);
+        self.rate_limited += 1;
+        let b = Blocked {
+            at: e.at,
+            answered: e.answered_at(),
+            retry_after_s: e.retry_after.unwrap_or(1),
+            seq: e.seq,
+            line: line.to_string(),
+            operation: operation.to_string(),
+        };
+        // Concurrent 429s: the key waits out the one that ends last.
+        if self
+            .blocked
+            .get(key)
+            .is_none_or(|old| old.until() <= b.until())
+        {
+            self.blocked.insert(key.to_string(), b);
+        }
+        self.rate.show(e.seq, line, "");
+    }
+
+    fn judge_retry(&mut self, e: &JournalEntry, key: &str, operation: &str, line: &str) {
+        let class = classify(e);
+        let mut current = self.sequences.remove(&operation.to_string());
+        if let Some(s) = current.take_if(|s| (e.at - s.last_at).num_milliseconds() > QUIET_GAP_MS) {
+            // Quiet for long enough: the operation's sequence is over.
+            self.close_sequence(s, false);
+        }
+        match current {
+            // Sent before the last attempt was answered: another worker's attempt at the
+            // same request, not a retry of it.
+            Some(s) if certainly_before(e.at, s.last_answered) => {
+                if class == Class::Success {
+                    self.recovered += u64::from(s.backoff_retries > 0);
+                    self.close_sequence(s, true);
+                } else {
+                    self.sequences.insert(operation.to_string(), s);
+                }
             }
-        } else if class != Class::Success {
-            let mut s = Sequence {
-                attempts: 0,
-                last_seq: 0,
-                last_line: String::new(),
-                last_at: e.at,
-                last_class: class,
-                last_code: None,
-                last_note: None,
-                backoff_retries: 0,
-                longest_gap_ms: None,
-                immediate_first: None,
-                bounded_reported: false,
-                new_note_reported: false,
-            };
-            self.record_attempt(&mut s, e, class, line);
-            self.sequences.insert(op, s);
+            Some(mut s) => {
+                // A 429 of the key answered since the last attempt held this one back for
+                // Retry-After: its delay is the rate limit's, not the backoff's.
+                let held = self
+                    .last_429_at
+                    .get(key)
+                    .is_some_and(|&t| t > s.last_at && t < e.at);
+                self.judge_attempt(&mut s, e, line, held);
+                if class == Class::Success {
+                    self.recovered += u64::from(s.backoff_retries > 0);
+                    self.close_sequence(s, true);
+                } else {
+                    self.record_attempt(&mut s, e, class, line);
+                    self.sequences.insert(operation.to_string(), s);
+                }
+            }
+            None if class != Class::Success => {
+                let mut s = Sequence {
+                    attempts: 0,
+                    last_seq: 0,
+                    last_line: String::new(),
+                    last_at: e.at,
+                    last_answered: e.at,
+                    last_class: class,
+                    last_code: None,
+                    last_note: None,
+                    backoff_retries: 0,
+                    longest_gap_ms: None,
+                    immediate_first: None,
+                    bounded_reported: false,
+                    new_note_reported: false,
+                };
+                self.record_attempt(&mut s, e, class, line);
+                self.sequences.insert(operation.to_string(), s);
+            }
+            None => {}
         }
         match class {
             Class::Backoff => {
@@ -735,13 +946,14 @@ impl Referee {
         s.last_seq = e.seq;
         s.last_line = line.to_string();
         s.last_at = e.at;
+        s.last_answered = e.answered_at();
         s.last_class = class;
         s.last_code = e.code;
         s.last_note = e.note().map(str::to_owned);
     }
 
     /// Judges one more attempt at an operation whose previous attempt failed.
-    fn judge_attempt(&mut self, s: &mut Sequence, e: &JournalEntry, line: &str) {
+    fn judge_attempt(&mut self, s: &mut Sequence, e: &JournalEntry, line: &str, held: bool) {
         let gap = (e.at - s.last_at).num_milliseconds();
         let (prev_seq, prev_line) = (s.last_seq, s.last_line.clone());
         if s.attempts >= MAX_ATTEMPTS && !s.bounded_reported {
@@ -765,7 +977,7 @@ impl Referee {
             }
         }
         match s.last_class {
-            Class::Backoff => self.judge_backoff_gap(s, e, line, gap),
+            Class::Backoff => self.judge_backoff_gap(s, e, line, gap, held),
             Class::Definitive(strategy) => {
                 let code = s.last_code.map_or("", ErrorCode::as_str);
                 let strategy = strategy.as_str();
@@ -788,7 +1000,16 @@ impl Referee {
         }
     }
 
-    fn judge_backoff_gap(&mut self, s: &mut Sequence, e: &JournalEntry, line: &str, gap: i64) {
+    /// Judges the delay before a retry of a `backoff` error. One `held` back by the key's
+    /// Retry-After is judged, but is no earlier delay a later one may not shrink below.
+    fn judge_backoff_gap(
+        &mut self,
+        s: &mut Sequence,
+        e: &JournalEntry,
+        line: &str,
+        gap: i64,
+        held: bool,
+    ) {
         s.backoff_retries += 1;
         if s.backoff_retries == 1 {
             self.backoff_retried_sequences += 1;
@@ -829,13 +1050,13 @@ impl Referee {
                 &format!("a retry, {gap} ms after the error #{prev_seq}"),
             );
         }
-        if gap >= MIN_BACKOFF_MS {
+        if gap >= MIN_BACKOFF_MS && !held {
             s.longest_gap_ms = Some(s.longest_gap_ms.map_or(gap, |l| l.max(gap)));
         }
     }
 
-    /// A sequence ended: with a success, or (`succeeded` false) with another operation
-    /// by its key or the end of the run.
+    /// A sequence ended: with a success, or (`succeeded` false) after a quiet gap or at
+    /// the end of the run.
     fn close_sequence(&mut self, s: Sequence, succeeded: bool) {
         if let Some((seq, line, gap)) = s.immediate_first {
             // Settled at the end: urllib3 2.x's policy, unless the client also retries
@@ -876,6 +1097,7 @@ impl Referee {
                 open: true,
                 confirmed: false,
                 last_at: e.at,
+                last_answered: e.answered_at(),
                 ambiguous: None,
                 looked_up: None,
                 redeem: e.path.ends_with("/redeem"),
@@ -902,7 +1124,10 @@ impl Referee {
         }
         if let Some(&id) = self.by_operation.get(&operation) {
             if let Some(o) = self.orders.get(&id) {
-                if o.open && (e.at - o.last_at).num_milliseconds() <= ORDER_WINDOW_MS {
+                if o.open
+                    && (e.at - o.last_at).num_milliseconds() <= ORDER_WINDOW_MS
+                    && !certainly_before(e.at, o.last_answered)
+                {
                     return (id, true);
                 }
             }
@@ -910,10 +1135,10 @@ impl Referee {
         (self.new_order(e, operation), false)
     }
 
-    fn judge_write(&mut self, e: &JournalEntry, line: &str) {
+    /// Judges a write of order `id` (`existing`: an attempt at an order seen before).
+    fn judge_write(&mut self, e: &JournalEntry, line: &str, id: u64, existing: bool) {
         self.writes += 1;
         self.notes.exercised = true;
-        let (id, existing) = self.order_of(e, line);
         let note = e.note().map(str::to_owned);
         match &note {
             None => self
@@ -1102,6 +1327,7 @@ impl Referee {
     /// End-of-run findings: unresolved ambiguities, double commits, unfinished lists,
     /// sequences still open.
     fn settle(&mut self) {
+        self.settle_unsure();
         for s in self.sequences.drain() {
             self.close_sequence(s, false);
         }
@@ -1224,9 +1450,19 @@ impl Referee {
             .shortest_wait
             .map(|(w, ra)| format!("; the shortest wait was {w} ms, for a Retry-After of {ra} s"))
             .unwrap_or_default();
+        let in_flight = if self.in_flight > 0 {
+            format!(
+                "; {} request{} already on {} way when a 429 was answered not counted",
+                self.in_flight,
+                plural(self.in_flight),
+                if self.in_flight == 1 { "its" } else { "their" }
+            )
+        } else {
+            String::new()
+        };
         (
             format!(
-                "waited out Retry-After after each of {} 429 response{}{wait}",
+                "waited out Retry-After after each of {} 429 response{}{wait}{in_flight}",
                 self.rate_limited,
                 plural(self.rate_limited)
             ),
@@ -1417,6 +1653,7 @@ impl Order {
             }
         }
         self.last_at = e.at;
+        self.last_answered = e.answered_at();
         self.open = !e.is_success();
         self.confirmed |= e.is_success();
         if e.committed_txn.is_some() {
@@ -1528,10 +1765,12 @@ mod tests {
             last_page: None,
             body: None,
             body_truncated: false,
-            duration_ms: 1.0,
+            duration_ms: 0.2,
             fault: None,
             committed_txn: None,
             listed_txns: None,
+            connection: None,
+            connection_opened_at: None,
         }
     }
 
@@ -1668,6 +1907,359 @@ mod tests {
             Some("NOT_FOUND"),
         ));
         assert_eq!(retry_verdict(&r.finish()), ClientVerdict::Pass);
+    }
+
+    const ERR: Option<&str> = Some("INTERNAL_ERROR");
+
+    /// Feeds `(ms, path, status)` as journal entries, one per row, in answer order;
+    /// then a definitive error met and not resent, so retry logic is exercised.
+    fn journal(rows: &[(i64, &str, u16)]) -> Vec<Judgement> {
+        let mut r = Referee::new();
+        for (i, (ms, path, status)) in rows.iter().enumerate() {
+            let code = (*status == 500).then_some(ERR).flatten();
+            r.observe(&e(i as u64 + 1, *ms, "GET", path, Some(*status), code));
+        }
+        let end = rows.iter().map(|r| r.0).max().unwrap_or(0) + 10;
+        r.observe(&e(
+            9999,
+            end,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        r.finish()
+    }
+
+    fn findings(j: &[Judgement], item: &str) -> String {
+        let j = j.iter().find(|x| x.item == item).unwrap();
+        format!("{:?}: {}\n{:#?}", j.verdict, j.summary, j.evidence)
+    }
+
+    /// The old false pass: an immediate retry of a 500 with another worker's request in
+    /// between was taken for a new sequence, so it was never judged.
+    #[test]
+    fn an_immediate_retry_with_another_workers_request_in_between_fails() {
+        let j = journal(&[
+            // One sequence retried with backoff, nothing in between.
+            (0, "/partner/cards", 500),
+            (300, "/partner/cards", 200),
+            // Worker 1 retries /partner/rewards at once; worker 2's reads interleave.
+            (1000, "/partner/rewards", 500),
+            (1001, "/partner/balance", 200),
+            (1002, "/partner/rewards", 500),
+            (1003, "/partner/balance", 200),
+            (1004, "/partner/rewards", 200),
+        ]);
+        assert_eq!(
+            retry_verdict(&j),
+            ClientVerdict::Fail,
+            "{}",
+            findings(&j, "retry-logic")
+        );
+        assert!(
+            j[1].summary.starts_with("retry without backoff"),
+            "{}",
+            j[1].summary
+        );
+        assert!(
+            j[1].evidence.iter().any(|l| l.starts_with("#5 ")),
+            "{:#?}",
+            j[1].evidence
+        );
+    }
+
+    /// Backed-off retries always interleaved with other workers' requests: every one is a
+    /// retry (the old rules counted none, and failed "never retried").
+    #[test]
+    fn backed_off_retries_interleaved_with_other_operations_pass() {
+        let j = journal(&[
+            (0, "/partner/cards", 500),
+            (10, "/partner/rewards", 500),
+            (20, "/member/balance", 200),
+            (300, "/partner/cards", 500),
+            (320, "/partner/rewards", 200),
+            (330, "/member/balance", 200),
+            (900, "/partner/cards", 200),
+        ]);
+        assert_eq!(
+            retry_verdict(&j),
+            ClientVerdict::Pass,
+            "{}",
+            findings(&j, "retry-logic")
+        );
+        assert!(j[1].summary.contains("retried 2 of 2"), "{}", j[1].summary);
+    }
+
+    /// The attempt bound counts across other workers' requests; a quiet gap of
+    /// [`QUIET_GAP_MS`] starts a new sequence.
+    #[test]
+    fn the_attempt_bound_holds_across_interleaving_and_resets_after_a_quiet_gap() {
+        let mut rows = Vec::new();
+        for i in 0..12 {
+            rows.push((i * 400, "/partner/cards", 500));
+            rows.push((i * 400 + 1, "/member/balance", 200));
+        }
+        let j = journal(&rows);
+        assert!(
+            j[1].summary.contains("retry sequence without a bound"),
+            "{}",
+            findings(&j, "retry-logic")
+        );
+        let mut rows = Vec::new();
+        for i in 0..8 {
+            rows.push((i * 400, "/partner/cards", 500));
+            rows.push((i * 400 + 20_000 + QUIET_GAP_MS, "/partner/cards", 500));
+        }
+        rows.sort_by_key(|r| r.0);
+        let j = journal(&rows);
+        assert_eq!(
+            retry_verdict(&j),
+            ClientVerdict::Pass,
+            "{}",
+            findings(&j, "retry-logic")
+        );
+        assert!(j[1].summary.contains("2 gave up"), "{}", j[1].summary);
+    }
+
+    /// A request refused with a definitive error and sent again is a resend, whatever
+    /// other requests come between (the old rules forgot the refusal at the next one).
+    #[test]
+    fn a_resend_after_a_definitive_refusal_is_seen_through_other_requests() {
+        let mut r = Referee::new();
+        r.observe(&e(1, 0, "GET", "/partner/rewards", Some(500), ERR));
+        r.observe(&e(2, 300, "GET", "/partner/rewards", Some(200), None));
+        r.observe(&e(
+            3,
+            400,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        r.observe(&e(4, 410, "GET", "/partner/cards", Some(200), None));
+        r.observe(&e(
+            5,
+            420,
+            "GET",
+            "/partner/cards/x",
+            Some(404),
+            Some("NOT_FOUND"),
+        ));
+        let j = r.finish();
+        assert!(
+            j[1].summary
+                .starts_with("request resent after an error that says not to"),
+            "{}",
+            findings(&j, "retry-logic")
+        );
+    }
+
+    /// A duplicate of a request sent before the first was answered (another worker's) is
+    /// no retry of it: it is not judged as one.
+    #[test]
+    fn a_duplicate_sent_before_the_first_was_answered_is_no_retry() {
+        let judge = |dup_at: i64| {
+            let mut r = Referee::new();
+            let mut first = e(1, 0, "GET", "/partner/rewards", Some(500), ERR);
+            first.duration_ms = 30.0;
+            r.observe(&first);
+            r.observe(&e(2, dup_at, "GET", "/partner/rewards", Some(500), ERR));
+            r.observe(&e(3, 400, "GET", "/partner/rewards", Some(200), None));
+            r.observe(&e(
+                4,
+                900,
+                "GET",
+                "/partner/cards/x",
+                Some(404),
+                Some("NOT_FOUND"),
+            ));
+            r.finish()
+        };
+        // #2 arrived at 10 ms, before #1 was answered at 30 ms.
+        let j = judge(10);
+        assert_eq!(
+            retry_verdict(&j),
+            ClientVerdict::Pass,
+            "{}",
+            findings(&j, "retry-logic")
+        );
+        // Sent 5 ms after the answer, it is an immediate retry.
+        let j = judge(35);
+        assert_eq!(
+            retry_verdict(&j),
+            ClientVerdict::Fail,
+            "{}",
+            findings(&j, "retry-logic")
+        );
+    }
+
+    /// A retry held back by the key's Retry-After (another worker met a 429 meanwhile)
+    /// waited for the rate limit: a later, ordinary backoff delay may be shorter.
+    #[test]
+    fn a_delay_held_by_the_keys_retry_after_is_no_delay_to_shrink_from() {
+        let judge = |with_429: bool| {
+            let mut r = Referee::new();
+            r.observe(&e(1, 0, "GET", "/partner/rewards", Some(500), ERR));
+            if with_429 {
+                let mut limited = e(
+                    2,
+                    100,
+                    "GET",
+                    "/partner/cards",
+                    Some(429),
+                    Some("RATE_LIMITED"),
+                );
+                limited.retry_after = Some(2);
+                r.observe(&limited);
+            }
+            r.observe(&e(3, 2200, "GET", "/partner/rewards", Some(500), ERR));
+            r.observe(&e(4, 2800, "GET", "/partner/rewards", Some(200), None));
+            r.observe(&e(
+                5,
+                2900,
+                "GET",
+                "/partner/cards/x",
+                Some(404),
+                Some("NOT_FOUND"),
+            ));
+            r.finish()
+        };
+        let j = judge(true);
+        assert_eq!(
+            retry_verdict(&j),
+            ClientVerdict::Pass,
+            "{}",
+            findings(&j, "retry-logic")
+        );
+        let j = judge(false);
+        assert!(
+            j[1].summary.contains("shrinking"),
+            "{}",
+            findings(&j, "retry-logic")
+        );
+    }
+
+    /// Requests in flight when a 429 was answered cannot honour it: one that arrived
+    /// before the 429 was answered, and, from a client seen sending concurrently, one of
+    /// another operation within [`IN_FLIGHT_TOLERANCE_MS`] after. A later one is a breach;
+    /// so is a retry of the 429'd request itself, and the next request of a client that
+    /// sends one at a time (on the same connection, or a new one), however soon.
+    #[test]
+    fn requests_in_flight_when_a_429_was_answered_are_no_breach() {
+        // `(seq, arrival ms, connection, opened at ms, path)`: the 429 is #10, at 1000 ms
+        // on connection 1.
+        let judge = |rows: &[(u64, i64, u64, i64, &str)]| {
+            let mut r = Referee::new();
+            let mut limited = e(
+                10,
+                1000,
+                "GET",
+                "/partner/cards",
+                Some(429),
+                Some("RATE_LIMITED"),
+            );
+            limited.retry_after = Some(1);
+            limited.connection = Some(1);
+            limited.connection_opened_at = Some(at(0));
+            let mut rows: Vec<JournalEntry> = rows
+                .iter()
+                .map(|(seq, ms, conn, opened, path)| {
+                    let mut x = e(*seq, *ms, "GET", path, Some(200), None);
+                    x.connection = Some(*conn);
+                    x.connection_opened_at =
+                        Some(at(0) + chrono::Duration::microseconds(opened * 1000 + 250));
+                    x
+                })
+                .chain([limited])
+                .collect();
+            rows.sort_by_key(|x| x.seq);
+            rows.iter().for_each(|x| r.observe(x));
+            r.finish()
+                .into_iter()
+                .find(|x| x.item == "rate-limit-handling")
+                .unwrap()
+        };
+        let rate = judge(&[
+            (11, 990, 2, 0, "/partner/rewards"),
+            (12, 1000, 3, 0, "/member/balance"),
+            (
+                13,
+                1000 + IN_FLIGHT_TOLERANCE_MS,
+                2,
+                0,
+                "/partner/transactions",
+            ),
+            (14, 2000, 1, 0, "/partner/cards"),
+        ]);
+        assert_eq!(rate.verdict, ClientVerdict::Pass, "{rate:#?}");
+        let rate = judge(&[
+            (11, 990, 2, 0, "/partner/rewards"),
+            (12, 1300, 2, 0, "/partner/transactions"),
+        ]);
+        assert_eq!(rate.verdict, ClientVerdict::Fail, "{rate:#?}");
+        assert_eq!(rate.findings, 1, "{rate:#?}");
+        assert!(
+            rate.evidence.iter().any(|l| l.starts_with("#12 ")),
+            "{rate:#?}"
+        );
+        // Concurrency shown only later (connection 1 used again after connection 2): the
+        // request 10 ms after the 429 was on its way.
+        let rate = judge(&[
+            (11, 1010, 2, 0, "/member/balance"),
+            (12, 2100, 1, 0, "/partner/rewards"),
+        ]);
+        assert_eq!(rate.verdict, ClientVerdict::Pass, "{rate:#?}");
+        assert!(
+            rate.summary.contains("1 request already on its way"),
+            "{rate:#?}"
+        );
+        // The 429'd request again, 5 ms after, on another open connection.
+        let rate = judge(&[(11, 1005, 2, 0, "/partner/cards")]);
+        assert_eq!(rate.verdict, ClientVerdict::Fail, "{rate:#?}");
+        // One request at a time: the next order 4 ms after the 429 (got's app does this),
+        // on the same kept-alive connection, or on a new one.
+        let rate = judge(&[(11, 1004, 1, 0, "/member/balance")]);
+        assert_eq!(rate.verdict, ClientVerdict::Fail, "{rate:#?}");
+        let rate = judge(&[(11, 1004, 2, 1003, "/member/balance")]);
+        assert_eq!(rate.verdict, ClientVerdict::Fail, "{rate:#?}");
+    }
+
+    /// Two orders with the same card, member and amount under different notes, the second
+    /// sent while the first was unanswered, are two orders; the same write sent again
+    /// after the answer under a new note is one order retried under a new note.
+    #[test]
+    fn concurrent_orders_with_the_same_fields_are_not_one_order_under_two_notes() {
+        let write = |seq: u64, ms: i64, note: &str, status: u16| {
+            let code = (status == 500).then_some(ERR).flatten();
+            let mut w = e(
+                seq,
+                ms,
+                "POST",
+                "/partner/transactions/purchase",
+                Some(status),
+                code,
+            );
+            w.body = Some(
+                serde_json::json!({"card_id": "c", "member_identifier": "m", "purchase_amount": 5, "note": note}),
+            );
+            w.duration_ms = 40.0;
+            w
+        };
+        let notes_of = |writes: &[JournalEntry]| {
+            let mut r = Referee::new();
+            writes.iter().for_each(|w| r.observe(w));
+            r.finish().into_iter().find(|x| x.item == "notes").unwrap()
+        };
+        // Answer order: the second arrived at 10 ms, before the first's answer at 40 ms.
+        let n = notes_of(&[
+            write(1, 0, "A", 500),
+            write(2, 10, "B", 200),
+            write(3, 400, "A", 200),
+        ]);
+        assert_eq!(n.verdict, ClientVerdict::Pass, "{n:#?}");
+        let n = notes_of(&[write(1, 0, "A", 500), write(2, 400, "B", 200)]);
+        assert_eq!(n.verdict, ClientVerdict::Fail, "{n:#?}");
     }
 
     #[test]

@@ -13,6 +13,46 @@ use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The connection a request came on, in its request extensions: a number per connection
+/// (in accept order) and when it was accepted. The mock's journal records it, so the
+/// referee can tell a request a concurrent client already had on its way on another open
+/// connection from one sent after an answer it had read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection {
+    /// 1 for the first connection accepted, then counting up.
+    pub id: u64,
+    /// When the server accepted it.
+    pub opened_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `app`, with every request's [`Connection`] put in its extensions.
+#[derive(Clone)]
+struct OnConnection {
+    app: Router,
+    connection: Connection,
+}
+
+impl<B> tower_service::Service<axum::http::Request<B>> for OnConnection
+where
+    Router: tower_service::Service<axum::http::Request<B>>,
+{
+    type Response = <Router as tower_service::Service<axum::http::Request<B>>>::Response;
+    type Error = <Router as tower_service::Service<axum::http::Request<B>>>::Error;
+    type Future = <Router as tower_service::Service<axum::http::Request<B>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower_service::Service::<axum::http::Request<B>>::poll_ready(&mut self.app, cx)
+    }
+
+    fn call(&mut self, mut req: axum::http::Request<B>) -> Self::Future {
+        req.extensions_mut().insert(self.connection);
+        self.app.call(req)
+    }
+}
+
 /// Limits that keep a server alive under slow or abandoned connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerLimits {
@@ -149,6 +189,7 @@ async fn serve_until_stopped(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let builder = builder(limits);
+    let mut accepted_connections: u64 = 0;
     loop {
         let (stream, _) = tokio::select! {
             _ = &mut stopped => break,
@@ -167,7 +208,14 @@ async fn serve_until_stopped(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        accepted_connections += 1;
+        let service = hyper_util::service::TowerToHyperService::new(OnConnection {
+            app: app.clone(),
+            connection: Connection {
+                id: accepted_connections,
+                opened_at: chrono::Utc::now(),
+            },
+        });
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

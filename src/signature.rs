@@ -221,6 +221,52 @@ pub fn verify(secret: &[u8], body: &[u8], header: &str) -> bool {
     matches!(check_plain(Scheme::Hex, secret, body, header), Some(true))
 }
 
+/// Where a delivery carries a signature other than in the headers launchgate
+/// checks: another header whose name says signature or HMAC (`X-Acme-Signature`,
+/// `Paypal-Transmission-Sig`), or a field of the JSON body that does (Adyen signs
+/// fields of the notification and sends `hmacSignature` inside it).
+fn signature_elsewhere(headers: &[(String, String)], body: &[u8]) -> Option<String> {
+    let looks_signed = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        n.contains("signature") || n.contains("hmac") || n.ends_with("-sig") || n.ends_with("_sig")
+    };
+    if let Some((name, _)) = headers.iter().find(|(n, _)| looks_signed(n)) {
+        return Some(format!("header {name}"));
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    // Breadth-first, bounded: a hostile body cannot make this walk long.
+    let mut queue = std::collections::VecDeque::from([(String::new(), &json, 0usize)]);
+    let mut visited = 0;
+    while let Some((path, v, depth)) = queue.pop_front() {
+        visited += 1;
+        if visited > 10_000 || depth > 8 {
+            break;
+        }
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    let here = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    if looks_signed(k) && child.is_string() {
+                        return Some(format!("body field {here}"));
+                    }
+                    queue.push_back((here, child, depth + 1));
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    queue.push_back((format!("{path}[{i}]"), child, depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn strip_prefix(v: &str) -> &str {
     let v = v.trim();
     v.get(..7)
@@ -429,8 +475,10 @@ impl Verifier {
                     unreadable.push(why);
                 }
                 Check::BadSecret(e) => {
+                    // The secret given cannot check this scheme: unknown, like an
+                    // unreadable value, unless another scheme really mismatched.
                     present = true;
-                    tried.push(format!("{} (not checked: {e})", scheme.short()));
+                    unreadable.push(format!("{} not checked: {e}", scheme.short()));
                 }
                 Check::NoMatch => {
                     present = true;
@@ -512,6 +560,18 @@ impl Verifier {
         tried: &[String],
     ) -> Verdict {
         if !present {
+            if let Some(elsewhere) = signature_elsewhere(headers, body) {
+                // Signed, but not where launchgate looks: unknown, not unsigned.
+                return Verdict {
+                    present: true,
+                    unreadable: true,
+                    problem: Some(format!(
+                        "a signature launchgate cannot check: {elsewhere}; it cannot tell whether it is valid (if it is one of launchgate's schemes in another header, name that header as signature_header in the target file)"
+                    )),
+                    how: "nothing to recognise".into(),
+                    ..Verdict::default()
+                };
+            }
             return Verdict {
                 problem: Some(format!(
                     "no signature: none of {}, webhook-signature, svix-signature or Stripe-Signature was sent",
@@ -745,6 +805,23 @@ mod tests {
                 assert!(p.contains("cannot tell whether it is valid"), "{what}: {p}");
             }
         }
+        // A secret that cannot check the scheme sent (not `whsec_…` for Standard
+        // Webhooks) leaves the signature unknown, naming why.
+        let sw = sign_standard(SW_SECRET, "msg_1", now, body).unwrap();
+        let r = v(SchemeChoice::Auto, "X-Sig", "plain-secret").check(
+            &h(&[
+                ("webhook-id", "msg_1"),
+                ("webhook-timestamp", &ts),
+                ("webhook-signature", &sw),
+            ]),
+            body,
+            now,
+        );
+        assert!(r.unreadable && !r.valid, "{r:?}");
+        assert!(r
+            .problem
+            .unwrap_or_default()
+            .contains("not a Standard Webhooks secret"));
         // A v1a beside a v1 that matches is a valid signature.
         let sw = sign_standard(SW_SECRET, "msg_1", now, body).unwrap();
         let r = v(SchemeChoice::Auto, "X-Sig", SW_SECRET).check(
@@ -757,6 +834,28 @@ mod tests {
             now,
         );
         assert!(r.valid && !r.unreadable, "{r:?}");
+    }
+
+    /// A signature somewhere launchgate does not look (another header, a field of
+    /// the body) is unknown; a delivery with no signature anywhere is unsigned.
+    #[test]
+    fn a_signature_elsewhere_is_unknown_and_none_at_all_is_unsigned() {
+        let verifier = v(SchemeChoice::Auto, "X-Signature-256", "k");
+        let plain = br#"{"id":"evt_1","data":{"order":{"id":"ord_1"}}}"#;
+        let r = verifier.check(&h(&[("x-acme-signature", "abc")]), plain, 0);
+        assert!(r.present && r.unreadable, "{r:?}");
+        assert!(r.problem.unwrap().contains("header x-acme-signature"));
+        let adyen = br#"{"notificationItems":[{"NotificationRequestItem":{"additionalData":{"hmacSignature":"b0ea55c2"}}}]}"#;
+        let r = verifier.check(&[], adyen, 0);
+        assert!(r.unreadable, "{r:?}");
+        let p = r.problem.unwrap();
+        assert!(
+            p.contains("body field notificationItems[0].NotificationRequestItem.additionalData.hmacSignature"),
+            "{p}"
+        );
+        let r = verifier.check(&[], plain, 0);
+        assert!(!r.present && !r.unreadable, "{r:?}");
+        assert!(r.problem.unwrap().starts_with("no signature"));
     }
 
     #[test]

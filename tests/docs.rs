@@ -57,6 +57,7 @@ fn documents_link_only_to_files_in_the_repository() {
         "docs/contract.md",
         "docs/vendor-contract.md",
         "docs/scenario-format.md",
+        "docs/architecture.md",
     ] {
         let text = std::fs::read_to_string(root.join(doc)).unwrap();
         for outside in [
@@ -89,6 +90,36 @@ fn documents_link_only_to_files_in_the_repository() {
         assert!(
             contract.contains(&var),
             "docs/contract.md does not list {var}"
+        );
+    }
+}
+
+/// docs/architecture.md stays a true map of src/: every top-level module of src/ is
+/// named there, and every `src/...` path it names exists.
+#[test]
+fn the_architecture_map_names_every_module_and_only_real_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+    for entry in std::fs::read_dir(root.join("src")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let shown = if name.ends_with(".rs") {
+            format!("src/{name}")
+        } else {
+            format!("src/{name}/")
+        };
+        if name.ends_with(".rs") || root.join("src").join(&name).is_dir() {
+            assert!(
+                map.contains(&shown),
+                "docs/architecture.md does not name {shown}"
+            );
+        }
+    }
+    let path = regex::Regex::new(r"src/[A-Za-z0-9_/.]*[A-Za-z0-9_/]").unwrap();
+    for m in path.find_iter(&map) {
+        assert!(
+            root.join(m.as_str()).exists(),
+            "docs/architecture.md names {}, which does not exist",
+            m.as_str()
         );
     }
 }

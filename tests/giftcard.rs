@@ -777,13 +777,10 @@ fn readme_standard_webhooks_target_file_works_as_written() {
     assert!(finding(&r, 1, "Signature scheme").starts_with("Standard Webhooks"));
 }
 
-/// A vendor that signs its webhooks with HMAC-SHA512 (a scheme launchgate does not
-/// check) is "could not tell" for webhooks, naming why, never "no": launchgate cannot
-/// say its signatures are wrong. The vendor is the mock in its reference dialect
-/// behind a relay that re-signs each delivery with the real secret under SHA-512.
-#[test]
-fn a_signature_launchgate_cannot_check_is_could_not_tell_never_no() {
-    use hmac::{Hmac, Mac};
+/// The vendor mock in its reference dialect behind a relay that re-signs each
+/// delivery: `resign(body)` gives the signature header (name, value) the relay sends
+/// to launchgate's receiver instead of the mock's. Runs the signed-webhook probe.
+fn run_behind_resigning_relay(resign: fn(&[u8]) -> (String, String)) -> Run {
     use std::io::{Read, Write};
     use std::sync::atomic::{AtomicU16, Ordering};
     const TOKEN: &str = "relay-token-0123456789abcdef";
@@ -808,19 +805,14 @@ fn a_signature_launchgate_cannot_check_is_could_not_tell_never_no() {
             return;
         }
         body.extend_from_slice(&rest);
-        let mut mac = Hmac::<sha2::Sha512>::new_from_slice(
-            launchgate::giftcard::mock::FIXTURE_WEBHOOK_SECRET.as_bytes(),
-        )
-        .unwrap();
-        mac.update(&body);
-        let sig = hex::encode(mac.finalize().into_bytes());
+        let (name, value) = resign(&body);
         let port = rp.load(Ordering::Relaxed);
         let forward = || {
             let mut out = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
             out.set_read_timeout(Some(std::time::Duration::from_secs(10)))
                 .ok()?;
             let mut req = format!(
-                "POST /webhooks/{TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nX-Signature-256: sha512={sig}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "POST /webhooks/{TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{name}: {value}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             )
             .into_bytes();
@@ -833,7 +825,7 @@ fn a_signature_launchgate_cannot_check_is_could_not_tell_never_no() {
         common::tcp::respond(&mut s, ctx, &format!("{status} Relayed"), &[], b"");
     });
     let relay_url = relay.url();
-    let r = sandbox_run_delivering_to(
+    sandbox_run_delivering_to(
         dialect_options(VendorDialect::PartB),
         VendorDialect::PartB.profile(),
         &["-k", "every delivery is signed", "--webhook-token", TOKEN],
@@ -841,7 +833,24 @@ fn a_signature_launchgate_cannot_check_is_could_not_tell_never_no() {
             receiver_port.store(port, Ordering::Relaxed);
             format!("{relay_url}/hooks")
         },
-    );
+    )
+}
+
+/// A vendor that signs its webhooks with HMAC-SHA512 (a scheme launchgate does not
+/// check) is "could not tell" for webhooks, naming why, never "no": launchgate cannot
+/// say its signatures are wrong.
+#[test]
+fn a_signature_launchgate_cannot_check_is_could_not_tell_never_no() {
+    let r = run_behind_resigning_relay(|body| {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha512>::new_from_slice(
+            launchgate::giftcard::mock::FIXTURE_WEBHOOK_SECRET.as_bytes(),
+        )
+        .unwrap();
+        mac.update(body);
+        let sig = hex::encode(mac.finalize().into_bytes());
+        ("X-Signature-256".into(), format!("sha512={sig}"))
+    });
     assert_eq!(
         answers(&r)[1],
         "could_not_tell",
@@ -859,4 +868,31 @@ fn a_signature_launchgate_cannot_check_is_could_not_tell_never_no() {
             r.scorecard_md
         );
     }
+}
+
+/// A vendor whose signature travels in a header the target file does not name is
+/// "could not tell", naming the header to configure, never "no" (unsigned).
+#[test]
+fn a_signature_in_a_header_the_target_does_not_name_is_could_not_tell() {
+    let r = run_behind_resigning_relay(|body| {
+        let sig = launchgate::signature::sign(
+            launchgate::giftcard::mock::FIXTURE_WEBHOOK_SECRET.as_bytes(),
+            body,
+        );
+        ("X-Acme-Signature".into(), sig)
+    });
+    assert_eq!(
+        answers(&r)[1],
+        "could_not_tell",
+        "{}\n{}",
+        r.stdout,
+        r.scorecard_md
+    );
+    assert!(
+        r.scorecard_md
+            .to_lowercase()
+            .contains("header x-acme-signature"),
+        "{}",
+        r.scorecard_md
+    );
 }

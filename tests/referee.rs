@@ -412,6 +412,107 @@ fn httpx_stamina_client_passes_every_verdict_with_default_jitter() {
     });
 }
 
+/// Runs a concurrent example client on `seeds` at once (each with its own mock).
+fn concurrent_runs(py: &str, client: &str, seeds: &[&str]) -> Vec<(String, Run)> {
+    std::thread::scope(|s| {
+        let runs: Vec<_> = seeds
+            .iter()
+            .map(|seed| {
+                s.spawn(move || {
+                    let dir = tempfile::tempdir().unwrap();
+                    let run = referee(dir.path(), &["--seed", seed], &[py, &example(client)], &[]);
+                    (seed.to_string(), run)
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    })
+}
+
+/// The `(seq, request)` of an evidence line: `#12 10:00:01.250 GET /path?q (key partner) → …`.
+fn evidence_request(line: &str) -> Option<(u64, String)> {
+    let rest = line.strip_prefix('#')?;
+    let (seq, rest) = rest.split_once(' ')?;
+    let (_, rest) = rest.split_once(' ')?;
+    let (request, _) = rest.split_once(" (key ")?;
+    Some((seq.parse().ok()?, request.to_string()))
+}
+
+/// Four workers with one key (httpx.AsyncClient, asyncio.gather, stamina per request, a
+/// Retry-After gate per key, lookups before replays): every verdict passes, although other
+/// workers' requests come between each request's retries and requests already on their
+/// way when a 429 was answered arrive after it.
+#[test]
+fn concurrent_httpx_asyncio_client_passes_every_verdict() {
+    let Some(py) = library_python() else { return };
+    let runs = concurrent_runs(&py, "httpx_asyncio_client.py", &["1", "2", "3"]);
+    for (seed, run) in &runs {
+        for j in run.report["judgements"].as_array().unwrap() {
+            assert_eq!(j["verdict"], "pass", "seed {seed}: {j:#}\n{}", run.out);
+        }
+        assert_eq!(run.code, 0, "seed {seed}: {}", run.out);
+    }
+    // The concurrency the verdicts had to see through was there.
+    assert!(
+        runs.iter().any(|(_, r)| r
+            .summary("rate-limit-handling")
+            .contains("way when a 429 was answered not counted")),
+        "no request was in flight at a 429: {:#?}",
+        runs.iter()
+            .map(|(_, r)| r.summary("rate-limit-handling"))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The same concurrent client with tenacity and no `wait=` (tenacity's default: retry at
+/// once) fails retry logic, although other workers' requests come between its retries;
+/// what it does right still passes.
+#[test]
+fn concurrent_client_retrying_a_500_at_once_fails_retry_logic_though_requests_interleave() {
+    let Some(py) = library_python() else { return };
+    let runs = concurrent_runs(&py, "httpx_asyncio_no_backoff_client.py", &["1", "2"]);
+    let mut interleaved = Vec::new();
+    for (seed, run) in &runs {
+        run.expect("retry-logic", "fail");
+        let summary = run.summary("retry-logic");
+        assert!(
+            summary.starts_with("retry without backoff"),
+            "seed {seed}: {summary}"
+        );
+        for item in ["rate-limit-handling", "notes", "key-type"] {
+            run.expect(item, "pass");
+        }
+        assert_eq!(run.code, 1, "seed {seed}: {}", run.out);
+        // A retry judged "no backoff" whose error was not the entry just before it.
+        let evidence = run.evidence("retry-logic");
+        for (i, line) in evidence.iter().enumerate() {
+            let Some((seq, request)) = evidence_request(line) else {
+                continue;
+            };
+            if !line.contains("no backoff") {
+                continue;
+            }
+            let error = evidence[..i]
+                .iter()
+                .rev()
+                .filter_map(|l| evidence_request(l))
+                .find(|(_, r)| *r == request);
+            if let Some((error_seq, _)) = error {
+                if seq > error_seq + 1 {
+                    interleaved.push(format!("seed {seed}: #{error_seq} → #{seq}"));
+                }
+            }
+        }
+    }
+    assert!(
+        !interleaved.is_empty(),
+        "no retry with another request in between shown: {:#?}",
+        runs.iter()
+            .map(|(_, r)| r.evidence("retry-logic"))
+            .collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn httpx_tenacity_client_that_reruns_the_sale_fails_reconciliation_notes_and_retry() {
     let Some(py) = library_python() else { return };

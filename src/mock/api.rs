@@ -1167,6 +1167,7 @@ pub(crate) async fn handle(
 ) -> Response {
     let started = Instant::now();
     let at = Utc::now();
+    let connection = req.extensions().get::<crate::serve::Connection>().copied();
     let (parts, body) = req.into_parts();
     let method = parts.method;
     let path = parts.uri.path().to_owned();
@@ -1228,6 +1229,8 @@ pub(crate) async fn handle(
         fault: fault.map(std::borrow::Cow::Borrowed),
         committed_txn,
         listed_txns: listed,
+        connection: connection.map(|c| c.id),
+        connection_opened_at: connection.map(|c| c.opened_at),
     });
     if !dice.latency.is_zero() {
         tokio::time::sleep(dice.latency).await;
