@@ -475,8 +475,10 @@ impl Verifier {
                     unreadable.push(why);
                 }
                 Check::BadSecret(e) => {
+                    // The secret given cannot check this scheme: unknown, like an
+                    // unreadable value, unless another scheme really mismatched.
                     present = true;
-                    tried.push(format!("{} (not checked: {e})", scheme.short()));
+                    unreadable.push(format!("{} not checked: {e}", scheme.short()));
                 }
                 Check::NoMatch => {
                     present = true;
@@ -803,6 +805,23 @@ mod tests {
                 assert!(p.contains("cannot tell whether it is valid"), "{what}: {p}");
             }
         }
+        // A secret that cannot check the scheme sent (not `whsec_…` for Standard
+        // Webhooks) leaves the signature unknown, naming why.
+        let sw = sign_standard(SW_SECRET, "msg_1", now, body).unwrap();
+        let r = v(SchemeChoice::Auto, "X-Sig", "plain-secret").check(
+            &h(&[
+                ("webhook-id", "msg_1"),
+                ("webhook-timestamp", &ts),
+                ("webhook-signature", &sw),
+            ]),
+            body,
+            now,
+        );
+        assert!(r.unreadable && !r.valid, "{r:?}");
+        assert!(r
+            .problem
+            .unwrap_or_default()
+            .contains("not a Standard Webhooks secret"));
         // A v1a beside a v1 that matches is a valid signature.
         let sw = sign_standard(SW_SECRET, "msg_1", now, body).unwrap();
         let r = v(SchemeChoice::Auto, "X-Sig", SW_SECRET).check(
