@@ -24,8 +24,13 @@
 //!   it is no retry of it, no replay of its order, and no breach of its 429; from a key seen
 //!   sending concurrently, neither is another operation's request within
 //!   [`IN_FLIGHT_TOLERANCE_MS`] after a 429's answer.
+//! - **Walks.** Pagination is judged per walk through a list, not per list: a page 1 starts
+//!   a walk, page n continues the oldest open walk of the same list at page n-1 (else the
+//!   oldest lacking page n: pages answered out of order). Walks no longer followed (the caps
+//!   [`MAX_WALKS_PER_LIST`], [`MAX_OPEN_WALKS`], [`MAX_PAGES_AHEAD`]) forbid a pass: one of
+//!   them may have stopped early unseen.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
@@ -339,7 +344,7 @@ const NO_BACKOFF_KIND: &str = "retry without backoff";
 
 /// Evidence lines kept per verdict.
 pub const MAX_EVIDENCE: usize = 8;
-/// Distinct operations, orders, notes or lists remembered; the oldest are forgotten first.
+/// Distinct operations, orders or notes remembered; the oldest are forgotten first.
 const MAX_TRACKED: usize = 10_000;
 /// Timer granularity allowed when comparing a request with the Retry-After before it.
 pub const RETRY_AFTER_TOLERANCE_MS: i64 = 100;
@@ -366,6 +371,17 @@ pub const QUIET_GAP_MS: i64 = 30_000;
 /// 73 ms). A client sending one request at a time, and a retry of the 429'd request itself,
 /// get no such allowance: they follow the answer.
 pub const IN_FLIGHT_TOLERANCE_MS: i64 = 250;
+/// Open walks followed per list (two workers, or one worker twice, reading the same list at
+/// once). A walk with no page for [`QUIET_GAP_MS`] is over and judged as it stands; past this
+/// many walks of one list open within that time, a new walk displaces the oldest, which is
+/// no longer followed.
+pub const MAX_WALKS_PER_LIST: usize = 64;
+/// Open walks followed in all (once the quiet ones are judged); a walk started past this is
+/// not followed.
+pub const MAX_OPEN_WALKS: usize = 4096;
+/// Pages a walk may have fetched beyond a missing one (pages fetched at once and answered out
+/// of order) before it is no longer followed.
+pub const MAX_PAGES_AHEAD: usize = 64;
 
 /// `at` (an arrival as the journal gives it) certainly came before `answered`: the request
 /// was sent before that answer reached the client. The journal gives arrivals in
@@ -646,12 +662,18 @@ struct Ambiguous {
     found_by: Option<(u64, String)>,
 }
 
-/// A multi-page list being read.
+/// One reading of a multi-page list, from its page 1.
 struct Walk {
     last_page: u64,
-    page: u64,
+    /// Pages 1 to `through` fetched.
+    through: u64,
+    /// Pages past `through + 1` fetched already (answered out of order), at most
+    /// [`MAX_PAGES_AHEAD`].
+    ahead: BTreeSet<u64>,
     seq: u64,
     line: String,
+    /// When its latest page arrived.
+    at: DateTime<Utc>,
     /// A page returned a transaction of the client's own orders: a search may stop here.
     found_own: bool,
 }
@@ -699,7 +721,11 @@ pub struct Referee {
     ambiguous_total: u64,
     looked_up_total: u64,
     // Pagination.
-    walks: Bounded<String, Walk>,
+    /// Per list: its open walks, oldest first.
+    walks: HashMap<String, VecDeque<Walk>>,
+    open_walks: usize,
+    /// Walks no longer followed (a cap was hit): pagination cannot pass.
+    walks_untracked: u64,
     walks_completed: u64,
     walks_found: u64,
 }
@@ -753,7 +779,9 @@ impl Referee {
             writes_with_note: 0,
             ambiguous_total: 0,
             looked_up_total: 0,
-            walks: Bounded::new(),
+            walks: HashMap::new(),
+            open_walks: 0,
+            walks_untracked: 0,
             walks_completed: 0,
             walks_found: 0,
         }
@@ -1240,65 +1268,155 @@ impl Referee {
             .and_then(|p| p.trim().parse::<u64>().ok())
             .unwrap_or(1)
             .max(1);
-        let id = e.list_identity();
+        if page > last {
+            // Past the end (a client reading until an empty page): no page of any walk.
+            return;
+        }
         let own = e
             .listed_txns
             .as_ref()
             .is_some_and(|l| l.iter().any(|t| self.by_txn.get(t).is_some()));
+        let id = e.list_identity();
         if page == 1 {
-            if let Some(w) = self.walks.remove(&id) {
-                self.end_walk(w);
-            }
             if last > 1 {
-                self.pagination.exercised = true;
-                self.walks.insert(
-                    id,
-                    Walk {
-                        last_page: last,
-                        page,
-                        seq: e.seq,
-                        line: line.to_string(),
-                        found_own: own,
-                    },
-                );
+                self.start_walk(id, e, last, own, line);
             }
-            return;
-        }
-        if let Some(w) = self.walks.get_mut(&id) {
-            w.page = w.page.max(page);
-            w.last_page = last;
-            w.found_own |= own;
-            w.seq = e.seq;
-            w.line = line.to_string();
-            if w.page >= w.last_page {
-                if let Some(w) = self.walks.remove(&id) {
-                    self.walks_completed += 1;
-                    self.pagination.show(
-                        w.seq,
-                        &w.line,
-                        &format!("read to the last page, {}", w.last_page),
-                    );
-                }
-            }
+        } else {
+            self.continue_walk(&id, page, last, own, e, line);
         }
     }
 
+    /// A page 1 (or a list request without a page): a new walk of its list, beside any
+    /// walk of the same list still open.
+    fn start_walk(&mut self, id: String, e: &JournalEntry, last: u64, own: bool, line: &str) {
+        self.pagination.exercised = true;
+        self.end_quiet_walks(Some(&id), e.at);
+        if self.open_walks >= MAX_OPEN_WALKS {
+            self.end_quiet_walks(None, e.at);
+        }
+        if self.open_walks >= MAX_OPEN_WALKS {
+            self.walks_untracked += 1;
+            return;
+        }
+        let list = self.walks.entry(id).or_default();
+        if list.len() >= MAX_WALKS_PER_LIST && list.pop_front().is_some() {
+            self.open_walks -= 1;
+            self.walks_untracked += 1;
+        }
+        list.push_back(Walk {
+            last_page: last,
+            through: 1,
+            ahead: BTreeSet::new(),
+            seq: e.seq,
+            line: line.to_string(),
+            at: e.at,
+            found_own: own,
+        });
+        self.open_walks += 1;
+    }
+
+    /// Judges the walks of list `id` (or of every list) that had no page for [`QUIET_GAP_MS`].
+    fn end_quiet_walks(&mut self, id: Option<&str>, now: DateTime<Utc>) {
+        let quiet = |w: &Walk| (now - w.at).num_milliseconds() >= QUIET_GAP_MS;
+        let mut over = Vec::new();
+        let mut take = |list: &mut VecDeque<Walk>| {
+            while let Some(i) = list.iter().position(quiet) {
+                over.extend(list.remove(i));
+            }
+        };
+        match id {
+            Some(id) => {
+                if let Some(list) = self.walks.get_mut(id) {
+                    take(list);
+                    if list.is_empty() {
+                        self.walks.remove(id);
+                    }
+                }
+            }
+            None => {
+                self.walks.values_mut().for_each(&mut take);
+                self.walks.retain(|_, l| !l.is_empty());
+            }
+        }
+        self.open_walks -= over.len();
+        over.sort_by_key(|w| w.seq);
+        for w in over {
+            self.end_walk(w);
+        }
+    }
+
+    /// Page `page` continues the oldest open walk of its list that is at page `page - 1`;
+    /// failing that (pages fetched at once, answered out of order), the oldest that lacks it.
+    fn continue_walk(
+        &mut self,
+        id: &str,
+        page: u64,
+        last: u64,
+        own: bool,
+        e: &JournalEntry,
+        line: &str,
+    ) {
+        self.end_quiet_walks(Some(id), e.at);
+        let Some(list) = self.walks.get_mut(id) else {
+            return;
+        };
+        let next = list.iter().position(|w| w.through + 1 == page);
+        let Some(i) = next.or_else(|| {
+            list.iter()
+                .position(|w| page > w.through + 1 && !w.ahead.contains(&page))
+        }) else {
+            return;
+        };
+        let w = &mut list[i];
+        w.last_page = last;
+        w.found_own |= own;
+        w.seq = e.seq;
+        w.at = e.at;
+        w.line = line.to_string();
+        if page == w.through + 1 {
+            w.through = page;
+            while w.ahead.remove(&(w.through + 1)) {
+                w.through += 1;
+            }
+        } else {
+            w.ahead.insert(page);
+        }
+        let lost = w.ahead.len() > MAX_PAGES_AHEAD;
+        let done = w.through >= w.last_page;
+        if lost || done {
+            if let Some(w) = list.remove(i) {
+                self.open_walks -= 1;
+                if lost {
+                    self.walks_untracked += 1;
+                } else {
+                    self.walks_completed += 1;
+                    let note = format!("read to the last page, {}", w.last_page);
+                    self.pagination.show(w.seq, &w.line, &note);
+                }
+            }
+        }
+        if self.walks.get(id).is_some_and(VecDeque::is_empty) {
+            self.walks.remove(id);
+        }
+    }
+
+    /// Judges a walk that is over: at the end of the run, or displaced with its verdict final.
     fn end_walk(&mut self, w: Walk) {
-        if w.page >= w.last_page {
+        if w.through >= w.last_page {
             self.walks_completed += 1;
         } else if w.found_own {
             self.walks_found += 1;
             let note = format!(
                 "stopped at page {} of {} once a page returned one of its own transactions (a search)",
-                w.page, w.last_page
+                w.through, w.last_page
             );
             self.pagination.show(w.seq, &w.line, &note);
         } else {
             let note = format!(
                 "stopped at page {} of {}: page {} was never fetched",
-                w.page,
+                w.through,
                 w.last_page,
-                w.page + 1
+                w.through + 1
             );
             self.pagination
                 .fail_as("list read only in part", &[(w.seq, &w.line, &note)]);
@@ -1394,7 +1512,10 @@ impl Referee {
                 }
             }
         }
-        for w in self.walks.drain() {
+        let mut open: Vec<Walk> = self.walks.drain().flat_map(|(_, l)| l).collect();
+        open.sort_by_key(|w| w.seq);
+        self.open_walks = 0;
+        for w in open {
             self.end_walk(w);
         }
     }
@@ -1412,6 +1533,10 @@ impl Referee {
             String::new(),
             "the client called no partner or member route".to_string(),
         );
+        if self.walks_untracked > 0 && self.pagination.failures == 0 {
+            // A walk no longer followed may have stopped early: never a pass.
+            self.pagination.exercised = false;
+        }
         let retry_exercised = self.retry_fully_exercised();
         if !retry_exercised && self.retry.failures == 0 {
             self.retry.exercised = false;
@@ -1567,6 +1692,22 @@ impl Referee {
     }
 
     fn pagination_summary(&self) -> (String, String, String) {
+        let untracked = format!(
+            "{} walk{} through a list no longer followed (more than {MAX_WALKS_PER_LIST} walks of one list, or {MAX_OPEN_WALKS} in all, open within {} s, or pages fetched more than {MAX_PAGES_AHEAD} ahead of a missing one): could not tell whether it reached its end; a run reading fewer lists at once would settle it",
+            self.walks_untracked,
+            plural(self.walks_untracked),
+            QUIET_GAP_MS / 1000
+        );
+        let missing = if self.walks_untracked > 0 {
+            untracked.clone()
+        } else {
+            "the client read no list longer than one page (the referee's mock gives the fixture member a transaction history longer than one page at per_page=100)".into()
+        };
+        let fail = if self.walks_untracked > 0 {
+            format!("besides, {untracked}")
+        } else {
+            String::new()
+        };
         (
             format!(
                 "read {} multi-page list{} to the last page{}, with per_page ≤ 100",
@@ -1582,8 +1723,8 @@ impl Referee {
                     String::new()
                 }
             ),
-            String::new(),
-            "the client read no list longer than one page (the referee's mock gives the fixture member a transaction history longer than one page at per_page=100)".into(),
+            fail,
+            missing,
         )
     }
 }
@@ -2260,6 +2401,114 @@ mod tests {
         assert_eq!(n.verdict, ClientVerdict::Pass, "{n:#?}");
         let n = notes_of(&[write(1, 0, "A", 500), write(2, 400, "B", 200)]);
         assert_eq!(n.verdict, ClientVerdict::Fail, "{n:#?}");
+    }
+
+    /// A successful page of the partner transactions list: `(seq, ms, page, last_page)`.
+    fn page(seq: u64, ms: i64, page: u64, last: u64) -> JournalEntry {
+        let mut p = e(seq, ms, "GET", "/partner/transactions", Some(200), None);
+        p.query = Some(format!("per_page=100&page={page}"));
+        p.last_page = Some(last);
+        p
+    }
+
+    /// Pagination's verdict and summary after these `(ms, page, last_page)` pages.
+    fn walks(pages: &[(i64, u64, u64)]) -> (ClientVerdict, String) {
+        let mut r = Referee::new();
+        for (i, (ms, p, last)) in pages.iter().enumerate() {
+            r.observe(&page(i as u64 + 1, *ms, *p, *last));
+        }
+        let j = r.finish();
+        let p = j.iter().find(|x| x.item == "pagination").unwrap();
+        (p.verdict, p.summary.clone())
+    }
+
+    #[test]
+    fn two_interleaved_walks_of_one_list_that_both_complete_pass() {
+        // Two workers (or one worker twice) read the same three-page list at once.
+        let (verdict, summary) = walks(&[
+            (0, 1, 3),
+            (5, 1, 3),
+            (10, 2, 3),
+            (15, 2, 3),
+            (20, 3, 3),
+            (25, 3, 3),
+        ]);
+        assert_eq!(verdict, ClientVerdict::Pass, "{summary}");
+        assert!(summary.starts_with("read 2 multi-page lists"), "{summary}");
+        // A second walk started before the first one ends.
+        let (verdict, summary) = walks(&[(0, 1, 2), (5, 1, 2), (10, 2, 2), (15, 2, 2)]);
+        assert_eq!(verdict, ClientVerdict::Pass, "{summary}");
+    }
+
+    #[test]
+    fn one_of_two_interleaved_walks_stopping_early_fails() {
+        // The second walk stops at page 1 of 3 while the first reads to the end.
+        let (verdict, summary) = walks(&[(0, 1, 3), (5, 1, 3), (10, 2, 3), (20, 3, 3)]);
+        assert_eq!(verdict, ClientVerdict::Fail, "{summary}");
+        assert!(
+            summary.starts_with("list read only in part (1)"),
+            "{summary}"
+        );
+        // Each walk reads page 2, only one reads page 3.
+        let (verdict, summary) = walks(&[(0, 1, 3), (5, 1, 3), (10, 2, 3), (15, 2, 3), (20, 3, 3)]);
+        assert_eq!(verdict, ClientVerdict::Fail, "{summary}");
+        assert!(
+            summary.starts_with("list read only in part (1)"),
+            "{summary}"
+        );
+        // Page 1 and the last page only: page 2 is missing.
+        let (verdict, summary) = walks(&[(0, 1, 3), (10, 3, 3)]);
+        assert_eq!(verdict, ClientVerdict::Fail, "{summary}");
+    }
+
+    #[test]
+    fn pages_fetched_at_once_and_answered_out_of_order_complete_a_walk() {
+        let (verdict, summary) = walks(&[(0, 1, 4), (10, 3, 4), (11, 4, 4), (12, 2, 4)]);
+        assert_eq!(verdict, ClientVerdict::Pass, "{summary}");
+        // A page past the end (reading until an empty page) belongs to no walk.
+        let (verdict, summary) = walks(&[(0, 1, 2), (10, 2, 2), (20, 3, 2)]);
+        assert_eq!(verdict, ClientVerdict::Pass, "{summary}");
+    }
+
+    #[test]
+    fn a_walk_quiet_for_the_gap_is_judged_as_it_stands() {
+        let later = QUIET_GAP_MS + 1;
+        // The first walk stopped at page 1; a page 2 after the gap continues the new walk.
+        let (verdict, summary) = walks(&[(0, 1, 2), (later, 1, 2), (later + 10, 2, 2)]);
+        assert_eq!(verdict, ClientVerdict::Fail, "{summary}");
+        assert!(
+            summary.starts_with("list read only in part (1)"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn walks_past_the_cap_are_never_a_pass() {
+        // One more walk of one list at once than is followed: every walk it still follows
+        // reads to the end, the displaced one cannot be told, so no pass.
+        let n = MAX_WALKS_PER_LIST as u64 + 1;
+        let mut pages: Vec<(i64, u64, u64)> = (0..n).map(|i| (i as i64, 1, 2)).collect();
+        pages.extend((0..n).map(|i| (1000 + i as i64, 2, 2)));
+        let (verdict, summary) = walks(&pages);
+        assert_eq!(verdict, ClientVerdict::NotExercised, "{summary}");
+        assert!(
+            summary.contains("1 walk through a list no longer followed"),
+            "{summary}"
+        );
+        // A failure it did see still fails.
+        pages.truncate(pages.len() - 2);
+        let (verdict, summary) = walks(&pages);
+        assert_eq!(verdict, ClientVerdict::Fail, "{summary}");
+        assert!(summary.contains("besides, 1 walk"), "{summary}");
+        // The state stays bounded however many lists are read at once.
+        let mut r = Referee::new();
+        for i in 0..(MAX_OPEN_WALKS as u64 + 10) {
+            let mut p = page(i + 1, 0, 1, 2);
+            p.query = Some(format!("per_page=100&page=1&member={i}"));
+            r.observe(&p);
+        }
+        assert_eq!(r.open_walks, MAX_OPEN_WALKS);
+        assert_eq!(r.walks_untracked, 10);
     }
 
     #[test]

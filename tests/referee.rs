@@ -464,6 +464,40 @@ fn concurrent_httpx_asyncio_client_passes_every_verdict() {
     );
 }
 
+/// Four asyncio workers of the same httpx.AsyncClient read the same transaction list at
+/// once, page by page, while the orders go: their pages interleave in the journal, and each
+/// walk is followed on its own, so pagination passes with every walk counted.
+#[test]
+fn concurrent_workers_walking_one_list_at_once_pass_pagination() {
+    let Some(py) = library_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = referee(
+        dir.path(),
+        &["--seed", "4"],
+        &[&py, &example("httpx_asyncio_client.py")],
+        &[("EXAMPLE_WALKERS", "4"), ("EXAMPLE_ORDERS", "6")],
+    );
+    run.expect("pagination", "pass");
+    let summary = run.summary("pagination");
+    let read: u64 = summary
+        .strip_prefix("read ")
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        read >= 4,
+        "fewer walks than workers: {summary}\n{}",
+        run.out
+    );
+    assert_eq!(
+        run.out.matches("transactions (walker").count(),
+        4,
+        "{}",
+        run.out
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+}
+
 /// The same concurrent client with tenacity and no `wait=` (tenacity's default: retry at
 /// once) fails retry logic, although other workers' requests come between its retries;
 /// what it does right still passes.

@@ -15,12 +15,17 @@ Verdicts `launchgate referee` must give it (tests/referee.rs checks them), and w
   order up by note before any replay. Lookups go one at a time (a lock): workers whose
   answers were lost together do not send the same list request at once, which from the
   server's side is indistinguishable from a retry without backoff.
-- Notes: pass (one note per order, kept across its attempts). Pagination: pass (the
-  transaction history, read while the orders go, to its last page). Key type: pass.
+- Notes: pass (one note per order, kept across its attempts). Pagination: pass: the
+  transaction history is read to its last page by several workers at once (EXAMPLE_WALKERS,
+  default 3), while the orders go; the referee follows each walk through the same list on
+  its own, so their interleaved pages are no walk cut short. No two workers send the same
+  page request at once (a lock per request, held across its retries): a second identical
+  request right after the first one's error is, from the server's side, a retry without
+  backoff, so each worker's page follows the other's answer. Key type: pass.
 
 Requires `httpx` and `stamina` (installed by .ci/run from examples/clients/requirements.txt).
 EXAMPLE_ORDERS (default 12) sets the number of orders, EXAMPLE_WORKERS (default 4) how
-many go at once.
+many go at once, EXAMPLE_WALKERS (default 3) how many workers read the history at once.
 """
 import asyncio
 import datetime
@@ -38,6 +43,7 @@ CARD_ID = os.environ["LAUNCHGATE_CARD_ID"]
 MEMBER = os.environ["LAUNCHGATE_MEMBER_IDENTIFIER"]
 ORDERS = int(os.environ.get("EXAMPLE_ORDERS", "12"))
 WORKERS = int(os.environ.get("EXAMPLE_WORKERS", "4"))
+WALKERS = int(os.environ.get("EXAMPLE_WALKERS", "3"))
 
 
 class Gate:
@@ -58,6 +64,8 @@ class Gate:
 
 GATES = {PARTNER_KEY: Gate(), MEMBER_KEY: Gate()}
 LOOKUPS = asyncio.Lock()
+# One lock per distinct page request, so identical requests never go at once.
+SAME_REQUEST = {}
 
 
 def backoff_hook(exc):
@@ -82,7 +90,10 @@ async def request(client, method, path, key=PARTNER_KEY, **kw):
 async def pages(client, path, **filters):
     page = 1
     while True:
-        out = await request(client, "GET", path, params={**filters, "page": page, "per_page": 100})
+        params = {**filters, "page": page, "per_page": 100}
+        lock = SAME_REQUEST.setdefault((path, tuple(sorted(params.items()))), asyncio.Lock())
+        async with lock:
+            out = await request(client, "GET", path, params=params)
         for item in out["data"]:
             yield item
         if page >= out["pagination"].get("last_page", page):
@@ -115,9 +126,10 @@ async def purchase(client, workers, n):
             print(f"order {n} not completed: {exc!r}", file=sys.stderr)
 
 
-async def history(client):
+async def history(client, walker):
     try:
-        print("transactions:", len([t async for t in pages(client, "/partner/transactions")]))
+        n = len([t async for t in pages(client, "/partner/transactions")])
+        print(f"transactions (walker {walker}):", n)
     except httpx.HTTPError as exc:
         print(f"transactions not listed: {exc!r}", file=sys.stderr)
 
@@ -125,7 +137,8 @@ async def history(client):
 async def main():
     workers = asyncio.Semaphore(WORKERS)
     async with httpx.AsyncClient(base_url=BASE, timeout=10, headers={"Accept": "application/json"}) as client:
-        await asyncio.gather(history(client), *(purchase(client, workers, n) for n in range(ORDERS)))
+        walks = (history(client, w) for w in range(WALKERS))
+        await asyncio.gather(*walks, *(purchase(client, workers, n) for n in range(ORDERS)))
         balance = await request(client, "GET", "/member/balance", key=MEMBER_KEY)
         print("member cards:", len(balance["data"]))
     print("concurrent client done")
