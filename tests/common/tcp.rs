@@ -170,9 +170,26 @@ pub fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-/// A loopback port that was free a moment ago (for a server that must be told its
-/// port before it starts; another process could take it in between).
+/// A loopback port that was free a moment ago, for a server that must be told its
+/// port before it starts. Chosen below the kernel's ephemeral range (32768 and up
+/// on Linux): a port the kernel handed out for `:0` was free again the moment it
+/// was closed, and the next `:0` bind or outgoing connection of a test running
+/// beside this one could take it before the server did ("Address already in use").
+/// Here only another test choosing the same number at the same moment could.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id()
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+    for _ in 0..1000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(7919)) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
