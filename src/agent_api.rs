@@ -91,7 +91,9 @@ pub fn is_key_placeholder(value: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetryStrategy {
-    /// Retry with growing delays (429: after Retry-After).
+    /// Retry with growing delays (429: after Retry-After). §A.3: one internal-error
+    /// path of the released server says `retry_later`, which means the same.
+    #[serde(alias = "retry_later")]
     Backoff,
     /// Never send the same request again.
     NoRetry,
@@ -416,6 +418,12 @@ mod tests {
         assert_eq!(
             RetryStrategy::of_response(Some(ErrorCode::FeatureDisabled), 403),
             RetryStrategy::ContactSupport
+        );
+        let later: RetryStrategy = serde_json::from_str("\"retry_later\"").unwrap();
+        assert_eq!(
+            later,
+            RetryStrategy::Backoff,
+            "§A.3: retry_later is backoff"
         );
     }
 
