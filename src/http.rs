@@ -111,6 +111,29 @@ pub struct Http {
     client: reqwest::Client,
     body_cap: usize,
     connects: ConnectStats,
+    target_headers: TargetHeaders,
+}
+
+/// Headers every request to one origin carries unless it sets them itself: an
+/// access gateway's credentials from the target file. Only that origin gets them.
+#[derive(Debug, Clone, Default)]
+struct TargetHeaders {
+    origin: Option<url::Origin>,
+    headers: Vec<(String, String)>,
+}
+
+impl TargetHeaders {
+    /// The headers for a request to `url` that `present` does not already name.
+    fn for_request<'a>(
+        &'a self,
+        url: &str,
+        present: &'a [(String, String)],
+    ) -> impl Iterator<Item = &'a (String, String)> + 'a {
+        let same = url::Url::parse(url).ok().map(|u| u.origin()) == self.origin;
+        self.headers
+            .iter()
+            .filter(move |(n, _)| same && !present.iter().any(|(p, _)| p.eq_ignore_ascii_case(n)))
+    }
 }
 
 /// Connections the client opened (DNS, TCP and TLS included) and how long that took,
@@ -264,7 +287,18 @@ impl Http {
             client,
             body_cap,
             connects,
+            target_headers: TargetHeaders::default(),
         })
+    }
+
+    /// Every request to `base_url`'s origin also carries `headers` (an access
+    /// gateway's credentials), unless it sets a header of the same name itself.
+    pub fn with_target_headers(mut self, base_url: &str, headers: Vec<(String, String)>) -> Http {
+        self.target_headers = TargetHeaders {
+            origin: url::Url::parse(base_url).ok().map(|u| u.origin()),
+            headers,
+        };
+        self
     }
 
     /// The connections opened so far and their set-up time.
@@ -280,7 +314,12 @@ impl Http {
         let before = self.connections().opened;
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..n {
-            let request = self.client.head(base_url).timeout(timeout);
+            let mut request = self.client.head(base_url).timeout(timeout);
+            // A gateway in front of the target would refuse the connection's first
+            // request without its credentials.
+            for (n, v) in self.target_headers.for_request(base_url, &[]) {
+                request = request.header(n.as_str(), v.as_str());
+            }
             set.spawn(async move {
                 let _ = request.send().await;
             });
@@ -329,6 +368,9 @@ impl Http {
         let resp = loop {
             let mut builder = self.client.request(method.clone(), &url);
             for (n, v) in &headers {
+                builder = builder.header(n.as_str(), v.as_str());
+            }
+            for (n, v) in self.target_headers.for_request(&url, &headers) {
                 builder = builder.header(n.as_str(), v.as_str());
             }
             if let Some(b) = &body {

@@ -64,6 +64,9 @@ pub struct Target {
     pub facts: BTreeMap<String, serde_json::Value>,
     /// Every secret value known (keys and all secrets-file values), for redaction.
     pub secrets: Vec<String>,
+    /// Headers every request to the target carries, with their values (secrets):
+    /// the credentials of an access gateway in front of a staging environment.
+    pub headers: Vec<(String, String)>,
 }
 
 /// A problem with a target description or its secrets.
@@ -104,6 +107,12 @@ pub struct TargetFile {
     pub role: Option<String>,
     /// Which key is the integration's own (default `partner`); scenarios see it as `keys.integration`.
     pub integration_key: Option<String>,
+    /// Header name → environment variable name: headers every request to the
+    /// target carries (an access gateway's credentials, such as Cloudflare Access'
+    /// `CF-Access-Client-Id`/`-Secret` or a reverse proxy's `Authorization: Basic`).
+    /// Their values are secrets: redacted everywhere, never sent to another origin.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// More facts scenarios read as `{{ target.NAME }}`: what to order from a vendor
     /// sandbox (`brand_id`, `amount`), and the paths, headers and field names of an API
     /// that differs from the one a suite was written for. Never secrets.
@@ -273,6 +282,39 @@ pub fn normalize_base_url(raw: &str) -> Result<String, TargetError> {
 /// without redacting ordinary words, and is no real credential anyway.
 pub const MIN_KEY_LEN: usize = 8;
 
+/// The target file's `headers:` (name → environment variable) with their values.
+/// Errors name the header and the variable, never the value.
+fn gateway_headers(
+    spec: &BTreeMap<String, String>,
+    source: &SecretSource,
+) -> Result<Vec<(String, String)>, TargetError> {
+    let mut out = Vec::new();
+    for (name, var) in spec {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(TargetError::Invalid(format!(
+                "`headers:` `{name}` is not a valid header name"
+            )));
+        }
+        if !is_var_name(var) {
+            return Err(TargetError::Invalid(format!(
+                "`headers:` `{name}` must name an environment variable (letters, digits, `_`) that holds its value, not hold the value"
+            )));
+        }
+        let Some(value) = source.get(var) else {
+            return Err(TargetError::Invalid(format!(
+                "header `{name}` takes its value from {var}, which is not set (set it, or give it in --secrets FILE)"
+            )));
+        };
+        if reqwest::header::HeaderValue::from_str(&value).is_err() {
+            return Err(TargetError::Invalid(format!(
+                "{var} (the value of header `{name}`) holds a line break or another character a header cannot carry"
+            )));
+        }
+        out.push((name.clone(), value));
+    }
+    Ok(out)
+}
+
 fn check_key_length(var: &str, value: &str) -> Result<(), TargetError> {
     let n = value.chars().count();
     if n < MIN_KEY_LEN {
@@ -340,6 +382,7 @@ impl Target {
             fixture_vars: BTreeMap::new(),
             facts,
             secrets,
+            headers: Vec::new(),
         }
     }
 
@@ -450,6 +493,8 @@ impl Target {
         check_facts(&spec.facts)?;
         let mut secrets: Vec<String> = inputs.keys.values().cloned().collect();
         secrets.extend(source.file.values().filter(|v| v.len() >= 8).cloned());
+        let headers = gateway_headers(&spec.headers, source)?;
+        secrets.extend(headers.iter().map(|(_, v)| v.clone()));
         let name = spec.name.unwrap_or_else(|| "remote".into());
         // Declared facts first; the built-in ones (kind, name, role...) win over them.
         let mut facts = spec.facts;
@@ -470,6 +515,7 @@ impl Target {
             fixture_vars,
             facts,
             secrets,
+            headers,
         })
     }
 

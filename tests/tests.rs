@@ -20,6 +20,7 @@ mod decision;
 mod docs;
 mod doctor;
 mod fuzz_smoke;
+mod gateway;
 mod giftcard;
 mod giftcard_mock;
 mod giftcard_receiver;

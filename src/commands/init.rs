@@ -100,6 +100,19 @@ fn target_file(name: &str, base_url: Option<&str>, secrets: &str) -> String {
     {
         let _ = writeln!(s, "#   {:<26} {}", format!("{}:", i.name), i.must_be);
     }
+    let _ = writeln!(
+        s,
+        "\n# Behind an access gateway? Headers every request carries, each read from a"
+    );
+    let _ = writeln!(
+        s,
+        "# variable (a secret: redacted everywhere, sent to this target only), e.g."
+    );
+    let _ = writeln!(
+        s,
+        "#   headers: {{CF-Access-Client-Secret: CF_ACCESS_SECRET}}"
+    );
+    let _ = writeln!(s, "headers: {{}}");
     s
 }
 

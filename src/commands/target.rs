@@ -64,5 +64,6 @@ fn needs_tls_roots(target: &Target) -> bool {
 /// needed, and no proxy for a target on this machine (the embedded mock included).
 pub(crate) fn http_for(target: &Target, body_cap: usize) -> Result<Http, Error> {
     let direct = crate::http::is_loopback(&target.base_url);
-    Ok(Http::new(body_cap, needs_tls_roots(target), direct)?)
+    Ok(Http::new(body_cap, needs_tls_roots(target), direct)?
+        .with_target_headers(&target.base_url, target.headers.clone()))
 }
