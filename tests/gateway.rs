@@ -96,6 +96,36 @@ fn every_request_carries_the_gateways_header_and_no_report_shows_its_value() {
     }
 }
 
+/// `launchgate doctor` checks the inputs through the same gateway.
+#[test]
+fn doctor_passes_the_gateway_too() {
+    let (server, seen) = gateway();
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_file(dir.path(), &server.url());
+    let out = common::bin()
+        .current_dir(dir.path())
+        .args(["doctor", "--target", target.to_str().unwrap()])
+        .env("GATEWAY_TOKEN", TOKEN)
+        .env(
+            "LAUNCHGATE_PARTNER_KEY",
+            format!("rl_agent_{}", "a".repeat(40)),
+        )
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let out = common::Out::of(&out);
+    let heads = seen.lock().unwrap().clone();
+    assert!(!heads.is_empty(), "doctor sent nothing: {}", out.all());
+    for h in &heads {
+        assert!(
+            h.to_ascii_lowercase()
+                .contains(&format!("x-gateway-token: {TOKEN}")),
+            "a request without the gateway's header:\n{h}"
+        );
+    }
+    assert!(!out.all().contains(TOKEN), "{}", out.all());
+}
+
 #[test]
 fn a_gateway_header_without_its_variable_is_a_configuration_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
