@@ -5,7 +5,6 @@
 
 use crate::common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::reports::run_in;
@@ -15,35 +14,21 @@ const TOKEN: &str = "gw-secret-2f1c9a7e5b3d";
 
 /// A gateway that records every request head and refuses those without the token
 /// (403), answering the others with the Agent API's 401 envelope.
-fn gateway() -> (tcp::Server, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let server = tcp::serve(move |mut s, ctx| {
-        let head = tcp::read_head(&mut s);
+fn gateway() -> (tcp::Server, tcp::Heads) {
+    tcp::recording(|head| {
         let allowed = head
             .lines()
             .any(|l| l.to_ascii_lowercase() == format!("x-gateway-token: {TOKEN}"));
-        log.lock().unwrap().push(head);
         if allowed {
-            let body = br#"{"error":true,"code":"AUTH_MISSING_KEY","message":"No key.","retry_strategy":"no_retry"}"#;
-            tcp::respond(
-                &mut s,
-                ctx,
+            (
                 "401 Unauthorized",
-                &[("Content-Type", "application/json")],
-                body,
-            );
+                "application/json",
+                tcp::MISSING_KEY_ENVELOPE,
+            )
         } else {
-            tcp::respond(
-                &mut s,
-                ctx,
-                "403 Forbidden",
-                &[("Content-Type", "text/plain")],
-                b"gateway: no token",
-            );
+            ("403 Forbidden", "text/plain", b"gateway: no token")
         }
-    });
-    (server, seen)
+    })
 }
 
 fn target_file(dir: &std::path::Path, base: &str) -> std::path::PathBuf {

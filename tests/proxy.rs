@@ -6,32 +6,21 @@
 
 use crate::common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::reports::{referee_in, run_in};
 use common::tcp;
 
-/// A proxy that records the request line of every request it is sent and answers
-/// each with a 401 in the contract's envelope.
-fn recording_proxy() -> (tcp::Server, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let server = tcp::serve(move |mut s, ctx| {
-        let head = tcp::read_head(&mut s);
-        log.lock()
-            .unwrap()
-            .push(head.lines().next().unwrap_or_default().to_string());
-        let body = br#"{"error":{"code":"AUTH_MISSING_KEY","message":"No key.","retry_strategy":"no_retry"}}"#;
-        tcp::respond(
-            &mut s,
-            ctx,
+/// A proxy that records the head of every request it is sent and answers each
+/// with a 401 in the contract's envelope.
+fn recording_proxy() -> (tcp::Server, tcp::Heads) {
+    tcp::recording(|_| {
+        (
             "401 Unauthorized",
-            &[("Content-Type", "application/json")],
-            body,
-        );
-    });
-    (server, seen)
+            "application/json",
+            tcp::MISSING_KEY_ENVELOPE,
+        )
+    })
 }
 
 /// Every variable a library may read a proxy from, all pointing at `url`.

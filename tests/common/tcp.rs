@@ -109,6 +109,32 @@ where
     }
 }
 
+/// Every request head a [`recording`] server was sent, in arrival order.
+pub type Heads = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// The Agent API's 401 envelope, a plausible answer for a server that only records.
+pub const MISSING_KEY_ENVELOPE: &[u8] =
+    br#"{"error":true,"code":"AUTH_MISSING_KEY","message":"No key.","retry_strategy":"no_retry"}"#;
+
+/// A server that records every request head and answers each with what
+/// `answer(head)` gives: a status line, a content type and a body.
+pub fn recording<F>(answer: F) -> (Server, Heads)
+where
+    F: Fn(&str) -> (&'static str, &'static str, &'static [u8]) + Send + Sync + 'static,
+{
+    let heads: Heads = Arc::default();
+    let log = heads.clone();
+    let server = serve(move |mut s, ctx| {
+        let head = read_head(&mut s);
+        let (status, content_type, body) = answer(&head);
+        if let Ok(mut l) = log.lock() {
+            l.push(head);
+        }
+        respond(&mut s, ctx, status, &[("Content-Type", content_type)], body);
+    });
+    (server, heads)
+}
+
 /// Reads a request head (up to the blank line, at most 64 KiB).
 pub fn read_head(s: &mut TcpStream) -> String {
     let mut buf = Vec::new();
